@@ -1,0 +1,3 @@
+"""srs: spaced repetition for behavioral-interview preparation."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,81 @@
+"""Calendar days as the user lives them.
+
+Everything is stored as aware UTC datetimes. A *day* is a local calendar day
+that starts at the rollover hour (4 am by default, as in Anki), numbered from
+1970-01-01. This module is the one place that turns instants into day numbers
+and back, so "today", "due tomorrow" and the elapsed days fed to FSRS all
+agree, across midnight and across daylight-saving changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from srs.errors import ConfigError
+
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+# A fixed UTC timeline on which day N is exactly N * 24 hours after the
+# epoch; FSRS sees review times on it so its whole-24-hour elapsed-day count
+# equals the difference of calendar day numbers, even across DST changes.
+_FSRS_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def utc(dt: datetime) -> datetime:
+    """Return *dt* as an aware UTC datetime (naive values are taken as UTC)."""
+    if dt.tzinfo is None:
+        return dt.replace(tzinfo=timezone.utc)
+    return dt.astimezone(timezone.utc)
+
+
+def load_timezone(name: str | None) -> ZoneInfo:
+    """The named IANA zone, or the machine's local zone when *name* is empty."""
+    if not name:
+        import tzlocal
+
+        try:
+            return tzlocal.get_localzone()  # a ZoneInfo on Python >= 3.9
+        except Exception:  # an unreadable local zone setting: fall back, never crash
+            return ZoneInfo("UTC")
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"unknown timezone {name!r} (use an IANA name such as Europe/Berlin)") from None
+
+
+@dataclass(frozen=True)
+class Clock:
+    """Day arithmetic in one timezone with one rollover hour."""
+
+    tz: ZoneInfo
+    rollover_hour: int = 4
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.rollover_hour <= 23:
+            raise ConfigError(f"rollover hour must be 0-23, got {self.rollover_hour}")
+
+    def day_of(self, instant: datetime) -> int:
+        """The day number an instant falls on."""
+        local = utc(instant).astimezone(self.tz)
+        shifted = local - timedelta(hours=self.rollover_hour)
+        return shifted.date().toordinal() - _EPOCH_ORDINAL
+
+    def date_of_day(self, day: int) -> date:
+        return date.fromordinal(day + _EPOCH_ORDINAL)
+
+    def day_start(self, day: int) -> datetime:
+        """The UTC instant at which day number *day* begins."""
+        local = datetime.combine(self.date_of_day(day), time(self.rollover_hour), tzinfo=self.tz)
+        return local.astimezone(timezone.utc)
+
+    def today(self, now: datetime) -> int:
+        return self.day_of(now)
+
+    def elapsed_days(self, earlier: datetime, later: datetime) -> int:
+        """Whole calendar days between two instants, as Anki counts them."""
+        return self.day_of(later) - self.day_of(earlier)
+
+    def fsrs_time(self, instant: datetime) -> datetime:
+        """*instant* moved to the start of its day on FSRS's 24-hour timeline."""
+        return _FSRS_EPOCH + timedelta(days=self.day_of(instant))

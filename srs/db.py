@@ -1,0 +1,239 @@
+"""Where the collection lives, how it is opened, and how its schema evolves.
+
+The database is one SQLite file in WAL mode with a busy timeout, so a second
+``srs`` process waits instead of failing. Its schema version is SQLite's
+``user_version``; ``MIGRATIONS`` is an ordered list of small steps, each run in
+its own transaction and recorded by bumping the version. A file from a newer
+srs, or one that is not an srs database at all, is refused before anything is
+written to it.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from srs.errors import DatabaseError
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection, Engine
+    from sqlalchemy.orm import Session
+
+# PRAGMA application_id marks the file as ours ("SRS1").
+APPLICATION_ID = 0x53525331
+BUSY_TIMEOUT_MS = 30_000
+_SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def default_db_path() -> Path:
+    """``$SRS_DB`` if set, else ``srs.db`` in the user's data folder."""
+    env = os.environ.get("SRS_DB")
+    if env:
+        return Path(env).expanduser()
+    import platformdirs
+
+    return platformdirs.user_data_path("srs", appauthor=False) / "srs.db"
+
+
+def _m001_initial(conn: Connection) -> None:
+    statements = [
+        "CREATE TABLE settings (key VARCHAR PRIMARY KEY, value JSON)",
+        """CREATE TABLE presets (
+            id INTEGER PRIMARY KEY,
+            name VARCHAR NOT NULL UNIQUE,
+            desired_retention FLOAT NOT NULL,
+            parameters JSON NOT NULL,
+            learning_steps JSON NOT NULL,
+            relearning_steps JSON NOT NULL,
+            maximum_interval INTEGER NOT NULL)""",
+        """CREATE TABLE decks (
+            id INTEGER PRIMARY KEY,
+            name VARCHAR NOT NULL UNIQUE,
+            preset_id INTEGER NOT NULL REFERENCES presets(id),
+            source VARCHAR,
+            description TEXT NOT NULL,
+            anki_id BIGINT NOT NULL UNIQUE,
+            created BIGINT NOT NULL)""",
+        """CREATE TABLE notes (
+            id INTEGER PRIMARY KEY,
+            guid VARCHAR NOT NULL UNIQUE,
+            kind VARCHAR NOT NULL,
+            fields JSON NOT NULL,
+            tags JSON NOT NULL,
+            source VARCHAR,
+            source_key VARCHAR,
+            orphaned BOOLEAN NOT NULL,
+            created BIGINT NOT NULL,
+            modified BIGINT NOT NULL)""",
+        "CREATE INDEX ix_notes_source ON notes (source)",
+        """CREATE TABLE cards (
+            id INTEGER PRIMARY KEY,
+            note_id INTEGER NOT NULL REFERENCES notes(id),
+            ord INTEGER NOT NULL,
+            deck_id INTEGER NOT NULL REFERENCES decks(id),
+            state INTEGER NOT NULL,
+            step INTEGER,
+            stability FLOAT,
+            difficulty FLOAT,
+            due BIGINT,
+            last_review BIGINT,
+            reps INTEGER NOT NULL,
+            lapses INTEGER NOT NULL,
+            suspended BOOLEAN NOT NULL,
+            position INTEGER NOT NULL,
+            created BIGINT NOT NULL,
+            modified BIGINT NOT NULL,
+            UNIQUE (note_id, ord))""",
+        "CREATE INDEX ix_cards_queue ON cards (suspended, state, due)",
+        "CREATE INDEX ix_cards_deck ON cards (deck_id)",
+        """CREATE TABLE reviews (
+            id INTEGER PRIMARY KEY,
+            card_id INTEGER NOT NULL REFERENCES cards(id),
+            reviewed_at BIGINT NOT NULL,
+            rating INTEGER NOT NULL,
+            duration_ms INTEGER NOT NULL,
+            prev_state INTEGER NOT NULL,
+            state INTEGER NOT NULL,
+            step INTEGER,
+            stability FLOAT NOT NULL,
+            difficulty FLOAT NOT NULL,
+            due BIGINT NOT NULL)""",
+        "CREATE INDEX ix_reviews_card ON reviews (card_id, reviewed_at)",
+        "CREATE INDEX ix_reviews_time ON reviews (reviewed_at)",
+    ]
+    for statement in statements:
+        conn.exec_driver_sql(statement)
+
+
+# Ordered; position + 1 is the schema version a step leads to. Never edit a
+# step that has shipped: append a new one.
+MIGRATIONS: list[Callable[[Connection], None]] = [_m001_initial]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def _inspect_existing(path: Path) -> int:
+    """Check an existing file is an srs database we can open; return its version.
+
+    Uses the plain sqlite3 module read-only so a foreign file is never touched.
+    """
+    try:
+        with path.open("rb") as fh:
+            header = fh.read(len(_SQLITE_HEADER))
+    except OSError as exc:
+        raise DatabaseError(f"cannot read database {path}: {exc.strerror}") from None
+    if header == b"":
+        return 0  # an empty file: treat as a new database
+    if header != _SQLITE_HEADER:
+        raise DatabaseError(f"{path} is not an srs database (not an SQLite file)")
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        raise DatabaseError(f"{path} is not a readable SQLite database: {exc}") from None
+    if app_id != APPLICATION_ID:
+        if app_id == 0 and tables == 0 and version == 0:
+            return 0  # a blank SQLite file
+        raise DatabaseError(f"{path} is not an srs database")
+    if version > SCHEMA_VERSION:
+        raise DatabaseError(
+            f"{path} was written by a newer srs (schema {version}, this srs knows up to "
+            f"{SCHEMA_VERSION}); upgrade srs to open it"
+        )
+    return version
+
+
+class Database:
+    """An open collection: the engine and the way to get sessions on it."""
+
+    def __init__(self, path: Path, engine: Engine) -> None:
+        self.path = path
+        self.engine = engine
+
+    @contextmanager
+    def session(self, write: bool = False) -> Iterator[Session]:
+        """A session; a writing one takes SQLite's write lock at BEGIN.
+
+        Taking the lock up front (BEGIN IMMEDIATE) lets the busy timeout queue
+        two writers instead of failing one with "database is locked".
+        The caller commits; leaving the block without a commit rolls back.
+        """
+        from sqlalchemy.orm import Session
+
+        bind = self.engine.execution_options(srs_write=True) if write else self.engine
+        with Session(bind, expire_on_commit=False) as session:
+            yield session
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def _configure(engine: Engine) -> None:
+    from sqlalchemy import event
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event issue BEGIN itself (pysqlite's own
+        # implicit transactions skip DDL and cannot take the lock early).
+        dbapi_conn.isolation_level = None
+        cursor = dbapi_conn.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        write = conn.get_execution_options().get("srs_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def open_database(path: Path | str | None = None) -> Database:
+    """Open (creating if needed) and migrate the collection at *path*."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.exc import OperationalError
+
+    path = Path(path) if path is not None else default_db_path()
+    if path.is_dir():
+        raise DatabaseError(f"{path} is a directory, not a database file")
+    version = _inspect_existing(path) if path.exists() else 0
+    if not path.exists():
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise DatabaseError(f"cannot create database folder {path.parent}: {exc.strerror}") from None
+        if not os.access(path.parent, os.W_OK):
+            raise DatabaseError(f"cannot create database {path}: folder is not writable")
+    elif version < SCHEMA_VERSION and not os.access(path, os.W_OK):
+        raise DatabaseError(f"cannot upgrade database {path}: file is not writable")
+
+    engine = create_engine(f"sqlite:///{path}", connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+    _configure(engine)
+    try:
+        with engine.connect() as conn:
+            _migrate(conn.execution_options(srs_write=True), version)
+    except OperationalError as exc:
+        engine.dispose()
+        raise DatabaseError(f"cannot open database {path}: {exc.orig}") from None
+    return Database(path, engine)
+
+
+def _migrate(conn: Connection, version: int) -> None:
+    for index in range(version, SCHEMA_VERSION):
+        with conn.begin():
+            # Re-read under the write lock: another process may have migrated.
+            current = conn.exec_driver_sql("PRAGMA user_version").scalar() or 0
+            if current > index:
+                continue
+            MIGRATIONS[index](conn)
+            conn.exec_driver_sql(f"PRAGMA application_id = {APPLICATION_ID}")
+            conn.exec_driver_sql(f"PRAGMA user_version = {index + 1}")

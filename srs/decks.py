@@ -1,0 +1,251 @@
+"""Syncing a guide's note specs into a deck, and the built-in decks.
+
+A build is a sync, not an import: each spec is matched to a note the same
+source made before, first by its exact identity key, then by close text (so
+fixing a typo or rewording a question keeps the note, its guid and its
+cards' progress). Matched notes get the new text; new specs become new
+notes; notes whose item left the guide are marked orphaned and their cards
+suspended, never deleted, so their history stays.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from srs.errors import GuideError, NotFoundError
+from srs.guide import Guide, NoteSpec, parse_guide, stable_guid
+from srs.models import Card, Deck, Note
+from srs.settings import default_preset, get_setting, set_setting
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+# Two texts are "the same item, edited" at or above this similarity.
+MATCH_THRESHOLD = 0.75
+BUILTIN_PREFIX = "builtin:"
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    deck: str
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    orphaned: int = 0
+    restored: int = 0
+
+
+def cards_per_kind(kind: str) -> int:
+    """How many cards a note of *kind* has (story notes will differ)."""
+    return 1
+
+
+def deck_anki_id(name: str) -> int:
+    """A fixed positive 63-bit id for a deck, from the name it was created with."""
+    return int.from_bytes(hashlib.sha256(f"srs-deck:{name}".encode()).digest()[:8], "big") >> 2
+
+
+def get_or_create_deck(session: Session, name: str, now: datetime, source: str | None = None) -> Deck:
+    from sqlalchemy import select
+
+    name = "::".join(part.strip() for part in name.split("::"))
+    if not name or any(not part for part in name.split("::")):
+        raise GuideError(f"bad deck name {name!r}")
+    deck = session.scalars(select(Deck).where(Deck.name == name)).first()
+    if deck is None:
+        deck = Deck(
+            name=name,
+            preset_id=default_preset(session).id,
+            source=source,
+            description="",
+            anki_id=deck_anki_id(name),
+            created=now,
+        )
+        session.add(deck)
+        session.flush()
+    return deck
+
+
+def find_deck(session: Session, name: str) -> Deck:
+    """The deck called *name* (case-insensitive), or NotFoundError."""
+    from sqlalchemy import func, select
+
+    deck = session.scalars(select(Deck).where(func.lower(Deck.name) == name.lower())).first()
+    if deck is None:
+        known = ", ".join(session.scalars(select(Deck.name).order_by(Deck.name))) or "none yet"
+        raise NotFoundError(f"no deck named {name!r} (decks: {known})")
+    return deck
+
+
+def deck_and_children(session: Session, name: str) -> list[int]:
+    """Ids of the deck called *name* and of its sub-decks (Parent::Child)."""
+    from sqlalchemy import select
+
+    deck = find_deck(session, name)
+    prefix = deck.name + "::"
+    rows = session.execute(select(Deck.id, Deck.name)).all()
+    return [i for i, n in rows if i == deck.id or n.startswith(prefix)]
+
+
+def sync_guide(session: Session, guide: Guide, deck_name: str, source: str, now: datetime) -> SyncResult:
+    """Make the notes of *source* match *guide*; the caller commits."""
+    from sqlalchemy import func, select
+
+    deck = get_or_create_deck(session, deck_name, now, source)
+    existing = list(session.scalars(select(Note).where(Note.source == source).order_by(Note.id)))
+    by_key = {(n.kind, n.source_key): n for n in existing}
+    matched: dict[int, Note] = {}  # spec index -> note
+    used: set[int] = set()
+    for index, spec in enumerate(guide.notes):
+        note = by_key.get((spec.kind, spec.key))
+        if note is not None and note.id not in used:
+            matched[index] = note
+            used.add(note.id)
+    # Edited items: best-first pairing of the rest by text similarity.
+    candidates = []
+    for index, spec in enumerate(guide.notes):
+        if index in matched:
+            continue
+        for note in existing:
+            if note.id in used or note.kind != spec.kind or not note.source_key:
+                continue
+            matcher = difflib.SequenceMatcher(None, spec.key, note.source_key, autojunk=False)
+            if matcher.real_quick_ratio() < MATCH_THRESHOLD or matcher.quick_ratio() < MATCH_THRESHOLD:
+                continue
+            ratio = matcher.ratio()
+            if ratio >= MATCH_THRESHOLD:
+                candidates.append((-ratio, index, note.id, note))
+    for _, index, note_id, note in sorted(candidates, key=lambda c: c[:3]):
+        if index not in matched and note_id not in used:
+            matched[index] = note
+            used.add(note_id)
+
+    added = updated = unchanged = restored = 0
+    position = (session.scalar(select(func.max(Card.position))) or 0) + 1
+    for index, spec in enumerate(guide.notes):
+        note = matched.get(index)
+        if note is None:
+            _create_note(session, spec, deck, source, now, position)
+            position += 1
+            added += 1
+            continue
+        changed = note.fields != spec.fields or note.tags != spec.tags or note.source_key != spec.key
+        if note.orphaned:
+            note.orphaned = False
+            for card in note.cards:
+                card.suspended = False
+                card.modified = now
+            restored += 1
+        if changed:
+            note.fields = dict(spec.fields)
+            note.tags = list(spec.tags)
+            note.source_key = spec.key
+            note.modified = now
+            updated += 1
+        else:
+            unchanged += 1
+    orphaned = 0
+    for note in existing:
+        if note.id not in used and not note.orphaned:
+            note.orphaned = True
+            note.modified = now
+            for card in note.cards:
+                card.suspended = True
+                card.modified = now
+            orphaned += 1
+    session.flush()
+    return SyncResult(deck.name, added, updated, unchanged, orphaned, restored)
+
+
+def _create_note(session: Session, spec: NoteSpec, deck: Deck, source: str, now: datetime, position: int) -> Note:
+    from sqlalchemy import select
+
+    guid = stable_guid(source, spec.kind, spec.key)
+    suffix = 0
+    while session.scalar(select(Note.id).where(Note.guid == guid)) is not None:
+        suffix += 1
+        guid = stable_guid(source, spec.kind, spec.key, str(suffix))
+    note = Note(
+        guid=guid,
+        kind=spec.kind,
+        fields=dict(spec.fields),
+        tags=list(spec.tags),
+        source=source,
+        source_key=spec.key,
+        orphaned=False,
+        created=now,
+        modified=now,
+    )
+    session.add(note)
+    session.flush()
+    for ord_ in range(cards_per_kind(spec.kind)):
+        session.add(Card(note_id=note.id, ord=ord_, deck_id=deck.id, position=position, created=now, modified=now))
+    return note
+
+
+def build_from_file(session: Session, path: Path, deck_name: str | None, now: datetime) -> SyncResult:
+    """Read a guide file and sync it into *deck_name* (default: its title)."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise GuideError(f"cannot read {path}: {exc.strerror}") from None
+    guide = parse_guide(data, path.name)
+    name = deck_name or guide.title or path.stem
+    return sync_guide(session, guide, name, f"guide:{name}", now)
+
+
+# --- built-in decks -------------------------------------------------------
+
+BUILTIN_DECKS = {
+    # file in decks/ -> deck name
+    "behavioral-questions.md": "Interview::Behavioral questions",
+    "star-carl.md": "Interview::STAR and CARL",
+    "interviewer-questions.md": "Interview::Questions to ask",
+}
+
+
+def builtin_folder() -> Path:
+    """Where the built-in deck files are.
+
+    An installed wheel carries them as ``srs/builtin_decks/*.md`` (see
+    pyproject's package-dir); a source checkout or editable install reads the
+    repository's ``decks/`` folder directly.
+    """
+    installed = Path(str(resources.files("srs"))) / "builtin_decks"
+    if installed.is_dir():
+        return installed
+    return Path(__file__).resolve().parent.parent / "decks"
+
+
+def _builtin_texts() -> dict[str, bytes]:
+    folder = builtin_folder()
+    return {name: (folder / name).read_bytes() for name in BUILTIN_DECKS}
+
+
+def _builtin_digest(texts: dict[str, bytes]) -> str:
+    return hashlib.sha256(b"".join(hashlib.sha256(t).digest() for t in texts.values())).hexdigest()
+
+
+def builtin_decks_stale(session: Session) -> bool:
+    """Whether the built-in decks were never built, or changed since."""
+    return get_setting(session, "builtin_decks_hash") != _builtin_digest(_builtin_texts())
+
+
+def ensure_builtin_decks(session: Session, now: datetime) -> list[SyncResult]:
+    """Build the built-in decks on first use, and again when they change."""
+    texts = _builtin_texts()
+    digest = _builtin_digest(texts)
+    if get_setting(session, "builtin_decks_hash") == digest:
+        return []
+    results = []
+    for filename, deck_name in BUILTIN_DECKS.items():
+        guide = parse_guide(texts[filename], filename)
+        results.append(sync_guide(session, guide, deck_name, BUILTIN_PREFIX + filename.removesuffix(".md"), now))
+    set_setting(session, "builtin_decks_hash", digest)
+    return results

@@ -1,0 +1,25 @@
+"""The project's exceptions.
+
+The core raises these; the CLI is the one place that turns them into a
+one-line message and exit status 1. Anything else reaching the user is a bug.
+"""
+
+
+class SrsError(Exception):
+    """Base class of every error srs reports to its user."""
+
+
+class DatabaseError(SrsError):
+    """The database cannot be opened, is not ours, or is from a newer srs."""
+
+
+class GuideError(SrsError):
+    """A Markdown guide or deck file cannot be turned into cards."""
+
+
+class NotFoundError(SrsError):
+    """A deck, card or other named thing does not exist."""
+
+
+class ConfigError(SrsError):
+    """A setting has an invalid value."""

@@ -1,0 +1,169 @@
+"""The collection's schema as SQLAlchemy 2.x models.
+
+Vocabulary follows Anki's: a *note* holds the text (fields) and has a stable
+``guid``; a note has one or more *cards*, each with its own scheduling state;
+every answer is a *review* row. The review log is the source of truth: a
+card's columns are a cache of replaying its reviews (see ``scheduler.replay``).
+
+Times are stored as integer milliseconds since the Unix epoch (UTC) and come
+back as aware UTC datetimes; integers keep the hot "what is due" queries cheap.
+The DDL that creates these tables lives in ``db.MIGRATIONS``; a test checks
+that the two agree.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from enum import IntEnum
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An aware UTC datetime stored as integer milliseconds since the epoch."""
+
+    impl = BigInteger
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> int | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; pass aware UTC datetimes")
+        return round(value.timestamp() * 1000)
+
+    def process_result_value(self, value: int | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return datetime.fromtimestamp(value / 1000, tz=timezone.utc)
+
+
+def to_ms(value: datetime) -> int:
+    """The stored form of a datetime, for hand-written queries."""
+    return round(value.timestamp() * 1000)
+
+
+class CardState(IntEnum):
+    """A card's place in its life, numbered like Anki's card type."""
+
+    NEW = 0
+    LEARNING = 1
+    REVIEW = 2
+    RELEARNING = 3
+
+
+class Rating(IntEnum):
+    AGAIN = 1
+    HARD = 2
+    GOOD = 3
+    EASY = 4
+
+
+class NoteKind:
+    """The kinds of note srs knows; stored as plain strings."""
+
+    QUESTION = "question"  # a behavioral question to answer aloud
+    CONCEPT = "concept"  # a term and its meaning (STAR parts, mistakes, ...)
+    ASK = "ask"  # a question to ask the interviewer
+    LIST = "list"  # a named list to recall (e.g. topics to ask about)
+    STORY = "story"
+    PITCH = "pitch"
+
+    ALL = (QUESTION, CONCEPT, ASK, LIST, STORY, PITCH)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Setting(Base):
+    """Collection-wide settings (timezone, rollover hour, ...), as JSON values."""
+
+    __tablename__ = "settings"
+    key: Mapped[str] = mapped_column(String, primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON)
+
+
+class Preset(Base):
+    """Deck options shared by decks: FSRS parameters, retention and steps."""
+
+    __tablename__ = "presets"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String, unique=True)
+    desired_retention: Mapped[float] = mapped_column(Float)
+    parameters: Mapped[list[float]] = mapped_column(JSON)
+    learning_steps: Mapped[list[int]] = mapped_column(JSON)  # seconds
+    relearning_steps: Mapped[list[int]] = mapped_column(JSON)  # seconds
+    maximum_interval: Mapped[int] = mapped_column(Integer)
+
+
+class Deck(Base):
+    __tablename__ = "decks"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String, unique=True)  # hierarchy as Parent::Child
+    preset_id: Mapped[int] = mapped_column(ForeignKey("presets.id"))
+    source: Mapped[str | None] = mapped_column(String)  # "builtin:NAME" or a guide path
+    description: Mapped[str] = mapped_column(Text, default="")
+    anki_id: Mapped[int] = mapped_column(BigInteger, unique=True)  # fixed id for Anki export
+    created: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    preset: Mapped[Preset] = relationship()
+
+
+class Note(Base):
+    __tablename__ = "notes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    guid: Mapped[str] = mapped_column(String, unique=True)
+    kind: Mapped[str] = mapped_column(String)
+    fields: Mapped[dict[str, str]] = mapped_column(JSON)
+    tags: Mapped[list[str]] = mapped_column(JSON)
+    source: Mapped[str | None] = mapped_column(String)  # which build owns the note
+    source_key: Mapped[str | None] = mapped_column(String)  # its normalised text there
+    orphaned: Mapped[bool] = mapped_column(Boolean, default=False)  # gone from its source
+    created: Mapped[datetime] = mapped_column(UTCDateTime)
+    modified: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    cards: Mapped[list[Card]] = relationship(back_populates="note", order_by="Card.ord")
+
+
+class Card(Base):
+    __tablename__ = "cards"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    note_id: Mapped[int] = mapped_column(ForeignKey("notes.id"))
+    ord: Mapped[int] = mapped_column(Integer, default=0)
+    deck_id: Mapped[int] = mapped_column(ForeignKey("decks.id"))
+    state: Mapped[int] = mapped_column(Integer, default=CardState.NEW)
+    step: Mapped[int | None] = mapped_column(Integer)
+    stability: Mapped[float | None] = mapped_column(Float)
+    difficulty: Mapped[float | None] = mapped_column(Float)
+    due: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_review: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reps: Mapped[int] = mapped_column(Integer, default=0)
+    lapses: Mapped[int] = mapped_column(Integer, default=0)
+    suspended: Mapped[bool] = mapped_column(Boolean, default=False)
+    position: Mapped[int] = mapped_column(Integer, default=0)  # order among new cards
+    created: Mapped[datetime] = mapped_column(UTCDateTime)
+    modified: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    note: Mapped[Note] = relationship(back_populates="cards")
+    deck: Mapped[Deck] = relationship()
+
+
+class Review(Base):
+    """One answer: the rating given, when, how long it took, and the state after."""
+
+    __tablename__ = "reviews"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    card_id: Mapped[int] = mapped_column(ForeignKey("cards.id"))
+    reviewed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    rating: Mapped[int] = mapped_column(Integer)
+    duration_ms: Mapped[int] = mapped_column(Integer, default=0)
+    prev_state: Mapped[int] = mapped_column(Integer)
+    state: Mapped[int] = mapped_column(Integer)
+    step: Mapped[int | None] = mapped_column(Integer)
+    stability: Mapped[float] = mapped_column(Float)
+    difficulty: Mapped[float] = mapped_column(Float)
+    due: Mapped[datetime] = mapped_column(UTCDateTime)

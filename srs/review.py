@@ -1,0 +1,300 @@
+"""The review session's logic: what to show next, answering, and undo.
+
+The queue is recomputed from the database for every card, so two terminals,
+an interrupted session or a deck rebuilt mid-session never disagree with it.
+Order: learning cards that are due now, then review cards due today, then
+new cards, each within the day's limits; when nothing else is left, a
+learning card due within the learn-ahead window is shown early, as Anki does.
+
+Siblings are buried: once any card of a note has been answered today, the
+note's other new and review cards wait for another day, and at most one card
+per note enters the day's queue.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy import and_, exists, func, select
+
+from srs.clock import Clock
+from srs.errors import NotFoundError
+from srs.models import Card, CardState, Note, Preset, Rating, Review
+from srs.scheduler import Memory, Scheduler, apply_memory, memory_of
+from srs.settings import clock_for, get_setting
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+LEARN_AHEAD = timedelta(minutes=20)  # Anki's default learn-ahead limit
+
+
+@dataclass(frozen=True)
+class Limits:
+    new_per_day: int
+    reviews_per_day: int
+
+    @classmethod
+    def from_settings(cls, session: Session, new: int | None = None, reviews: int | None = None) -> Limits:
+        return cls(
+            new if new is not None else int(get_setting(session, "new_per_day")),
+            reviews if reviews is not None else int(get_setting(session, "reviews_per_day")),
+        )
+
+
+@dataclass(frozen=True)
+class Counts:
+    new: int
+    learning: int
+    review: int
+
+    @property
+    def total(self) -> int:
+        return self.new + self.learning + self.review
+
+
+@dataclass(frozen=True)
+class Queue:
+    """What the session shows next, and how much is left today."""
+
+    card_id: int | None
+    counts: Counts
+    next_due: datetime | None  # when something is next due, if nothing is now
+    new_limited: bool  # new cards wait only because of today's limit
+
+
+class Schedulers:
+    """One Scheduler per preset, built on first need."""
+
+    def __init__(self, session: Session, clock: Clock, fuzz: bool = True) -> None:
+        self.session = session
+        self.clock = clock
+        self.fuzz = fuzz
+        self._by_preset: dict[int, Scheduler] = {}
+
+    def for_card(self, card: Card) -> Scheduler:
+        preset_id = card.deck.preset_id
+        if preset_id not in self._by_preset:
+            preset = self.session.get(Preset, preset_id)
+            assert preset is not None
+            self._by_preset[preset_id] = Scheduler.from_preset(preset, self.clock, self.fuzz)
+        return self._by_preset[preset_id]
+
+
+class ReviewSession:
+    """A day's study of some decks (all when *deck_ids* is None)."""
+
+    def __init__(
+        self,
+        session: Session,
+        limits: Limits,
+        deck_ids: list[int] | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self.session = session
+        self.limits = limits
+        self.deck_ids = deck_ids
+        self.clock = clock or clock_for(session)
+        self.schedulers = Schedulers(session, self.clock)
+
+    def _in_decks(self):  # type: ignore[no-untyped-def]
+        conds = [Card.suspended.is_(False)]
+        if self.deck_ids is not None:
+            conds.append(Card.deck_id.in_(self.deck_ids))
+        return and_(*conds)
+
+    def queue(self, now: datetime) -> Queue:
+        """What to show at *now*."""
+        today = self.clock.today(now)
+        start = self.clock.day_start(today)
+        end = self.clock.day_start(today + 1)
+        s = self.session
+        base = self._in_decks()
+
+        done = dict(
+            s.execute(
+                select(Review.prev_state, func.count())
+                .join(Card, Card.id == Review.card_id)
+                .where(Review.reviewed_at >= start, base)
+                .group_by(Review.prev_state)
+            ).all()
+        )
+        new_left = max(0, self.limits.new_per_day - done.get(CardState.NEW, 0))
+        review_left = max(0, self.limits.reviews_per_day - done.get(CardState.REVIEW, 0))
+
+        seen_today = (
+            select(Review.id)
+            .join(Card, Card.id == Review.card_id)
+            .where(Card.note_id == Note.id, Review.reviewed_at >= start)
+        )
+        fresh_note = and_(Note.id == Card.note_id, ~exists(seen_today))
+        learning = (Card.state == CardState.LEARNING) | (Card.state == CardState.RELEARNING)
+
+        learn_now = s.execute(
+            select(Card.id).where(base, learning, Card.due <= now).order_by(Card.due, Card.id).limit(1)
+        ).scalar()
+        learning_today = s.scalar(select(func.count()).where(base, learning, Card.due < end)) or 0
+
+        # One card per note: the note's earliest-due review card.
+        review_rows = s.execute(
+            select(Card.note_id, func.min(Card.due), func.min(Card.id))
+            .join(Note, fresh_note)
+            .where(base, Card.state == CardState.REVIEW, Card.due < end, Note.orphaned.is_(False))
+            .group_by(Card.note_id)
+            .order_by(func.min(Card.due), Card.note_id)
+            .limit(review_left)
+        ).all()
+        review_card = None
+        if review_rows:
+            note_id, first_due, _ = review_rows[0]
+            review_card = s.scalar(
+                select(Card.id)
+                .where(base, Card.note_id == note_id, Card.state == CardState.REVIEW, Card.due == first_due)
+                .order_by(Card.ord)
+                .limit(1)
+            )
+
+        # New cards: one per note, taken round-robin across decks so that a
+        # day's new cards mix the decks instead of draining one first.
+        per_note = (
+            select(Card.note_id, func.min(Card.deck_id).label("deck_id"), func.min(Card.position).label("pos"))
+            .join(Note, fresh_note)
+            .where(base, Card.state == CardState.NEW, Note.orphaned.is_(False))
+            .group_by(Card.note_id)
+            .subquery()
+        )
+        rank = func.row_number().over(partition_by=per_note.c.deck_id, order_by=(per_note.c.pos, per_note.c.note_id))
+        ranked = select(per_note.c.note_id, per_note.c.deck_id, per_note.c.pos, rank.label("rn")).subquery()
+        window = select(ranked.c.note_id, ranked.c.deck_id, ranked.c.pos, ranked.c.rn).where(
+            ranked.c.rn <= new_left + 1
+        )
+        introduced = dict(
+            s.execute(
+                select(Card.deck_id, func.count())
+                .join(Review, Review.card_id == Card.id)
+                .where(Review.reviewed_at >= start, Review.prev_state == CardState.NEW, base)
+                .group_by(Card.deck_id)
+            ).all()
+        )
+        candidates = sorted(
+            s.execute(window).all(),
+            key=lambda row: (row.rn + introduced.get(row.deck_id, 0), row.pos, row.note_id),
+        )
+        new_available = len(candidates)  # at least min(all, new_left + 1)
+        new_card = None
+        if candidates and new_left > 0:
+            new_card = s.scalar(
+                select(Card.id)
+                .where(base, Card.note_id == candidates[0].note_id, Card.state == CardState.NEW)
+                .order_by(Card.ord)
+                .limit(1)
+            )
+        counts = Counts(min(new_available, new_left), learning_today, len(review_rows))
+
+        card_id = learn_now or review_card or new_card
+        if card_id is None:
+            card_id = s.execute(
+                select(Card.id)
+                .where(base, learning, Card.due <= now + LEARN_AHEAD)
+                .order_by(Card.due, Card.id)
+                .limit(1)
+            ).scalar()
+        next_due = None
+        if card_id is None:
+            next_due = s.scalar(
+                select(func.min(Card.due)).where(base, Card.state != CardState.NEW, Card.due > now)
+            )
+        return Queue(card_id, counts, next_due, new_left == 0 and new_available > 0)
+
+    def card(self, card_id: int) -> Card:
+        card = self.session.get(Card, card_id)
+        if card is None:
+            raise NotFoundError(f"no card with id {card_id}")
+        return card
+
+    def preview(self, card: Card, now: datetime) -> dict[Rating, timedelta]:
+        return self.schedulers.for_card(card).preview(memory_of(card), now, card.id)
+
+    def answer(self, card: Card, rating: Rating, now: datetime, duration_ms: int) -> Review:
+        """Record an answer and move the card on; the caller commits."""
+        scheduler = self.schedulers.for_card(card)
+        before = memory_of(card)
+        after = scheduler.review(before, rating, now, card.id)
+        review = record_review(self.session, card, before, after, rating, now, duration_ms)
+        return review
+
+    def undo(self, review_id: int, now: datetime) -> Card:
+        """Take back an answer: delete its review and restore the card's state."""
+        return undo_review(self.session, review_id, now)
+
+
+def record_review(
+    session: Session,
+    card: Card,
+    before: Memory,
+    after: Memory,
+    rating: Rating,
+    now: datetime,
+    duration_ms: int,
+) -> Review:
+    assert after.due is not None and after.stability is not None and after.difficulty is not None
+    review = Review(
+        card_id=card.id,
+        reviewed_at=now,
+        rating=int(rating),
+        duration_ms=max(0, int(duration_ms)),
+        prev_state=int(before.state),
+        state=int(after.state),
+        step=after.step,
+        stability=after.stability,
+        difficulty=after.difficulty,
+        due=after.due,
+    )
+    session.add(review)
+    apply_memory(card, after)
+    card.modified = now
+    session.flush()
+    return review
+
+
+def undo_review(session: Session, review_id: int, now: datetime) -> Card:
+    review = session.get(Review, review_id)
+    if review is None:
+        raise NotFoundError(f"no review with id {review_id} to undo")
+    card = session.get(Card, review.card_id)
+    assert card is not None
+    previous = session.scalars(
+        select(Review)
+        .where(Review.card_id == card.id, Review.id != review.id)
+        .order_by(Review.reviewed_at.desc(), Review.id.desc())
+        .limit(1)
+    ).first()
+    lapse = review.prev_state == CardState.REVIEW and review.rating == Rating.AGAIN
+    if previous is None:
+        memory = Memory()
+    else:
+        memory = Memory(
+            state=CardState(previous.state),
+            step=previous.step,
+            stability=previous.stability,
+            difficulty=previous.difficulty,
+            due=previous.due,
+            last_review=previous.reviewed_at,
+            reps=max(0, card.reps - 1),
+            lapses=max(0, card.lapses - int(lapse)),
+        )
+    session.delete(review)
+    apply_memory(card, memory)
+    card.modified = now
+    session.flush()
+    return card
+
+
+def replay_card(session: Session, card: Card, schedulers: Schedulers) -> Memory:
+    """Recompute a card's memory from its review log alone."""
+    history = session.execute(
+        select(Review.rating, Review.reviewed_at).where(Review.card_id == card.id).order_by(Review.reviewed_at, Review.id)
+    ).all()
+    return schedulers.for_card(card).replay([(r, t) for r, t in history], card.id)

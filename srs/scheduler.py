@@ -1,0 +1,192 @@
+"""FSRS scheduling on the user's calendar days; the only module that talks to ``fsrs``.
+
+py-fsrs counts elapsed days as whole 24-hour periods between two instants, so
+a review at 23:00 and another at 08:00 the next morning count as 0 days,
+while Anki counts 1 (it compares day numbers). We therefore show py-fsrs
+review times moved to the start of their day on a fixed 24-hour timeline
+(``Clock.fsrs_time``): its memory model then sees exactly Anki's elapsed
+days. Real times are kept for what the user sees: learning steps run from
+the moment of the answer, and a review card becomes due at the start of its
+due day.
+
+Fuzz is reproducible: it is drawn from a generator seeded by the card id and
+its review count, so replaying the same history gives the same schedule.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from fsrs import Card as FsrsCard
+from fsrs import Rating as FsrsRating
+from fsrs import Scheduler as FsrsScheduler
+from fsrs import State as FsrsState
+from fsrs.scheduler import FUZZ_RANGES
+
+from srs.clock import Clock
+from srs.models import CardState, Preset, Rating
+
+
+@dataclass(frozen=True)
+class Memory:
+    """A card's scheduling state: everything replaying its reviews produces."""
+
+    state: CardState = CardState.NEW
+    step: int | None = None
+    stability: float | None = None
+    difficulty: float | None = None
+    due: datetime | None = None
+    last_review: datetime | None = None
+    reps: int = 0
+    lapses: int = 0
+
+
+NEW = Memory()
+
+
+class Scheduler:
+    """FSRS with one preset's options on one clock."""
+
+    def __init__(
+        self,
+        clock: Clock,
+        parameters: Sequence[float] | None = None,
+        desired_retention: float = 0.9,
+        learning_steps: Sequence[int] = (60, 600),
+        relearning_steps: Sequence[int] = (600,),
+        maximum_interval: int = 36500,
+        fuzz: bool = True,
+    ) -> None:
+        from fsrs.scheduler import DEFAULT_PARAMETERS
+
+        self.clock = clock
+        self.fuzz = fuzz
+        self.maximum_interval = maximum_interval
+        self._fsrs = FsrsScheduler(
+            parameters=tuple(parameters) if parameters is not None else DEFAULT_PARAMETERS,
+            desired_retention=desired_retention,
+            learning_steps=[timedelta(seconds=s) for s in learning_steps],
+            relearning_steps=[timedelta(seconds=s) for s in relearning_steps],
+            maximum_interval=maximum_interval,
+            enable_fuzzing=False,  # we fuzz ourselves, reproducibly
+        )
+        # FSRS-6 forgetting curve: R(t) = (1 + factor * t / S) ** -decay
+        self._decay = -self._fsrs.parameters[20]
+        self._factor = 0.9 ** (1 / self._decay) - 1
+
+    @classmethod
+    def from_preset(cls, preset: Preset, clock: Clock, fuzz: bool = True) -> Scheduler:
+        return cls(
+            clock,
+            parameters=preset.parameters,
+            desired_retention=preset.desired_retention,
+            learning_steps=preset.learning_steps,
+            relearning_steps=preset.relearning_steps,
+            maximum_interval=preset.maximum_interval,
+            fuzz=fuzz,
+        )
+
+    @property
+    def desired_retention(self) -> float:
+        return self._fsrs.desired_retention
+
+    def review(self, memory: Memory, rating: Rating | int, now: datetime, card_id: int) -> Memory:
+        """The memory after answering *rating* at *now*."""
+        fsrs_now = self.clock.fsrs_time(now)
+        if memory.state == CardState.NEW:
+            before = FsrsCard(card_id=card_id, state=FsrsState.Learning, step=0, due=fsrs_now)
+        else:
+            assert memory.last_review is not None
+            before = FsrsCard(
+                card_id=card_id,
+                state=FsrsState(int(memory.state)),
+                step=memory.step,
+                stability=memory.stability,
+                difficulty=memory.difficulty,
+                due=fsrs_now,
+                last_review=self.clock.fsrs_time(memory.last_review),
+            )
+        after, _ = self._fsrs.review_card(before, FsrsRating(int(rating)), fsrs_now)
+        reps = memory.reps + 1
+        if after.state == FsrsState.Review:
+            days = (after.due - fsrs_now).days
+            if self.fuzz:
+                days = self._fuzzed_days(days, card_id, reps)
+            due = self.clock.day_start(self.clock.day_of(now) + days)
+        else:
+            due = now + (after.due - fsrs_now)
+        lapse = memory.state == CardState.REVIEW and int(rating) == Rating.AGAIN
+        return Memory(
+            state=CardState(int(after.state)),
+            step=after.step,
+            stability=after.stability,
+            difficulty=after.difficulty,
+            due=due,
+            last_review=now,
+            reps=reps,
+            lapses=memory.lapses + int(lapse),
+        )
+
+    def preview(self, memory: Memory, now: datetime, card_id: int) -> dict[Rating, timedelta]:
+        """For each rating, how long until the card would be due again."""
+        out = {}
+        for rating in Rating:
+            after = self.review(memory, rating, now, card_id)
+            assert after.due is not None
+            out[rating] = after.due - now
+        return out
+
+    def replay(self, history: Iterable[tuple[Rating | int, datetime]], card_id: int) -> Memory:
+        """The memory produced by a card's reviews, oldest first."""
+        memory = NEW
+        for rating, when in history:
+            memory = self.review(memory, rating, when, card_id)
+        return memory
+
+    def retrievability(self, memory: Memory, now: datetime) -> float | None:
+        """Predicted probability of recall at *now* (None for a new card)."""
+        if memory.stability is None or memory.last_review is None:
+            return None
+        elapsed = max(0, self.clock.elapsed_days(memory.last_review, now))
+        return (1 + self._factor * elapsed / memory.stability) ** -self._decay
+
+    def _fuzzed_days(self, days: int, card_id: int, reps: int) -> int:
+        # The fuzz window is py-fsrs's (itself Anki's): no fuzz below 2.5
+        # days, then +-15% / 10% / 5% over the ranges in FUZZ_RANGES.
+        if days < 2.5:
+            return days
+        delta = 1.0
+        for fuzz_range in FUZZ_RANGES:
+            delta += fuzz_range["factor"] * max(min(float(days), fuzz_range["end"]) - fuzz_range["start"], 0.0)
+        low = max(2, round(days - delta))
+        high = min(round(days + delta), self.maximum_interval)
+        low = min(low, high)
+        rng = random.Random(f"{card_id}:{reps}")
+        return rng.randint(low, high)
+
+
+def memory_of(card: object) -> Memory:
+    """The Memory held in a card row's columns."""
+    return Memory(
+        state=CardState(card.state),  # type: ignore[attr-defined]
+        step=card.step,  # type: ignore[attr-defined]
+        stability=card.stability,  # type: ignore[attr-defined]
+        difficulty=card.difficulty,  # type: ignore[attr-defined]
+        due=card.due,  # type: ignore[attr-defined]
+        last_review=card.last_review,  # type: ignore[attr-defined]
+        reps=card.reps,  # type: ignore[attr-defined]
+        lapses=card.lapses,  # type: ignore[attr-defined]
+    )
+
+
+def apply_memory(card: object, memory: Memory) -> None:
+    """Write a Memory into a card row's columns."""
+    for name in ("step", "stability", "difficulty", "due", "last_review", "reps", "lapses"):
+        setattr(card, name, getattr(memory, name))
+    card.state = int(memory.state)  # type: ignore[attr-defined]
+
+
+__all__ = ["NEW", "Memory", "Scheduler", "apply_memory", "memory_of"]

@@ -1,0 +1,178 @@
+"""Collection settings and deck-option presets, with their defaults.
+
+Settings that shape the user's day (timezone, rollover hour, daily limits)
+are collection-wide; what shapes a card's memory (FSRS parameters, desired
+retention, learning steps) lives in a preset shared by decks, as in Anki.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from srs.clock import Clock, load_timezone
+from srs.errors import ConfigError
+from srs.models import Preset, Setting
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+DEFAULT_PRESET = "Default"
+# Anki's defaults: learning steps 1m 10m, relearning 10m.
+DEFAULT_LEARNING_STEPS = [60, 600]
+DEFAULT_RELEARNING_STEPS = [600]
+
+
+@dataclass(frozen=True)
+class SettingSpec:
+    key: str
+    default: Any
+    help: str
+
+
+SETTINGS = {
+    s.key: s
+    for s in (
+        SettingSpec("timezone", "", "IANA timezone for day boundaries; empty = this machine's"),
+        SettingSpec("rollover_hour", 4, "local hour at which a new day starts (0-23)"),
+        SettingSpec("new_per_day", 10, "new cards introduced per day"),
+        SettingSpec("reviews_per_day", 200, "review cards shown per day"),
+        SettingSpec("builtin_decks_hash", "", "fingerprint of the built-in decks last built (internal)"),
+    )
+}
+INTERNAL = {"builtin_decks_hash"}
+PRESET_KEYS = {
+    "desired_retention": "probability of recall FSRS aims for (0.70-0.99)",
+    "learning_steps": "learning steps, e.g. '1m 10m'",
+    "relearning_steps": "relearning steps, e.g. '10m'",
+    "maximum_interval": "longest interval in days",
+}
+
+
+def get_setting(session: Session, key: str) -> Any:
+    row = session.get(Setting, key)
+    return SETTINGS[key].default if row is None else row.value
+
+
+def set_setting(session: Session, key: str, value: Any) -> None:
+    row = session.get(Setting, key)
+    if row is None:
+        session.add(Setting(key=key, value=value))
+    else:
+        row.value = value
+
+
+def clock_for(session: Session) -> Clock:
+    """The collection's clock: its timezone and rollover hour."""
+    return Clock(load_timezone(get_setting(session, "timezone")), int(get_setting(session, "rollover_hour")))
+
+
+def default_preset(session: Session) -> Preset:
+    """The preset new decks use, created with FSRS defaults on first need."""
+    from sqlalchemy import select
+
+    preset = session.scalars(select(Preset).where(Preset.name == DEFAULT_PRESET)).first()
+    if preset is None:
+        from fsrs.scheduler import DEFAULT_PARAMETERS
+
+        preset = Preset(
+            name=DEFAULT_PRESET,
+            desired_retention=0.9,
+            parameters=list(DEFAULT_PARAMETERS),
+            learning_steps=list(DEFAULT_LEARNING_STEPS),
+            relearning_steps=list(DEFAULT_RELEARNING_STEPS),
+            maximum_interval=36500,
+        )
+        session.add(preset)
+        session.flush()
+    return preset
+
+
+_STEP = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_steps(text: str) -> list[int]:
+    """'1m 10m' -> [60, 600]; an empty string means no steps."""
+    steps = []
+    for part in text.replace(",", " ").split():
+        match = _STEP.match(part)
+        if not match:
+            raise ConfigError(f"bad step {part!r}: use a number and a unit s, m, h or d, e.g. '1m 10m'")
+        seconds = round(float(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+        if seconds <= 0:
+            raise ConfigError(f"bad step {part!r}: steps must be positive")
+        steps.append(seconds)
+    return steps
+
+
+def format_steps(steps: list[int]) -> str:
+    out = []
+    for seconds in steps:
+        for unit in "dhm":
+            if seconds % _UNIT_SECONDS[unit] == 0:
+                out.append(f"{seconds // _UNIT_SECONDS[unit]}{unit}")
+                break
+        else:
+            out.append(f"{seconds}s")
+    return " ".join(out)
+
+
+def all_settings(session: Session) -> dict[str, Any]:
+    """Every setting and default-preset option, for display."""
+    preset = default_preset(session)
+    values: dict[str, Any] = {key: get_setting(session, key) for key in SETTINGS if key not in INTERNAL}
+    values["desired_retention"] = preset.desired_retention
+    values["learning_steps"] = format_steps(preset.learning_steps)
+    values["relearning_steps"] = format_steps(preset.relearning_steps)
+    values["maximum_interval"] = preset.maximum_interval
+    return values
+
+
+def _int_in(key: str, text: str, low: int, high: int) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise ConfigError(f"{key} must be a whole number, got {text!r}") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{key} must be between {low} and {high}, got {value}")
+    return value
+
+
+def update_setting(session: Session, key: str, text: str) -> Any:
+    """Parse and store one setting given as text; return the stored value."""
+    key = key.replace("-", "_")
+    if key in INTERNAL:
+        raise ConfigError(f"{key} is managed by srs and cannot be set")
+    if key == "timezone":
+        if text:
+            load_timezone(text)  # validates
+        set_setting(session, key, text)
+        return text
+    if key == "rollover_hour":
+        value = _int_in(key, text, 0, 23)
+    elif key in ("new_per_day", "reviews_per_day"):
+        value = _int_in(key, text, 0, 100_000)
+    elif key in PRESET_KEYS:
+        preset = default_preset(session)
+        if key == "desired_retention":
+            try:
+                retention = float(text)
+            except ValueError:
+                raise ConfigError(f"desired_retention must be a number, got {text!r}") from None
+            if not 0.7 <= retention <= 0.99:
+                raise ConfigError(f"desired_retention must be between 0.70 and 0.99, got {retention}")
+            preset.desired_retention = retention
+            return retention
+        if key in ("learning_steps", "relearning_steps"):
+            steps = parse_steps(text)
+            setattr(preset, key, steps)
+            return format_steps(steps)
+        preset.maximum_interval = _int_in(key, text, 1, 36500)
+        return preset.maximum_interval
+    else:
+        known = ", ".join(sorted([*(set(SETTINGS) - INTERNAL), *PRESET_KEYS]))
+        raise ConfigError(f"unknown setting {key!r} (known: {known})")
+    set_setting(session, key, value)
+    return value

@@ -1,0 +1,294 @@
+"""Terminal presentation: formatting helpers and the interactive review loop.
+
+This sits beside the CLI: it may use rich, and it reads keys through a
+function it is given, so tests drive a whole session with a scripted list of
+keys and a fake clock. Card text is always shown as plain text (never as rich
+markup), with control characters removed, so an imported card cannot change
+the terminal.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.text import Text
+
+from srs.clock import Clock
+from srs.models import Rating
+from srs.review import Counts, ReviewSession
+from srs.templates import card_sides
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
+RATING_KEYS = {"1": Rating.AGAIN, "2": Rating.HARD, "3": Rating.GOOD, "4": Rating.EASY}
+RATING_LABELS = {Rating.AGAIN: "Again", Rating.HARD: "Hard", Rating.GOOD: "Good", Rating.EASY: "Easy"}
+REVEAL_KEYS = {" ", "\r", "\n"}
+LONG_ANSWER = timedelta(minutes=2)
+
+
+def safe(text: str) -> str:
+    """Text with terminal control characters (ESC, BEL, bidi overrides...) removed."""
+    return _CONTROL.sub("", text.replace("\r\n", "\n").replace("\t", "    "))
+
+
+def format_interval(due: datetime, now: datetime, clock: Clock) -> str:
+    """Anki-style button label: '<1m', '10m', '3h', '4d', '2.5mo', '1.2y'."""
+    days = clock.day_of(due) - clock.today(now)
+    if days <= 0:
+        seconds = (due - now).total_seconds()
+        if seconds < 60:
+            return "<1m"
+        if seconds < 3600:
+            return f"{round(seconds / 60)}m"
+        return f"{seconds / 3600:.0f}h"
+    if days < 30:
+        return f"{days}d"
+    if days < 365:
+        return f"{days / 30:.1f}mo"
+    return f"{days / 365:.1f}y"
+
+
+def format_elapsed(delta: timedelta) -> str:
+    seconds = max(0, int(delta.total_seconds()))
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+def counts_text(counts: Counts) -> Text:
+    text = Text()
+    text.append(f"New {counts.new}", style="blue")
+    text.append("  ·  ")
+    text.append(f"Learning {counts.learning}", style="red")
+    text.append("  ·  ")
+    text.append(f"Review {counts.review}", style="green")
+    return text
+
+
+def describe_next_due(next_due: datetime | None, now: datetime, clock: Clock, new_limited: bool) -> str:
+    if next_due is None:
+        if new_limited:
+            return "Done for today: the daily limit of new cards is reached. More tomorrow."
+        return "Nothing is due, and there are no cards waiting."
+    local = next_due.astimezone(clock.tz)
+    days = clock.day_of(next_due) - clock.today(now)
+    if days <= 0:
+        when = f"today at {local:%H:%M}"
+    elif days == 1:
+        when = f"tomorrow ({local:%a %d %b})"
+    else:
+        when = f"in {days} days ({local:%a %d %b})"
+    extra = " The daily limit of new cards is reached." if new_limited else ""
+    return f"Nothing due now. Next card due {when}.{extra}"
+
+
+@dataclass
+class SessionSummary:
+    answered: int = 0
+    undone: int = 0
+    ratings: Counter[int] = field(default_factory=Counter)
+    seconds: float = 0.0
+    stop_reason: str = ""
+
+
+class _Timer:
+    """A renderable showing time since the card appeared, for rich.Live."""
+
+    def __init__(self, started: datetime, now: Callable[[], datetime]) -> None:
+        self.started = started
+        self.now = now
+
+    def __rich__(self) -> Text:
+        elapsed = self.now() - self.started
+        style = "bold yellow" if elapsed >= LONG_ANSWER else "dim"
+        label = "  ⏱ " + format_elapsed(elapsed)
+        if elapsed >= LONG_ANSWER:
+            label += "  over two minutes: wrap up"
+        return Text(label + "   (space: show answer · u: undo · q: quit)", style=style)
+
+
+def run_review(
+    review: ReviewSession,
+    console: Console,
+    read_key: Callable[[], str],
+    now: Callable[[], datetime],
+    deck_label: str = "All decks",
+    live_timer: bool = False,
+) -> SessionSummary:
+    """Study until nothing is due or the user quits; commits every answer."""
+    summary = SessionSummary()
+    answered: list[tuple[int, int]] = []  # (review id, rating) of this session, for undo
+    forced: int | None = None  # card to show next (after an undo)
+    clock = review.clock
+    started = now()
+
+    def key() -> str:
+        try:
+            pressed = read_key()
+        except (KeyboardInterrupt, EOFError):
+            return "q"
+        return pressed or "q"  # end of input quits
+
+    def undo() -> int | None:
+        if not answered:
+            console.print(Text("Nothing to undo in this session.", style="yellow"))
+            return None
+        review_id, rating = answered.pop()
+        card = review.undo(review_id, now())
+        review.session.commit()
+        summary.ratings[rating] -= 1
+        summary.answered -= 1
+        summary.undone += 1
+        console.print(Text("Undid the last answer.", style="yellow"))
+        return card.id
+
+    while True:
+        at = now()
+        queue = review.queue(at)
+        card_id = forced or queue.card_id
+        forced = None
+        if card_id is None:
+            console.print(Text(describe_next_due(queue.next_due, at, clock, queue.new_limited), style="bold"))
+            summary.stop_reason = "done"
+            break
+        card = review.card(card_id)
+        sides = card_sides(card.note, card.ord)
+        header = Text.assemble((safe(card.deck.name), "bold cyan"), "   ", counts_text(queue.counts))
+        console.print()
+        console.print(header)
+        console.print(Panel(Text(safe(sides.front)), title="Question", title_align="left", border_style="cyan"))
+        shown_at = now()
+
+        # Wait for reveal, undo or quit.
+        action = _wait(key, {" ", "\r", "\n", "u", "q"}, _Timer(shown_at, now), console, live_timer)
+        if action == "q":
+            summary.stop_reason = "quit"
+            break
+        if action == "u":
+            forced = undo()
+            continue
+        revealed_at = now()
+        duration_ms = int((revealed_at - shown_at).total_seconds() * 1000)
+        previews = review.preview(card, revealed_at)
+        buttons = Text()
+        for k, rating in RATING_KEYS.items():
+            due = revealed_at + previews[rating]
+            buttons.append(f" {k} ", style="reverse")
+            buttons.append(f" {RATING_LABELS[rating]} {format_interval(due, revealed_at, clock)}   ")
+        elapsed = format_elapsed(revealed_at - shown_at)
+        timing = Text(f"answered in {elapsed}", style="yellow" if revealed_at - shown_at >= LONG_ANSWER else "dim")
+        console.print(Panel(Group(Text(safe(sides.back)), Text(""), timing), title="Answer", title_align="left", border_style="green"))
+        console.print(buttons)
+
+        choice = _wait(key, {*RATING_KEYS, "u", "q"}, None, console, False)
+        if choice == "q":
+            summary.stop_reason = "quit"
+            break
+        if choice == "u":
+            # Undo the previous answer; this card stays unanswered.
+            forced = undo()
+            continue
+        rating = RATING_KEYS[choice]
+        result = review.answer(card, rating, now(), duration_ms)
+        review.session.commit()  # each answer is durable on its own
+        answered.append((result.id, int(rating)))
+        summary.answered += 1
+        summary.ratings[int(rating)] += 1
+
+    summary.seconds = (now() - started).total_seconds()
+    if summary.answered or summary.undone:
+        parts = ", ".join(f"{RATING_LABELS[Rating(r)]} {n}" for r, n in sorted(summary.ratings.items()) if n)
+        console.print(Text(f"Reviewed {summary.answered} card(s) in {format_elapsed(timedelta(seconds=summary.seconds))}" + (f" ({parts})" if parts else "") + "."))
+    return summary
+
+
+def _wait(
+    key: Callable[[], str],
+    accepted: set[str],
+    timer: _Timer | None,
+    console: Console,
+    live_timer: bool,
+) -> str:
+    """Read keys until one in *accepted*; show a live timer while waiting."""
+    if timer is not None and live_timer:
+        from rich.live import Live
+
+        with Live(timer, console=console, refresh_per_second=2, transient=True):
+            pressed = _read_until(key, accepted)
+    else:
+        if timer is not None:
+            console.print(Text("(space: show answer · u: undo · q: quit)", style="dim"))
+        pressed = _read_until(key, accepted)
+    return "\r" if pressed in REVEAL_KEYS else pressed
+
+
+def _read_until(key: Callable[[], str], accepted: set[str]) -> str:
+    while True:
+        pressed = key()
+        if pressed in accepted:
+            return pressed
+        if pressed.lower() in accepted:
+            return pressed.lower()
+
+
+def format_status(data: dict) -> Group:  # type: ignore[type-arg]
+    """The human form of ``browse.status``."""
+    due = data["due"]
+    totals = data["totals"]
+    lines = [
+        Text.assemble(("Today ", "bold"), data["today"]),
+        Text.assemble("Due now: ", counts_text(Counts(due["new"], due["learning"], due["review"]))),
+        Text(
+            f"Collection: {totals['cards']} cards in {totals['notes']} notes, {totals['decks']} decks; "
+            f"{totals['suspended']} suspended; {totals['reviews']} reviews so far."
+        ),
+    ]
+    if data["next_due"] and not sum(due.values()):
+        lines.append(Text(f"Next card due {data['next_due']}", style="dim"))
+    return Group(*lines)
+
+
+def _local(iso: str | None) -> str:
+    if not iso:
+        return "-"
+    return datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def cards_table(rows: list) -> object:  # type: ignore[type-arg]
+    from rich.table import Table
+
+    table = Table(show_lines=False)
+    for name, justify in (
+        ("id", "right"), ("deck", "left"), ("front", "left"), ("state", "left"), ("due", "left"),
+        ("S", "right"), ("D", "right"), ("R", "right"), ("reps", "right"), ("lapses", "right"),
+    ):
+        table.add_column(name, justify=justify, overflow="fold" if name == "front" else "ellipsis")  # type: ignore[arg-type]
+    for r in rows:
+        front = safe(r.front).replace("\n", " ")
+        table.add_row(
+            str(r.id),
+            Text(safe(r.deck)),
+            Text(front[:70] + ("…" if len(front) > 70 else "")),
+            r.state + (" (suspended)" if r.suspended else ""),
+            _local(r.due),
+            "-" if r.stability is None else f"{r.stability:.1f}",
+            "-" if r.difficulty is None else f"{r.difficulty:.1f}",
+            "-" if r.retrievability is None else f"{r.retrievability:.0%}",
+            str(r.reps),
+            str(r.lapses),
+        )
+    return table
+
+
+def decks_table(rows: list[dict]) -> object:  # type: ignore[type-arg]
+    from rich.table import Table
+
+    table = Table()
+    for name in ("deck", "cards", "new", "due", "suspended"):
+        table.add_column(name, justify="left" if name == "deck" else "right")
+    for r in rows:
+        table.add_row(Text(safe(r["deck"])), str(r["cards"]), str(r["new"]), str(r["due"]), str(r["suspended"]))
+    return table
