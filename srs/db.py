@@ -41,7 +41,7 @@ def default_db_path() -> Path:
 
 def _m001_initial(conn: Connection) -> None:
     statements = [
-        "CREATE TABLE settings (key VARCHAR PRIMARY KEY, value JSON)",
+        "CREATE TABLE settings (key VARCHAR PRIMARY KEY, value JSON NOT NULL)",
         """CREATE TABLE presets (
             id INTEGER PRIMARY KEY,
             name VARCHAR NOT NULL UNIQUE,

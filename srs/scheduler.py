@@ -73,7 +73,7 @@ class Scheduler:
             maximum_interval=maximum_interval,
             enable_fuzzing=False,  # we fuzz ourselves, reproducibly
         )
-        # FSRS-6 forgetting curve: R(t) = (1 + factor * t / S) ** -decay
+        # FSRS-6 forgetting curve: R(t) = (1 + factor * t / S) ** decay, decay = -w[20] < 0
         self._decay = -self._fsrs.parameters[20]
         self._factor = 0.9 ** (1 / self._decay) - 1
 
@@ -151,7 +151,7 @@ class Scheduler:
         if memory.stability is None or memory.last_review is None:
             return None
         elapsed = max(0, self.clock.elapsed_days(memory.last_review, now))
-        return (1 + self._factor * elapsed / memory.stability) ** -self._decay
+        return (1 + self._factor * elapsed / memory.stability) ** self._decay
 
     def _fuzzed_days(self, days: int, card_id: int, reps: int) -> int:
         # The fuzz window is py-fsrs's (itself Anki's): no fuzz below 2.5

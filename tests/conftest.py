@@ -1,0 +1,46 @@
+"""Shared fixtures: a private data folder, a pinned clock and open collections."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from srs.clock import Clock
+from srs.db import Database, open_database
+from srs.settings import set_setting
+
+# A Wednesday morning in Berlin (09:00 local).
+NOW = datetime(2026, 11, 25, 8, 0, tzinfo=timezone.utc)
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+@pytest.fixture(autouse=True)
+def _private_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test touches the real data folder."""
+    monkeypatch.setenv("SRS_DB", str(tmp_path / "default.db"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(BERLIN, 4)
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[Database]:
+    """An empty collection whose timezone is Europe/Berlin."""
+    database = open_database(tmp_path / "srs.db")
+    with database.session(write=True) as session:
+        set_setting(session, "timezone", "Europe/Berlin")
+        session.commit()
+    yield database
+    database.close()
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path

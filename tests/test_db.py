@@ -1,0 +1,149 @@
+"""Opening, migrating and refusing database files."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from sqlalchemy import inspect
+
+from srs import db as dbmod
+from srs.db import APPLICATION_ID, SCHEMA_VERSION, default_db_path, open_database
+from srs.errors import DatabaseError
+from srs.models import Base
+
+
+def test_new_database_is_created_migrated_and_in_wal_mode(tmp_path: Path) -> None:
+    """A new file gets our application id, the latest schema version and WAL mode."""
+    path = tmp_path / "sub" / "new.db"
+    database = open_database(path)
+    database.close()
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    conn.close()
+
+
+def test_migrations_build_the_schema_the_models_describe(tmp_path: Path) -> None:
+    """Every model table and column exists after migrating a blank database."""
+    database = open_database(tmp_path / "s.db")
+    inspector = inspect(database.engine)
+    for table in Base.metadata.sorted_tables:
+        columns = {c["name"]: c for c in inspector.get_columns(table.name)}
+        assert set(columns) == {c.name for c in table.columns}, table.name
+        for column in table.columns:
+            if column.primary_key:
+                continue  # SQLite reports INTEGER PRIMARY KEY as nullable
+            assert columns[column.name]["nullable"] == column.nullable, (
+                table.name,
+                column.name,
+            )
+    database.close()
+
+
+def test_reopening_does_not_migrate_again(tmp_path: Path) -> None:
+    """Opening an up-to-date database runs no migration step."""
+    path = tmp_path / "s.db"
+    open_database(path).close()
+    calls = []
+    original = dbmod.MIGRATIONS[:]
+    dbmod.MIGRATIONS[:] = [lambda conn: calls.append(conn)] * len(original)
+    try:
+        open_database(path).close()
+    finally:
+        dbmod.MIGRATIONS[:] = original
+    assert calls == []
+
+
+def test_newer_schema_is_refused_untouched(tmp_path: Path) -> None:
+    """A database from a newer srs is refused with a clear message and not modified."""
+    path = tmp_path / "future.db"
+    open_database(path).close()
+    conn = sqlite3.connect(path)
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 5}")
+    conn.commit()
+    conn.close()
+    before = path.read_bytes()
+    with pytest.raises(DatabaseError, match=r"newer srs \(schema 6"):
+        open_database(path)
+    assert path.read_bytes() == before
+
+
+def test_foreign_sqlite_file_is_refused_untouched(tmp_path: Path) -> None:
+    """An SQLite database of another program is not an srs database."""
+    path = tmp_path / "other.db"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE t (x)")
+    conn.commit()
+    conn.close()
+    before = path.read_bytes()
+    with pytest.raises(DatabaseError, match="is not an srs database"):
+        open_database(path)
+    assert path.read_bytes() == before
+    assert not Path(str(path) + "-wal").exists()
+
+
+def test_text_file_is_refused(tmp_path: Path) -> None:
+    """A file that is not SQLite at all is refused."""
+    path = tmp_path / "notes.txt"
+    path.write_text("hello")
+    with pytest.raises(DatabaseError, match="not an SQLite file"):
+        open_database(path)
+    assert path.read_text() == "hello"
+
+
+def test_empty_file_becomes_a_database(tmp_path: Path) -> None:
+    """A zero-byte file (e.g. from touch) is initialised."""
+    path = tmp_path / "empty.db"
+    path.touch()
+    open_database(path).close()
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+def test_path_under_a_file_is_refused(tmp_path: Path) -> None:
+    """A --db path whose parent is a regular file gives a clear error (works as root too)."""
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(DatabaseError, match="cannot create database folder"):
+        open_database(blocker / "x.db")
+
+
+def test_directory_is_refused(tmp_path: Path) -> None:
+    """A directory given as the database path is refused."""
+    with pytest.raises(DatabaseError, match="is a directory"):
+        open_database(tmp_path)
+
+
+def test_default_path_honours_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """SRS_DB overrides the data-folder default."""
+    monkeypatch.setenv("SRS_DB", str(tmp_path / "x.db"))
+    assert default_db_path() == tmp_path / "x.db"
+    monkeypatch.delenv("SRS_DB")
+    assert default_db_path().name == "srs.db"
+    assert "srs" in default_db_path().parent.parts
+
+
+def test_write_sessions_queue_instead_of_failing(tmp_path: Path) -> None:
+    """A second writer waits on the busy timeout rather than failing at once."""
+    path = tmp_path / "s.db"
+    database = open_database(path)
+    other = sqlite3.connect(path, timeout=0.1, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    import threading
+    import time
+
+    release = threading.Timer(0.5, lambda: other.execute("COMMIT"))
+    release.start()
+    start = time.monotonic()
+    with database.session(write=True) as session:
+        from srs.settings import set_setting
+
+        set_setting(session, "rollover_hour", 5)
+        session.commit()
+    waited = time.monotonic() - start
+    release.join()
+    other.close()
+    database.close()
+    assert waited >= 0.4

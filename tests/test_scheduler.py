@@ -1,0 +1,180 @@
+"""FSRS on calendar days: intervals checked by hand, day alignment, fuzz."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from fsrs.scheduler import DEFAULT_PARAMETERS as W
+
+from srs.clock import Clock
+from srs.models import CardState, Rating
+from srs.scheduler import NEW, Scheduler
+
+BERLIN = ZoneInfo("Europe/Berlin")
+DECAY = W[20]
+FACTOR = 0.9 ** (-1 / DECAY) - 1
+
+
+def local(*args: int) -> datetime:
+    return datetime(*args, tzinfo=BERLIN).astimezone(timezone.utc)
+
+
+def scheduler(**kw: object) -> Scheduler:
+    return Scheduler(Clock(BERLIN, 4), fuzz=False, **kw)  # type: ignore[arg-type]
+
+
+# FSRS-6 formulas written out from the algorithm's description
+# (https://github.com/open-spaced-repetition/fsrs4anki/wiki/The-Algorithm),
+# independent of py-fsrs, to check the wiring by hand.
+def recall(t: float, s: float) -> float:
+    return (1 + FACTOR * t / s) ** -DECAY
+
+
+def d0(g: int) -> float:
+    return W[4] - math.exp(W[5] * (g - 1)) + 1
+
+
+def next_d(d: float, g: int) -> float:
+    delta = -W[6] * (g - 3)
+    d2 = d + delta * (10 - d) / 9
+    return min(max(W[7] * d0(4) + (1 - W[7]) * d2, 1), 10)
+
+
+def next_s_recall(d: float, s: float, r: float, g: int) -> float:
+    hard = W[15] if g == 2 else 1
+    easy = W[16] if g == 4 else 1
+    return s * (1 + math.exp(W[8]) * (11 - d) * s ** -W[9] * (math.exp((1 - r) * W[10]) - 1) * hard * easy)
+
+
+def next_s_short(s: float, g: int) -> float:
+    inc = math.exp(W[17] * (g - 3 + W[18])) * s ** -W[19]
+    if g >= 2:
+        inc = max(inc, 1.0)
+    return s * inc
+
+
+def test_first_answers_match_initial_parameters() -> None:
+    """A new card's first rating sets S = w[rating-1] and D = D0(rating)."""
+    s = scheduler()
+    now = local(2026, 11, 25, 9)
+    for rating in Rating:
+        memory = s.review(NEW, rating, now, card_id=1)
+        assert math.isclose(memory.stability or 0, W[rating - 1])
+        assert math.isclose(memory.difficulty or 0, min(max(d0(rating), 1), 10))
+
+
+def test_easy_on_new_card_graduates_with_interval_equal_to_stability() -> None:
+    """At 90% retention the interval is round(S) days: Easy on a new card is 8 days."""
+    s = scheduler()
+    now = local(2026, 11, 25, 9)
+    memory = s.review(NEW, Rating.EASY, now, card_id=1)
+    assert memory.state == CardState.REVIEW
+    assert round(W[3]) == 8
+    assert memory.due == local(2026, 12, 3, 4)  # start of the day 8 days later
+
+
+def test_learning_steps_then_hand_checked_review_intervals() -> None:
+    """Good, Good (10 min later), then on-time Good reviews follow the FSRS formulas exactly."""
+    s = scheduler()
+    t0 = local(2026, 11, 25, 9)
+    m = s.review(NEW, Rating.GOOD, t0, 1)
+    assert m.state == CardState.LEARNING and m.due == t0 + timedelta(minutes=10)
+    t1 = t0 + timedelta(minutes=10)
+    m = s.review(m, Rating.GOOD, t1, 1)
+    stab = next_s_short(W[2], 3)
+    diff = next_d(d0(3), 3)
+    assert math.isclose(m.stability or 0, stab) and math.isclose(m.difficulty or 0, diff)
+    assert m.state == CardState.REVIEW
+    interval = round(stab)
+    assert m.due == local(2026, 11, 25 + interval, 4)
+
+    expected_intervals = []
+    day = 25 + interval
+    when = local(2026, 11, day, 19)  # reviewed in the evening of the due day
+    for _ in range(3):
+        r = recall(interval, stab)
+        stab = next_s_recall(diff, stab, r, 3)
+        diff = next_d(diff, 3)
+        m = s.review(m, Rating.GOOD, when, 1)
+        assert math.isclose(m.stability or 0, stab, rel_tol=1e-9)
+        assert math.isclose(m.difficulty or 0, diff, rel_tol=1e-9)
+        interval = max(1, round(stab))
+        expected_intervals.append(interval)
+        assert s.clock.day_of(m.due) - s.clock.day_of(when) == interval  # type: ignore[arg-type]
+        when = s.clock.day_start(s.clock.day_of(when) + interval) + timedelta(hours=15)
+    assert expected_intervals == [11, 46, 163]
+
+
+def test_evening_then_morning_uses_one_elapsed_day() -> None:
+    """23:00 then 08:00 next morning is a one-day review (Anki), not a same-day one (naive py-fsrs)."""
+    s = scheduler()
+    evening = local(2026, 11, 24, 23)
+    m = s.review(NEW, Rating.GOOD, evening, 1)
+    m = s.review(m, Rating.GOOD, evening + timedelta(minutes=10), 1)
+    before = m.stability or 0
+    morning = local(2026, 11, 25, 8)
+    after = s.review(m, Rating.GOOD, morning, 1)
+    # elapsed one day: long-term recall formula with t = 1
+    expected = next_s_recall(m.difficulty or 0, before, recall(1, before), 3)
+    assert math.isclose(after.stability or 0, expected, rel_tol=1e-9)
+    assert not math.isclose(after.stability or 0, next_s_short(before, 3))
+
+
+def test_retrievability_counts_calendar_days() -> None:
+    """Recall probability uses whole calendar days since the last review."""
+    s = scheduler()
+    t0 = local(2026, 11, 24, 23)
+    m = s.review(NEW, Rating.EASY, t0, 1)
+    assert s.retrievability(m, t0 + timedelta(hours=2)) == 1.0
+    r = s.retrievability(m, local(2026, 11, 25, 8))
+    assert r is not None and math.isclose(r, recall(1, W[3]))
+    assert s.retrievability(NEW, t0) is None
+
+
+def test_lapse_goes_to_relearning_and_counts() -> None:
+    """Again on a review card enters relearning with the relearning step and counts a lapse."""
+    s = scheduler()
+    t0 = local(2026, 11, 1, 9)
+    m = s.review(NEW, Rating.EASY, t0, 1)
+    t1 = local(2026, 11, 9, 9)
+    m = s.review(m, Rating.AGAIN, t1, 1)
+    assert m.state == CardState.RELEARNING and m.lapses == 1 and m.reps == 2
+    assert m.due == t1 + timedelta(minutes=10)
+
+
+def test_desired_retention_shortens_intervals() -> None:
+    """A higher desired retention gives a shorter interval for the same memory."""
+    now = local(2026, 11, 25, 9)
+    low = scheduler(desired_retention=0.8).review(NEW, Rating.EASY, now, 1)
+    high = scheduler(desired_retention=0.97).review(NEW, Rating.EASY, now, 1)
+    assert high.due < low.due  # type: ignore[operator]
+
+
+def test_fuzz_is_reproducible_and_bounded() -> None:
+    """The same card and history always get the same fuzzed interval, within the fuzz window."""
+    fuzzy = Scheduler(Clock(BERLIN, 4), fuzz=True)
+    plain = scheduler()
+    history = [(Rating.EASY, local(2026, 1, 1, 9)), (Rating.GOOD, local(2026, 1, 9, 9)), (Rating.GOOD, local(2026, 2, 20, 9))]
+    first = fuzzy.replay(history, card_id=42)
+    again = fuzzy.replay(history, card_id=42)
+    assert first == again
+    unfuzzed = plain.replay(history, card_id=42)
+    day = fuzzy.clock.day_of(history[-1][1])
+    fuzzed_ivl = fuzzy.clock.day_of(first.due) - day  # type: ignore[arg-type]
+    plain_ivl = plain.clock.day_of(unfuzzed.due) - day  # type: ignore[arg-type]
+    assert first.stability == unfuzzed.stability
+    assert abs(fuzzed_ivl - plain_ivl) <= max(2, round(plain_ivl * 0.15))
+    spread = {fuzzy.clock.day_of(fuzzy.replay(history, card_id=c).due) for c in range(40)}  # type: ignore[arg-type]
+    assert len(spread) > 1  # different cards do spread out
+
+
+def test_preview_matches_review() -> None:
+    """The interval shown on each button is the one answering gives."""
+    s = Scheduler(Clock(BERLIN, 4), fuzz=True)
+    now = local(2026, 11, 25, 9)
+    m = s.review(NEW, Rating.EASY, local(2026, 11, 10, 9), 5)
+    preview = s.preview(m, now, 5)
+    for rating in Rating:
+        assert now + preview[rating] == s.review(m, rating, now, 5).due
