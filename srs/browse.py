@@ -6,18 +6,16 @@ Both return plain dicts and dataclasses whose shape is the documented
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import joinedload
 
-from srs.models import Card, CardState, Deck, Review
-from srs.review import Limits, ReviewSession, Schedulers
-from srs.scheduler import memory_of
+from srs.models import Card, CardState, Deck, Note, Preset, Review
+from srs.review import Limits, ReviewSession
+from srs.scheduler import Scheduler
 from srs.settings import clock_for
-from srs.templates import front_text
+from srs.templates import sides_of
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -30,36 +28,33 @@ def status(session: Session, now: datetime, deck_ids: list[int] | None = None) -
     review = ReviewSession(session, Limits.from_settings(session), deck_ids)
     queue = review.queue(now)
     clock = review.clock
-    cards = select(Card)
-    if deck_ids is not None:
-        cards = cards.where(Card.deck_id.in_(deck_ids))
-    card_ids = cards.with_only_columns(Card.id).scalar_subquery()
+    in_scope = (lambda q: q) if deck_ids is None else (lambda q: q.where(Card.deck_id.in_(deck_ids)))
     by_state = dict(
         session.execute(
-            select(Card.state, func.count()).where(Card.id.in_(card_ids), Card.suspended.is_(False)).group_by(Card.state)
+            in_scope(select(Card.state, func.count()).where(Card.suspended.is_(False)).group_by(Card.state))
         ).all()
     )
+    reviews = select(func.count(Review.id))
+    if deck_ids is not None:
+        reviews = reviews.join(Card, Card.id == Review.card_id).where(Card.deck_id.in_(deck_ids))
     return {
         "today": clock.date_of_day(clock.today(now)).isoformat(),
         "due": {"new": queue.counts.new, "learning": queue.counts.learning, "review": queue.counts.review},
         "totals": {
             "decks": len(deck_ids) if deck_ids is not None else session.scalar(select(func.count(Deck.id))),
-            "notes": session.scalar(
-                select(func.count(func.distinct(Card.note_id))).where(Card.id.in_(card_ids))
-            ),
-            "cards": session.scalar(select(func.count()).where(Card.id.in_(card_ids))),
-            "suspended": session.scalar(
-                select(func.count()).where(Card.id.in_(card_ids), Card.suspended.is_(True))
-            ),
+            "notes": session.scalar(in_scope(select(func.count(func.distinct(Card.note_id))))),
+            "cards": session.scalar(in_scope(select(func.count(Card.id)))),
+            "suspended": session.scalar(in_scope(select(func.count(Card.id)).where(Card.suspended.is_(True)))),
             "by_state": {STATE_NAMES[s]: by_state.get(int(s), 0) for s in CardState},
-            "reviews": session.scalar(select(func.count()).where(Review.card_id.in_(card_ids))),
+            "reviews": session.scalar(reviews),
         },
         "next_due": queue.next_due.isoformat() if queue.next_due else None,
     }
 
 
-@dataclass(frozen=True)
-class CardRow:
+class CardRow(TypedDict):
+    """One line of the card browser; its keys are the ``srs cards --json`` keys."""
+
     id: int
     guid: str
     deck: str
@@ -78,12 +73,20 @@ class CardRow:
 def list_cards(
     session: Session, now: datetime, deck_ids: list[int] | None = None, due_only: bool = False
 ) -> list[CardRow]:
-    """Cards for the browser, ordered by deck then due."""
+    """Cards for the browser, ordered by deck then due.
+
+    Loads plain columns rather than ORM objects: the browser may list tens of
+    thousands of cards and only reads them.
+    """
     clock = clock_for(session)
-    schedulers = Schedulers(session, clock)
+    presets = {p.id: Scheduler.from_preset(p, clock) for p in session.scalars(select(Preset))}
     query = (
-        select(Card)
-        .options(joinedload(Card.note), joinedload(Card.deck))
+        select(
+            Card.id, Card.ord, Card.state, Card.suspended, Card.due, Card.stability, Card.difficulty,
+            Card.last_review, Card.reps, Card.lapses, Note.guid, Note.kind, Note.fields, Note.tags,
+            Deck.name, Deck.preset_id,
+        )
+        .join(Note, Note.id == Card.note_id)
         .join(Deck, Deck.id == Card.deck_id)
         .order_by(Deck.name, Card.due.is_(None), Card.due, Card.position, Card.id)
     )
@@ -92,30 +95,34 @@ def list_cards(
     if due_only:
         end = clock.day_start(clock.today(now) + 1)
         query = query.where(Card.suspended.is_(False), Card.state != CardState.NEW, Card.due < end)
-    rows = []
-    for card in session.scalars(query):
-        memory = memory_of(card)
-        r = schedulers.for_card(card).retrievability(memory, now)
+    rows: list[CardRow] = []
+    today = clock.today(now)
+    day_of = clock.day_of
+    for (
+        card_id, ord_, state, suspended, due, stability, difficulty, last_review, reps, lapses,
+        guid, kind, fields, tags, deck, preset_id,
+    ) in session.execute(query):
+        r = None
+        if stability is not None and last_review is not None:
+            r = presets[preset_id].recall(stability, max(0, today - day_of(last_review)))
         rows.append(
-            CardRow(
-                id=card.id,
-                guid=card.note.guid,
-                deck=card.deck.name,
-                kind=card.note.kind,
-                front=front_text(card.note, card.ord),
-                state=STATE_NAMES[CardState(card.state)],
-                suspended=card.suspended,
-                due=card.due.isoformat() if card.due else None,
-                stability=round(card.stability, 4) if card.stability is not None else None,
-                difficulty=round(card.difficulty, 4) if card.difficulty is not None else None,
-                retrievability=round(r, 4) if r is not None else None,
-                reps=card.reps,
-                lapses=card.lapses,
-            )
+            {
+                "id": card_id,
+                "guid": guid,
+                "deck": deck,
+                "kind": kind,
+                "front": sides_of(kind, fields, tags, ord_).front,
+                "state": STATE_NAMES[state],
+                "suspended": suspended,
+                "due": due.isoformat() if due else None,
+                "stability": round(stability, 4) if stability is not None else None,
+                "difficulty": round(difficulty, 4) if difficulty is not None else None,
+                "retrievability": round(r, 4) if r is not None else None,
+                "reps": reps,
+                "lapses": lapses,
+            }
         )
     return rows
-
-
 
 
 def deck_summaries(session: Session, now: datetime) -> list[dict[str, Any]]:

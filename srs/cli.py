@@ -197,15 +197,15 @@ def cards(obj: Context, deck: str | None, due: bool, as_json: bool) -> None:
 
     Example: srs cards --due --json
     """
-    from dataclasses import asdict
-
     from srs.browse import list_cards
 
     db = obj.database()
     with db.session() as session:
         rows = list_cards(session, obj.now(), _deck_ids(session, deck), due)
     if as_json:
-        _json([asdict(r) for r in rows])
+        # One card per line: readable, and uses json's fast C encoder per row.
+        body = ",\n".join("  " + json.dumps(r, ensure_ascii=False) for r in rows)
+        click.echo("[\n" + body + "\n]" if rows else "[]")
         return
     from srs.terminal import cards_table
 

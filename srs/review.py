@@ -13,11 +13,12 @@ per note enters the day's queue.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import and_, func, select
 
 from srs.clock import Clock
 from srs.errors import NotFoundError
@@ -113,23 +114,28 @@ class ReviewSession:
         s = self.session
         base = self._in_decks()
 
-        done = dict(
-            s.execute(
-                select(Review.prev_state, func.count())
-                .join(Card, Card.id == Review.card_id)
-                .where(Review.reviewed_at >= start, base)
-                .group_by(Review.prev_state)
-            ).all()
-        )
-        new_left = max(0, self.limits.new_per_day - done.get(CardState.NEW, 0))
-        review_left = max(0, self.limits.reviews_per_day - done.get(CardState.REVIEW, 0))
-
-        seen_today = (
-            select(Review.id)
+        # Today's answers, found through the time index (a handful of rows):
+        # what the limits have used up, and which notes are buried.
+        todays = s.execute(
+            select(Review.prev_state, Card.note_id, Card.deck_id)
             .join(Card, Card.id == Review.card_id)
-            .where(Card.note_id == Note.id, Review.reviewed_at >= start)
-        )
-        fresh_note = and_(Note.id == Card.note_id, ~exists(seen_today))
+            .where(Review.reviewed_at >= start)
+        ).all()
+        scope = None if self.deck_ids is None else set(self.deck_ids)
+        done: Counter[int] = Counter()
+        introduced: Counter[int] = Counter()
+        for prev_state, _, deck_id in todays:
+            if scope is None or deck_id in scope:
+                done[prev_state] += 1
+                if prev_state == CardState.NEW:
+                    introduced[deck_id] += 1
+        seen_notes = {note_id for _, note_id, _ in todays}
+        new_left = max(0, self.limits.new_per_day - done[CardState.NEW])
+        review_left = max(0, self.limits.reviews_per_day - done[CardState.REVIEW])
+
+        fresh_note = and_(Note.id == Card.note_id, Note.orphaned.is_(False))
+        if seen_notes:
+            fresh_note = and_(fresh_note, Card.note_id.not_in(seen_notes))
         learning = (Card.state == CardState.LEARNING) | (Card.state == CardState.RELEARNING)
 
         learn_now = s.execute(
@@ -141,7 +147,7 @@ class ReviewSession:
         review_rows = s.execute(
             select(Card.note_id, func.min(Card.due), func.min(Card.id))
             .join(Note, fresh_note)
-            .where(base, Card.state == CardState.REVIEW, Card.due < end, Note.orphaned.is_(False))
+            .where(base, Card.state == CardState.REVIEW, Card.due < end)
             .group_by(Card.note_id)
             .order_by(func.min(Card.due), Card.note_id)
             .limit(review_left)
@@ -161,7 +167,7 @@ class ReviewSession:
         per_note = (
             select(Card.note_id, func.min(Card.deck_id).label("deck_id"), func.min(Card.position).label("pos"))
             .join(Note, fresh_note)
-            .where(base, Card.state == CardState.NEW, Note.orphaned.is_(False))
+            .where(base, Card.state == CardState.NEW)
             .group_by(Card.note_id)
             .subquery()
         )
@@ -169,14 +175,6 @@ class ReviewSession:
         ranked = select(per_note.c.note_id, per_note.c.deck_id, per_note.c.pos, rank.label("rn")).subquery()
         window = select(ranked.c.note_id, ranked.c.deck_id, ranked.c.pos, ranked.c.rn).where(
             ranked.c.rn <= new_left + 1
-        )
-        introduced = dict(
-            s.execute(
-                select(Card.deck_id, func.count())
-                .join(Review, Review.card_id == Card.id)
-                .where(Review.reviewed_at >= start, Review.prev_state == CardState.NEW, base)
-                .group_by(Card.deck_id)
-            ).all()
         )
         candidates = sorted(
             s.execute(window).all(),

@@ -20,12 +20,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from fsrs import Card as FsrsCard
-from fsrs import Rating as FsrsRating
-from fsrs import Scheduler as FsrsScheduler
-from fsrs import State as FsrsState
-from fsrs.scheduler import FUZZ_RANGES
-
 from srs.clock import Clock
 from srs.models import CardState, Preset, Rating
 
@@ -60,6 +54,9 @@ class Scheduler:
         maximum_interval: int = 36500,
         fuzz: bool = True,
     ) -> None:
+        # fsrs is imported here, not at module level: read-only commands
+        # (status, cards) never build a Scheduler and skip its import cost.
+        from fsrs import Scheduler as FsrsScheduler
         from fsrs.scheduler import DEFAULT_PARAMETERS
 
         self.clock = clock
@@ -95,6 +92,10 @@ class Scheduler:
 
     def review(self, memory: Memory, rating: Rating | int, now: datetime, card_id: int) -> Memory:
         """The memory after answering *rating* at *now*."""
+        from fsrs import Card as FsrsCard
+        from fsrs import Rating as FsrsRating
+        from fsrs import State as FsrsState
+
         fsrs_now = self.clock.fsrs_time(now)
         if memory.state == CardState.NEW:
             before = FsrsCard(card_id=card_id, state=FsrsState.Learning, step=0, due=fsrs_now)
@@ -150,12 +151,17 @@ class Scheduler:
         """Predicted probability of recall at *now* (None for a new card)."""
         if memory.stability is None or memory.last_review is None:
             return None
-        elapsed = max(0, self.clock.elapsed_days(memory.last_review, now))
-        return (1 + self._factor * elapsed / memory.stability) ** self._decay
+        return self.recall(memory.stability, max(0, self.clock.elapsed_days(memory.last_review, now)))
+
+    def recall(self, stability: float, elapsed_days: float) -> float:
+        """The forgetting curve: recall probability *elapsed_days* after a review."""
+        return (1 + self._factor * elapsed_days / stability) ** self._decay
 
     def _fuzzed_days(self, days: int, card_id: int, reps: int) -> int:
         # The fuzz window is py-fsrs's (itself Anki's): no fuzz below 2.5
         # days, then +-15% / 10% / 5% over the ranges in FUZZ_RANGES.
+        from fsrs.scheduler import FUZZ_RANGES
+
         if days < 2.5:
             return days
         delta = 1.0

@@ -21,15 +21,19 @@ class Sides:
 
 def card_sides(note: Note, ord_: int = 0) -> Sides:
     """The front and back of card *ord_* of *note*."""
-    f = note.fields
-    if note.kind == NoteKind.QUESTION:
-        competency = next((BY_SLUG[t] for t in note.tags if t in BY_SLUG), GENERAL)
+    return sides_of(note.kind, note.fields, note.tags, ord_)
+
+
+def sides_of(kind: str, f: dict[str, str], tags: list[str], ord_: int = 0) -> Sides:
+    """The two sides from a note's parts (for callers that load columns, not notes)."""
+    if kind == NoteKind.QUESTION:
+        competency = next((BY_SLUG[t] for t in tags if t in BY_SLUG), GENERAL)
         label = f.get("Competency") or competency.label
         back = f"Probes: {label}\n{competency.hint}\nAnswer aloud: situation, your actions, the measured result."
         return Sides(f.get("Question", ""), back)
-    if note.kind == NoteKind.CONCEPT:
+    if kind == NoteKind.CONCEPT:
         return Sides(f"{f.get('Context', '')} — {f.get('Term', '')}?", f.get("Definition", ""))
-    if note.kind == NoteKind.ASK:
+    if kind == NoteKind.ASK:
         goal = f.get("Goal", "")
         topic = f.get("Topic", "")
         if goal:
@@ -37,7 +41,7 @@ def card_sides(note: Note, ord_: int = 0) -> Sides:
         else:
             front = f"A question for the interviewer about {topic}"
         return Sides(front, f.get("Question", ""))
-    if note.kind == NoteKind.LIST:
+    if kind == NoteKind.LIST:
         items = [i for i in f.get("Items", "").split("\n") if i]
         return Sides(f"{f.get('Context', '')} — name all {len(items)}", "\n".join(f"• {i}" for i in items))
     # Kinds added later render their fields in order.
@@ -45,5 +49,3 @@ def card_sides(note: Note, ord_: int = 0) -> Sides:
     return Sides(values[0] if values else "", "\n".join(values[1:]))
 
 
-def front_text(note: Note, ord_: int = 0) -> str:
-    return card_sides(note, ord_).front

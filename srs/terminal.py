@@ -267,18 +267,18 @@ def cards_table(rows: list) -> object:  # type: ignore[type-arg]
     ):
         table.add_column(name, justify=justify, overflow="fold" if name == "front" else "ellipsis")  # type: ignore[arg-type]
     for r in rows:
-        front = safe(r.front).replace("\n", " ")
+        front = safe(r["front"]).replace("\n", " ")
         table.add_row(
-            str(r.id),
-            Text(safe(r.deck)),
+            str(r["id"]),
+            Text(safe(r["deck"])),
             Text(front[:70] + ("…" if len(front) > 70 else "")),
-            r.state + (" (suspended)" if r.suspended else ""),
-            _local(r.due),
-            "-" if r.stability is None else f"{r.stability:.1f}",
-            "-" if r.difficulty is None else f"{r.difficulty:.1f}",
-            "-" if r.retrievability is None else f"{r.retrievability:.0%}",
-            str(r.reps),
-            str(r.lapses),
+            r["state"] + (" (suspended)" if r["suspended"] else ""),
+            _local(r["due"]),
+            "-" if r["stability"] is None else f"{r['stability']:.1f}",
+            "-" if r["difficulty"] is None else f"{r['difficulty']:.1f}",
+            "-" if r["retrievability"] is None else f"{r['retrievability']:.0%}",
+            str(r["reps"]),
+            str(r["lapses"]),
         )
     return table
 

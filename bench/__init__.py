@@ -1,0 +1,1 @@
+"""Benchmarks for srs. Run all of them with `python -m bench`; see BENCHMARKS.md."""

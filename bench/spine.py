@@ -1,0 +1,193 @@
+"""Benchmark of the everyday commands on a large collection.
+
+Generates a collection of 20,000 cards and 200,000 reviews (10 per card over
+the past year, produced by the real scheduler), then measures, as medians of
+several runs:
+
+* wall time of `srs status` and `srs cards --due --json` (fresh processes);
+* the time from a rating key to the next card being shown in `srs review`
+  (in-process, through the real session loop);
+* beside them, the interpreter start-up floor: `python -c "import sqlalchemy.orm"`,
+  so the figures can be read as a ratio on a noisy shared machine.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import random
+import sqlite3
+import statistics
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from bench.common import OUT, median_of, python, wall
+
+CARDS = 20_000
+REVIEWS_PER_CARD = 10
+NOW = datetime(2026, 11, 25, 8, 0, tzinfo=timezone.utc)
+RUNS = 7
+# Bump when generate() or the schema changes, so a cached collection is rebuilt.
+GENERATOR_VERSION = "1"
+
+
+def generate(path: Path) -> None:
+    """Write the benchmark collection (deterministic: seeded)."""
+    from srs.db import open_database
+    from srs.decks import get_or_create_deck
+    from srs.models import CardState, to_ms
+    from srs.scheduler import NEW, Scheduler
+    from srs.settings import clock_for, default_preset, set_setting
+
+    if path.exists():
+        path.unlink()
+    db = open_database(path)
+    with db.session(write=True) as session:
+        set_setting(session, "timezone", "Europe/Berlin")
+        set_setting(session, "builtin_decks_hash", "skip")  # only the generated decks
+        decks = [get_or_create_deck(session, f"Bench::Deck {i}", NOW).id for i in range(10)]
+        scheduler = Scheduler.from_preset(default_preset(session), clock_for(session))
+        session.commit()
+    db.close()
+
+    conn = sqlite3.connect(path)
+    notes, cards, reviews = [], [], []
+    now_ms = to_ms(NOW)
+    review_id = 0
+
+    def simulate(card_id: int, start: datetime):  # type: ignore[no-untyped-def]
+        """Exactly REVIEWS_PER_CARD answers from *start*; the card's own seed fixes them."""
+        rng = random.Random(card_id)
+        memory, at, log = NEW, start, []
+        for _ in range(REVIEWS_PER_CARD):
+            rating = rng.choices([1, 2, 3, 4], weights=[10, 10, 70, 10])[0]
+            before = memory
+            memory = scheduler.review(memory, rating, at, card_id)
+            log.append((at, rating, rng.randrange(2000, 90000), before, memory))
+            if memory.state == CardState.REVIEW:
+                # reviewed around its due date, at a random hour
+                at = memory.due + timedelta(days=rng.choice([0, 0, 0, 1, 2]), hours=rng.randrange(0, 18))
+            else:
+                at = memory.due + timedelta(seconds=rng.randrange(0, 300))
+        return memory, log
+
+    for i in range(CARDS):
+        card_id = i + 1
+        notes.append((card_id, f"bench{card_id:08d}", "question", f'{{"Question": "Benchmark question {card_id}?", "Competency": "Impact"}}', '["impact"]', "bench", None, 0, now_ms, now_ms))
+        # Place the history so that its last answer falls in the last weeks:
+        # simulate once to learn its span, then again from the right start.
+        probe_start = NOW - timedelta(days=4000)
+        _, probe = simulate(card_id, probe_start)
+        span = probe[-1][0] - probe_start
+        start = NOW - span - timedelta(days=1 + card_id % 30)
+        memory, log = simulate(card_id, start)
+        while log[-1][0] >= NOW:  # a DST hour can shift a day: move back and retry
+            start -= timedelta(days=1)
+            memory, log = simulate(card_id, start)
+        for at, rating, duration, before, after in log:
+            review_id += 1
+            reviews.append((review_id, card_id, to_ms(at), rating, duration, int(before.state), int(after.state), after.step, after.stability, after.difficulty, to_ms(after.due)))
+        cards.append((card_id, card_id, 0, decks[i % 10], int(memory.state), memory.step, memory.stability, memory.difficulty, to_ms(memory.due), to_ms(memory.last_review), memory.reps, memory.lapses, 0, i, now_ms, now_ms))
+    conn.executemany("INSERT INTO notes VALUES (?,?,?,?,?,?,?,?,?,?)", notes)
+    conn.executemany("INSERT INTO cards VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", cards)
+    conn.executemany("INSERT INTO reviews VALUES (?,?,?,?,?,?,?,?,?,?,?)", reviews)
+    conn.commit()
+    conn.close()
+
+
+def rating_to_next_card(path: Path, answers: int = 60) -> list[float]:
+    """Seconds from each rating key to the moment the next card waits for a key."""
+    from rich.console import Console
+
+    from srs.db import open_database
+    from srs.review import Limits, ReviewSession
+    from srs.terminal import run_review
+
+    db = open_database(path)
+    gaps: list[float] = []
+    keys = iter((" 3" * answers) + "q")
+    state = {"rated_at": None}
+    clock_now = [NOW]
+
+    def read_key() -> str:
+        now = time.perf_counter()
+        if state["rated_at"] is not None:
+            gaps.append(now - state["rated_at"])
+            state["rated_at"] = None
+        key = next(keys, "q")
+        if key == "3":
+            state["rated_at"] = time.perf_counter()
+        clock_now[0] += timedelta(seconds=5)
+        return key
+
+    with db.session(write=True) as session:
+        run_review(ReviewSession(session, Limits(10, 10_000)), Console(file=io.StringIO(), width=100), read_key, lambda: clock_now[0])
+    db.close()
+    return gaps
+
+
+def run() -> dict[str, object]:
+    OUT.mkdir(parents=True, exist_ok=True)
+    path = OUT / "spine.db"
+    stamp = OUT / "spine.version"
+    t0 = time.perf_counter()
+    if not (path.exists() and stamp.exists() and stamp.read_text() == GENERATOR_VERSION):
+        generate(path)  # slow (minutes): reused while the generator is unchanged
+        stamp.write_text(GENERATOR_VERSION)
+    generated_in = time.perf_counter() - t0
+    conn = sqlite3.connect(path)
+    counts = conn.execute("SELECT (SELECT count(*) FROM cards), (SELECT count(*) FROM reviews)").fetchone()
+    conn.close()
+
+    env = {**os.environ, "SRS_DB": str(path)}
+    srs = [python(), "-m", "srs", "--now", NOW.isoformat()]
+    wall(srs + ["status"], env)  # warm the page cache
+    floor, floor_runs = median_of(RUNS, lambda: wall([python(), "-c", "import sqlalchemy.orm"], env))
+    bare, _ = median_of(RUNS, lambda: wall([python(), "-c", "pass"], env))
+    status, status_runs = median_of(RUNS, lambda: wall(srs + ["status"], env))
+    due, due_runs = median_of(RUNS, lambda: wall(srs + ["cards", "--due", "--json"], env))
+    gaps = rating_to_next_card(path)
+    return {
+        "cards": counts[0],
+        "reviews": counts[1],
+        "generated_in_s": round(generated_in, 1),
+        "python_bare_s": bare,
+        "import_sqlalchemy_orm_s": floor,
+        "status_s": status,
+        "cards_due_json_s": due,
+        "rating_to_next_card_median_s": statistics.median(gaps),
+        "rating_to_next_card_p90_s": sorted(gaps)[int(len(gaps) * 0.9)],
+        "runs": RUNS,
+        "samples": {"import": floor_runs, "status": status_runs, "cards_due": due_runs},
+    }
+
+
+def report(result: dict[str, object]) -> str:
+    floor = float(result["import_sqlalchemy_orm_s"])  # type: ignore[arg-type]
+    rows = [
+        ("`python -c pass`", float(result["python_bare_s"])),  # type: ignore[arg-type]
+        ('`python -c "import sqlalchemy.orm"` (floor)', floor),
+        ("`srs status`", float(result["status_s"])),  # type: ignore[arg-type]
+        ("`srs cards --due --json`", float(result["cards_due_json_s"])),  # type: ignore[arg-type]
+        ("rating key → next card in `srs review` (in-process)", float(result["rating_to_next_card_median_s"])),  # type: ignore[arg-type]
+    ]
+    lines = [
+        "## Everyday commands on a large collection (`bench/spine.py`)",
+        "",
+        f"Collection: {result['cards']:,} cards, {result['reviews']:,} reviews, generated by the real scheduler "
+        f"(cached in bench/out between runs). Median of {result['runs']} runs; ratio = time / import-floor.",
+        "",
+        "| what | median (s) | ratio to floor |",
+        "|---|---:|---:|",
+    ]
+    for name, value in rows:
+        lines.append(f"| {name} | {value:.3f} | {value / floor:.2f} |")
+    lines.append(
+        f"\nRating key → next card, 90th percentile: {float(result['rating_to_next_card_p90_s']):.3f} s."  # type: ignore[arg-type]
+    )
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(report(run()))
