@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from srs.errors import SrsError
+from srs.errors import EditorError, SrsError
 
 if TYPE_CHECKING:
     from srs.db import Database
@@ -162,6 +162,7 @@ def review(obj: Context, deck: str | None, new_limit: int | None, review_limit: 
             clock,
             deck_label=deck or "All decks",
             live_timer=console.is_terminal,
+            edit=lambda card: _edit_behind(obj, session, card),
         )
 
 
@@ -296,6 +297,347 @@ def config(obj: Context, key: str | None, value: str | None) -> None:
         stored = update_setting(session, key, value)
         session.commit()
     click.echo(f"{key.replace('-', '_')} = {stored}")
+
+
+# --- editing ----------------------------------------------------------------------
+
+
+def _drafts(obj: Context) -> Path:
+    folder = obj.database(builtin=False).path.parent / "drafts"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _edit_until_valid(obj: Context, text: str, parse: Any, name: str) -> Any:
+    """Open *text* in $EDITOR until it parses; return the parsed value.
+
+    The text lives in a draft file for the whole exchange, so neither a parse
+    error, an aborted edit nor a failing editor loses what the user typed.
+    On a parse error the file reopens with the error at the top.
+    """
+    import re
+
+    draft = _drafts(obj) / f"{name}-{obj.now():%Y%m%d-%H%M%S}.md"
+    original = text
+    error: str | None = None
+    previous = None
+    while True:
+        header = f"<!-- srs: ERROR: {error}. Fix it and save; save unchanged to give up. -->\n" if error else ""
+        draft.write_text(header + text, encoding="utf-8")
+        try:
+            click.edit(filename=str(draft), extension=".md")
+        except click.ClickException as exc:
+            raise EditorError(f"{exc.format_message()}; your text is kept in {draft}") from None
+        text = re.sub(r"\A<!-- srs: ERROR:.*?-->\n?", "", draft.read_text(encoding="utf-8"), flags=re.DOTALL)
+        if text == original and error is None:
+            draft.unlink()
+            raise SrsError("nothing changed, nothing saved")
+        try:
+            value = parse(text)
+        except SrsError as exc:
+            if text == previous:
+                raise SrsError(f"not saved: {exc}; your text is kept in {draft}") from None
+            error, previous = str(exc), text
+            continue
+        draft.unlink()
+        return value
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise SrsError(f"{path} is not UTF-8 text") from None
+    except OSError as exc:
+        raise SrsError(f"cannot read {path}: {exc.strerror}") from None
+
+
+def _show_lint(spec: Any, wpm: int = 150) -> None:
+    from srs.lint import lint_story
+    from srs.terminal import findings_text
+
+    _console().print(findings_text(lint_story(spec, wpm)))
+
+
+def _edit_behind(obj: Context, session: Any, card: Any) -> bool:
+    """`e` during review: edit the story (or pitch) behind *card*; False if none."""
+    from srs.pitch import get_pitch, parse_pitch, render_pitch, save_pitch
+    from srs.stories import editable_behind, get_story, parse_story, render_story, save_story, spec_of
+
+    target = editable_behind(session, card.note)
+    if target is None:
+        return False
+    kind, story_id = target
+    if kind == "pitch":
+        note = get_pitch(session)
+        pitch = _edit_until_valid(obj, render_pitch(note.fields if note else None), parse_pitch, "pitch")
+        save_pitch(session, pitch, obj.now())
+    else:
+        assert story_id is not None
+        note, story = get_story(session, story_id)
+        spec = _edit_until_valid(obj, render_story(spec_of(note, story)), parse_story, f"story-{story_id}")
+        save_story(session, spec, obj.now(), story_id)
+    session.commit()
+    return True
+
+
+# --- stories -------------------------------------------------------------------------
+
+
+@cli.group(cls=SrsGroup)
+def story() -> None:
+    """Your own STAR/CARL stories, reviewed like everything else."""
+
+
+@story.command("add")
+@click.option("--file", "path", type=click.Path(path_type=Path, dir_okay=False), help="Read the story from a file instead of the editor.")
+@click.pass_obj
+def story_add(obj: Context, path: Path | None) -> None:
+    """Write a new story (opens $EDITOR on a template).
+
+    Example: srs story add --file launch.md
+    """
+    from srs.stories import blank_story, parse_story, render_story, save_story
+
+    db = obj.database()
+    spec = parse_story(_read_text(path)) if path else _edit_until_valid(obj, render_story(blank_story()), parse_story, "story")
+    with db.session(write=True) as session:
+        note = save_story(session, spec, obj.now())
+        session.commit()
+        story_id = note.id
+    click.echo(f"Added story {story_id}: {spec.title}")
+    _show_lint(spec)
+
+
+@story.command("edit")
+@click.argument("story_id", type=int)
+@click.option("--file", "path", type=click.Path(path_type=Path, dir_okay=False), help="Replace the story with this file.")
+@click.pass_obj
+def story_edit(obj: Context, story_id: int, path: Path | None) -> None:
+    """Edit a story; its cards keep their progress.
+
+    Example: srs story edit 12
+    """
+    from srs.stories import get_story, parse_story, render_story, save_story, spec_of
+
+    db = obj.database()
+    with db.session() as session:
+        note, row = get_story(session, story_id)
+        current = render_story(spec_of(note, row))
+    spec = parse_story(_read_text(path)) if path else _edit_until_valid(obj, current, parse_story, f"story-{story_id}")
+    with db.session(write=True) as session:
+        save_story(session, spec, obj.now(), story_id)
+        session.commit()
+    click.echo(f"Saved story {story_id}: {spec.title}")
+    _show_lint(spec)
+
+
+@story.command("show")
+@click.argument("story_id", type=int)
+@click.pass_obj
+def story_show(obj: Context, story_id: int) -> None:
+    """Print a story as Markdown, in the format `story add --file` reads.
+
+    Example: srs story show 12
+    """
+    from srs.stories import get_story, render_story, spec_of
+
+    with obj.database().session() as session:
+        note, row = get_story(session, story_id)
+        click.echo(render_story(spec_of(note, row)), nl=False)
+
+
+@story.command("list")
+@click.option("--rank", is_flag=True, help="Order by impact + scope + involvement, best first.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_obj
+def story_list(obj: Context, rank: bool, as_json: bool) -> None:
+    """List your stories.
+
+    Example: srs story list --rank
+    """
+    from srs.stories import list_stories
+
+    with obj.database().session() as session:
+        rows = list_stories(session, obj.now(), rank)
+    if as_json:
+        _json(rows)
+        return
+    if not rows:
+        click.echo("No stories yet: `srs story add` writes one, `srs story import BRAG.md` drafts them from a brag document.")
+        return
+    from srs.terminal import stories_table
+
+    _console().print(stories_table(rows, rank))
+
+
+@story.command("rm")
+@click.argument("story_id", type=int)
+@click.option("--purge", is_flag=True, help="Also delete its cards and review history.")
+@click.pass_obj
+def story_rm(obj: Context, story_id: int, purge: bool) -> None:
+    """Remove a story (its review history is kept unless --purge).
+
+    Example: srs story rm 12
+    """
+    from srs.stories import remove_story
+
+    with obj.database().session(write=True) as session:
+        remove_story(session, story_id, obj.now(), purge)
+        session.commit()
+    click.echo(f"Removed story {story_id}" + (" and its review history." if purge else " (review history kept)."))
+
+
+@story.command("link")
+@click.argument("story_id", type=int)
+@click.argument("question")
+@click.pass_obj
+def story_link(obj: Context, story_id: int, question: str) -> None:
+    """Link a story to a question (by id or words of the question).
+
+    Example: srs story link 12 "conflict you resolved"
+    """
+    from srs.stories import link_story
+
+    with obj.database().session(write=True) as session:
+        q = link_story(session, story_id, question, obj.now())
+        session.commit()
+        click.echo(f"Linked story {story_id} to question {q.id}: {q.fields.get('Question', '')}")
+
+
+@story.command("unlink")
+@click.argument("story_id", type=int)
+@click.argument("question")
+@click.pass_obj
+def story_unlink(obj: Context, story_id: int, question: str) -> None:
+    """Remove a story's link to a question.
+
+    Example: srs story unlink 12 34
+    """
+    from srs.stories import unlink_story
+
+    with obj.database().session(write=True) as session:
+        q = unlink_story(session, story_id, question)
+        session.commit()
+        click.echo(f"Unlinked story {story_id} from question {q.id}")
+
+
+@story.command("lint")
+@click.argument("story_id", type=int, required=False)
+@click.option("--wpm", type=click.IntRange(min=60, max=300), default=150, show_default=True, help="Speaking rate for the length check.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_obj
+def story_lint(obj: Context, story_id: int | None, wpm: int, as_json: bool) -> None:
+    """Check stories against the common mistakes (offline).
+
+    Example: srs story lint 12 --wpm 140
+    """
+    from srs.lint import lint_story, speaking_seconds
+    from srs.stories import all_stories, get_story, spec_of
+
+    with obj.database().session() as session:
+        pairs = [get_story(session, story_id)] if story_id is not None else all_stories(session)
+        report = []
+        for note, row in pairs:
+            spec = spec_of(note, row)
+            report.append(
+                {
+                    "id": note.id,
+                    "title": spec.title,
+                    "seconds": round(speaking_seconds(spec, wpm)),
+                    "findings": [f.as_dict() for f in lint_story(spec, wpm)],
+                }
+            )
+    if as_json:
+        _json(report)
+        return
+    if not report:
+        click.echo("No stories yet.")
+        return
+    from srs.terminal import lint_report
+
+    _console().print(lint_report(report))
+
+
+@story.command("import")
+@click.argument("brag", type=click.Path(path_type=Path, dir_okay=False))
+@click.pass_obj
+def story_import(obj: Context, brag: Path) -> None:
+    """Draft stories from a brag document or journal.
+
+    Each heading or top-level bullet becomes a draft story with its sections
+    marked TODO; the original text is kept in its Notes.
+
+    Example: srs story import brag.md
+    """
+    from srs.stories import import_brag
+
+    text = _read_text(brag)
+    with obj.database().session(write=True) as session:
+        created, skipped = import_brag(session, text, obj.now())
+        session.commit()
+        for note in created:
+            click.echo(f"  {note.id}: {note.fields.get('Title', '')}")
+    click.echo(f"{len(created)} draft stories added, {skipped} already in the bank. Fill them in with `srs story edit ID`.")
+
+
+# --- pitch and coverage -----------------------------------------------------------------
+
+
+@cli.group(cls=SrsGroup, invoke_without_command=True)
+@click.pass_context
+def pitch(ctx: click.Context) -> None:
+    """Your "Tell me about yourself" pitch (shows it; `edit` changes it)."""
+    if ctx.invoked_subcommand is None:
+        from srs.pitch import get_pitch, render_pitch
+
+        with ctx.obj.database().session() as session:
+            note = get_pitch(session)
+            if note is None:
+                click.echo("No pitch yet: `srs pitch edit` writes one.")
+                return
+            click.echo(render_pitch(note.fields), nl=False)
+
+
+@pitch.command("edit")
+@click.option("--file", "path", type=click.Path(path_type=Path, dir_okay=False), help="Read the pitch from a file.")
+@click.pass_obj
+def pitch_edit(obj: Context, path: Path | None) -> None:
+    """Write or change your pitch (opens $EDITOR).
+
+    Example: srs pitch edit
+    """
+    from srs.pitch import get_pitch, parse_pitch, render_pitch, save_pitch
+
+    db = obj.database()
+    with db.session() as session:
+        note = get_pitch(session)
+        current = render_pitch(note.fields if note else None)
+    value = parse_pitch(_read_text(path)) if path else _edit_until_valid(obj, current, parse_pitch, "pitch")
+    with db.session(write=True) as session:
+        save_pitch(session, value, obj.now())
+        session.commit()
+    click.echo("Saved your pitch.")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_obj
+def coverage(obj: Context, as_json: bool) -> None:
+    """Which competencies your stories cover, and how well you recall them.
+
+    Example: srs coverage
+    """
+    from srs.stories import coverage as get_coverage
+
+    with obj.database().session() as session:
+        data = get_coverage(session, obj.now())
+    if as_json:
+        _json(data)
+        return
+    from srs.terminal import coverage_view
+
+    _console().print(coverage_view(data))
 
 
 def main() -> NoReturn:

@@ -109,9 +109,29 @@ def _m001_initial(conn: Connection) -> None:
         conn.exec_driver_sql(statement)
 
 
+def _m002_stories(conn: Connection) -> None:
+    conn.exec_driver_sql(
+        """CREATE TABLE stories (
+            note_id INTEGER PRIMARY KEY REFERENCES notes(id),
+            competencies JSON NOT NULL,
+            impact INTEGER,
+            scope INTEGER,
+            involvement INTEGER,
+            favorite BOOLEAN NOT NULL)"""
+    )
+    conn.exec_driver_sql(
+        """CREATE TABLE story_links (
+            story_id INTEGER NOT NULL REFERENCES notes(id),
+            question_id INTEGER NOT NULL REFERENCES notes(id),
+            created BIGINT NOT NULL,
+            PRIMARY KEY (story_id, question_id))"""
+    )
+    conn.exec_driver_sql("CREATE INDEX ix_story_links_question ON story_links (question_id)")
+
+
 # Ordered; position + 1 is the schema version a step leads to. Never edit a
 # step that has shipped: append a new one.
-MIGRATIONS: list[Callable[[Connection], None]] = [_m001_initial]
+MIGRATIONS: list[Callable[[Connection], None]] = [_m001_initial, _m002_stories]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

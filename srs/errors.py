@@ -23,3 +23,11 @@ class NotFoundError(SrsError):
 
 class ConfigError(SrsError):
     """A setting has an invalid value."""
+
+
+class StoryError(SrsError):
+    """A story or pitch file cannot be read."""
+
+
+class EditorError(SrsError):
+    """The user's editor failed; the text typed so far is kept in a draft file."""

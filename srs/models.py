@@ -167,3 +167,24 @@ class Review(Base):
     stability: Mapped[float] = mapped_column(Float)
     difficulty: Mapped[float] = mapped_column(Float)
     due: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Story(Base):
+    """What a story note needs beyond its text: scores, competencies, flags."""
+
+    __tablename__ = "stories"
+    note_id: Mapped[int] = mapped_column(ForeignKey("notes.id"), primary_key=True)
+    competencies: Mapped[list[str]] = mapped_column(JSON)  # competency slugs
+    impact: Mapped[int | None] = mapped_column(Integer)  # 1-5
+    scope: Mapped[int | None] = mapped_column(Integer)  # 1-5
+    involvement: Mapped[int | None] = mapped_column(Integer)  # 1-5
+    favorite: Mapped[bool] = mapped_column(Boolean, default=False)  # the favorite ML project
+
+
+class StoryLink(Base):
+    """A story the user will tell for a question."""
+
+    __tablename__ = "story_links"
+    story_id: Mapped[int] = mapped_column(ForeignKey("notes.id"), primary_key=True)
+    question_id: Mapped[int] = mapped_column(ForeignKey("notes.id"), primary_key=True)
+    created: Mapped[datetime] = mapped_column(UTCDateTime)

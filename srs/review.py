@@ -25,6 +25,7 @@ from srs.errors import NotFoundError
 from srs.models import Card, CardState, Note, Preset, Rating, Review
 from srs.scheduler import Memory, Scheduler, apply_memory, memory_of
 from srs.settings import clock_for, get_setting
+from srs.templates import Sides, card_sides
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -211,6 +212,12 @@ class ReviewSession:
         if card is None:
             raise NotFoundError(f"no card with id {card_id}")
         return card
+
+    def sides(self, card: Card) -> Sides:
+        """What the card shows, with the user's linked stories on a question's back."""
+        from srs.stories import linked_for
+
+        return card_sides(card.note, card.ord, linked_for(self.session, card.note))
 
     def preview(self, card: Card, now: datetime) -> dict[Rating, timedelta]:
         return self.schedulers.for_card(card).preview(memory_of(card), now, card.id)

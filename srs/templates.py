@@ -19,18 +19,49 @@ class Sides:
     back: str
 
 
-def card_sides(note: Note, ord_: int = 0) -> Sides:
+@dataclass(frozen=True)
+class Linked:
+    """What a question's answer side shows from the user's own material."""
+
+    stories: tuple[tuple[str, str], ...] = ()  # (title, beats) of linked stories
+    pitch: str = ""  # the pitch outline, for "tell me about yourself" questions
+
+
+def card_sides(note: Note, ord_: int = 0, linked: Linked | None = None) -> Sides:
     """The front and back of card *ord_* of *note*."""
-    return sides_of(note.kind, note.fields, note.tags, ord_)
+    return sides_of(note.kind, note.fields, note.tags, ord_, linked)
 
 
-def sides_of(kind: str, f: dict[str, str], tags: list[str], ord_: int = 0) -> Sides:
+def pitch_outline(f: dict[str, str]) -> str:
+    return f"Who: {f.get('Who', '')}\nHighlights: {f.get('Accomplishments', '')}\nNext: {f.get('Next', '')}"
+
+
+def sides_of(kind: str, f: dict[str, str], tags: list[str], ord_: int = 0, linked: Linked | None = None) -> Sides:
     """The two sides from a note's parts (for callers that load columns, not notes)."""
     if kind == NoteKind.QUESTION:
         competency = next((BY_SLUG[t] for t in tags if t in BY_SLUG), GENERAL)
         label = f.get("Competency") or competency.label
-        back = f"Probes: {label}\n{competency.hint}\nAnswer aloud: situation, your actions, the measured result."
-        return Sides(f.get("Question", ""), back)
+        lines = [f"Probes: {label}"]
+        if linked and linked.pitch:
+            lines += ["Your pitch:", linked.pitch]
+        if linked and linked.stories:
+            for title, outline in linked.stories:
+                lines += [f"Your story — {title}:", outline]
+        elif not (linked and linked.pitch):
+            lines += [competency.hint, "No story linked yet: `srs story link STORY QUESTION` once you have one."]
+        return Sides(f.get("Question", ""), "\n".join(lines))
+    if kind == NoteKind.STORY:
+        from srs.stories import BEATS, NUMBERS, story_card_content
+
+        title = f.get("Title", "")
+        content = story_card_content(f)
+        if ord_ == BEATS:
+            return Sides(f"Story: {title}\nOutline its beats ({f.get('Framework', 'STAR')}).", content.get(ord_, ""))
+        if ord_ == NUMBERS:
+            return Sides(f"Story: {title}\nWhat was the measurable result?", content.get(ord_, ""))
+        return Sides(f"Story: {title}\nWhat did you take away from it?", content.get(ord_, ""))
+    if kind == NoteKind.PITCH:
+        return Sides("Tell me about yourself.\nGive your pitch aloud: who you are, highlights, what you want next.", pitch_outline(f))
     if kind == NoteKind.CONCEPT:
         return Sides(f"{f.get('Context', '')} — {f.get('Term', '')}?", f.get("Definition", ""))
     if kind == NoteKind.ASK:

@@ -20,9 +20,8 @@ from rich.panel import Panel
 from rich.text import Text
 
 from srs.clock import Clock
-from srs.models import Rating
+from srs.models import Card, Rating
 from srs.review import Counts, ReviewSession
-from srs.templates import card_sides
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
 RATING_KEYS = {"1": Rating.AGAIN, "2": Rating.HARD, "3": Rating.GOOD, "4": Rating.EASY}
@@ -107,7 +106,7 @@ class _Timer:
         label = "  ⏱ " + format_elapsed(elapsed)
         if elapsed >= LONG_ANSWER:
             label += "  over two minutes: wrap up"
-        return Text(label + "   (space: show answer · u: undo · q: quit)", style=style)
+        return Text(label + "   (space: show answer · e: edit story · u: undo · q: quit)", style=style)
 
 
 def run_review(
@@ -117,6 +116,7 @@ def run_review(
     now: Callable[[], datetime],
     deck_label: str = "All decks",
     live_timer: bool = False,
+    edit: Callable[[Card], bool] | None = None,
 ) -> SessionSummary:
     """Study until nothing is due or the user quits; commits every answer."""
     summary = SessionSummary()
@@ -155,20 +155,24 @@ def run_review(
             summary.stop_reason = "done"
             break
         card = review.card(card_id)
-        sides = card_sides(card.note, card.ord)
+        sides = review.sides(card)
         header = Text.assemble((safe(card.deck.name), "bold cyan"), "   ", counts_text(queue.counts))
         console.print()
         console.print(header)
         console.print(Panel(Text(safe(sides.front)), title="Question", title_align="left", border_style="cyan"))
         shown_at = now()
 
-        # Wait for reveal, undo or quit.
-        action = _wait(key, {" ", "\r", "\n", "u", "q"}, _Timer(shown_at, now), console, live_timer)
+        # Wait for reveal, undo, edit or quit.
+        action = _wait(key, {" ", "\r", "\n", "u", "q", "e"}, _Timer(shown_at, now), console, live_timer)
         if action == "q":
             summary.stop_reason = "quit"
             break
         if action == "u":
             forced = undo()
+            continue
+        if action == "e":
+            _edit(edit, card, console)
+            forced = card.id
             continue
         revealed_at = now()
         duration_ms = int((revealed_at - shown_at).total_seconds() * 1000)
@@ -183,7 +187,10 @@ def run_review(
         console.print(Panel(Group(Text(safe(sides.back)), Text(""), timing), title="Answer", title_align="left", border_style="green"))
         console.print(buttons)
 
-        choice = _wait(key, {*RATING_KEYS, "u", "q"}, None, console, False)
+        choice = _wait(key, {*RATING_KEYS, "u", "q", "e"}, None, console, False)
+        while choice == "e":
+            _edit(edit, card, console)
+            choice = _wait(key, {*RATING_KEYS, "u", "q", "e"}, None, console, False)
         if choice == "q":
             summary.stop_reason = "quit"
             break
@@ -205,6 +212,11 @@ def run_review(
     return summary
 
 
+def _edit(edit: Callable[[Card], bool] | None, card: Card, console: Console) -> None:
+    if edit is None or not edit(card):
+        console.print(Text("No story behind this card to edit (link one with `srs story link`).", style="yellow"))
+
+
 def _wait(
     key: Callable[[], str],
     accepted: set[str],
@@ -220,7 +232,7 @@ def _wait(
             pressed = _read_until(key, accepted)
     else:
         if timer is not None:
-            console.print(Text("(space: show answer · u: undo · q: quit)", style="dim"))
+            console.print(Text("(space: show answer · e: edit story · u: undo · q: quit)", style="dim"))
         pressed = _read_until(key, accepted)
     return "\r" if pressed in REVEAL_KEYS else pressed
 
@@ -292,3 +304,79 @@ def decks_table(rows: list[dict]) -> object:  # type: ignore[type-arg]
     for r in rows:
         table.add_row(Text(safe(r["deck"])), str(r["cards"]), str(r["new"]), str(r["due"]), str(r["suspended"]))
     return table
+
+
+def _pct(value: float | None) -> str:
+    return "new" if value is None else f"{value:.0%}"
+
+
+def findings_text(findings: list) -> Text:  # type: ignore[type-arg]
+    if not findings:
+        return Text("Lint: no findings.", style="green")
+    text = Text(f"Lint: {len(findings)} finding(s)\n", style="yellow")
+    for f in findings:
+        text.append(f"  {f.rule}", style="bold")
+        text.append(f" [{f.place}] ", style="cyan")
+        text.append(safe(f.message) + "\n")
+    text.rstrip()
+    return text
+
+
+def lint_report(report: list[dict]) -> Group:  # type: ignore[type-arg]
+    parts = []
+    for entry in report:
+        header = Text.assemble((f"{entry['id']}: ", "bold"), safe(entry["title"]), (f"  (~{entry['seconds']} s aloud)", "dim"))
+        parts.append(header)
+        if not entry["findings"]:
+            parts.append(Text("  no findings", style="green"))
+        for f in entry["findings"]:
+            parts.append(Text.assemble(("  " + f["rule"], "bold"), (f" [{f['place']}] ", "cyan"), safe(f["message"])))
+    return Group(*parts)
+
+
+def stories_table(rows: list[dict], rank: bool) -> object:  # type: ignore[type-arg]
+    from rich.table import Table
+
+    table = Table()
+    for name in ("id", "title", "kind", "competencies", "impact", "scope", "involv.", "score", "recall", "links"):
+        table.add_column(name, justify="right" if name in ("id", "impact", "scope", "involv.", "score", "links") else "left")
+    for r in rows:
+        flags = (" ★" if r["favorite"] else "") + (" (draft)" if r["draft"] else "")
+        table.add_row(
+            str(r["id"]),
+            Text(safe(r["title"]) + flags),
+            r["framework"],
+            ", ".join(r["competencies"]) or "-",
+            *(str(r[k]) if r[k] is not None else "-" for k in ("impact", "scope", "involvement")),
+            f"{r['score']:.0f}",
+            _pct(r["recall"]),
+            str(r["linked_questions"]),
+        )
+    return table
+
+
+def coverage_view(data: dict) -> Group:  # type: ignore[type-arg]
+    from rich.table import Table
+
+    stories = data["stories"]
+    table = Table(title="Competencies × stories (recall now)")
+    table.add_column("competency")
+    for s in stories:
+        table.add_column(str(s["id"]), justify="center")
+    table.add_column("stories", justify="right")
+    for row in data["competencies"]:
+        cells = {s["id"]: _pct(s["recall"]) for s in row["stories"]}
+        label = Text(row["label"], style="yellow" if row["too_few"] else "")
+        table.add_row(label, *(cells.get(s["id"], "") for s in stories), str(len(row["stories"])) + (" !" if row["too_few"] else ""))
+    parts: list = [table]  # type: ignore[type-arg]
+    if stories:
+        parts.append(Text("Stories: " + "; ".join(f"{s['id']} = {safe(s['title'])}" for s in stories), style="dim"))
+    thin = [r["label"] for r in data["competencies"] if r["too_few"]]
+    if thin:
+        parts.append(Text(f"Fewer than two stories: {', '.join(thin)}", style="yellow"))
+    missing = data["questions_without_story"]
+    if missing:
+        parts.append(Text(f"{len(missing)} question(s) have no linked story, e.g.:", style="yellow"))
+        for q in missing[:5]:
+            parts.append(Text(f"  {q['id']}: {safe(q['question'])}"))
+    return Group(*parts)

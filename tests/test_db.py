@@ -66,7 +66,7 @@ def test_newer_schema_is_refused_untouched(tmp_path: Path) -> None:
     conn.commit()
     conn.close()
     before = path.read_bytes()
-    with pytest.raises(DatabaseError, match=r"newer srs \(schema 6"):
+    with pytest.raises(DatabaseError, match=rf"newer srs \(schema {SCHEMA_VERSION + 5}"):
         open_database(path)
     assert path.read_bytes() == before
 

@@ -1,0 +1,98 @@
+"""Each lint rule with an example that passes and one that fails."""
+
+from __future__ import annotations
+
+from srs.lint import Finding, lint_story, speaking_seconds
+from srs.stories import StorySpec
+
+GOOD = {
+    "Situation": "Our ranking service missed its latency budget.",
+    "Task": "I had to bring p99 under 120 ms.",
+    "Action": (
+        "I profiled the service and found that feature fetching took most of the time. "
+        "I batched the feature calls, cached two heavy features and distilled the model into a smaller one."
+    ),
+    "Result": "p99 fell from 180 ms to 105 ms.",
+}
+
+
+def rules(**sections: str) -> list[str]:
+    spec = StorySpec(title="t", sections={**GOOD, **sections})
+    return [f.rule for f in lint_story(spec)]
+
+
+def finding(rule: str, **sections: str) -> Finding:
+    spec = StorySpec(title="t", sections={**GOOD, **sections})
+    return next(f for f in lint_story(spec) if f.rule == rule)
+
+
+def test_clean_story_has_no_findings() -> None:
+    """A short, first-person story with a measured result passes every rule."""
+    assert rules() == []
+
+
+def test_ownership() -> None:
+    """'we' outnumbering 'I' in the Action is flagged; first-person actions pass."""
+    f = finding("ownership", Action="We profiled the service and we batched our calls; I helped.")
+    assert (f.place, f.message) == ("Action", "'I' 1 time(s) against 'we' 3: say what you did yourself, in the first person")
+    assert "ownership" in rules(Action="The team profiled the service.")  # no 'I' at all
+    assert "ownership" not in rules(Action="I profiled it; we then shipped what I built.")
+
+
+def test_context_share() -> None:
+    """A setup longer than a third of the story is flagged."""
+    long_setup = " ".join(["The platform had grown over several years."] * 6)
+    f = finding("context-share", Situation=long_setup)
+    assert f.place == "Situation+Task" and f.message.startswith("the setup is ")
+    assert "context-share" not in rules()
+
+
+def test_context_share_carl() -> None:
+    """For CARL the Context section is the setup."""
+    spec = StorySpec(
+        title="t",
+        sections={"Context": " ".join(["Background detail."] * 40), "Action": "I fixed it.", "Result": "Errors fell 50%.", "Learning": "x"},
+    )
+    assert [f.place for f in lint_story(spec) if f.rule == "context-share"] == ["Context"]
+
+
+def test_length() -> None:
+    """Over two minutes at the given speaking rate is flagged."""
+    long_action = "I " + " ".join(["changed one more thing carefully"] * 60) + "."
+    f = finding("length", Action=long_action)
+    assert f.place == "story" and "cut to 300 words (about two minutes)" in f.message
+    spec = StorySpec(title="t", sections={**GOOD, "Action": long_action})
+    assert speaking_seconds(spec, 150) > 120
+    assert [x.rule for x in lint_story(spec, wpm=300)].count("length") == 0  # a faster speaker fits
+    assert "length" not in rules()
+
+
+def test_result_evidence() -> None:
+    """A Result with no number, unit or comparison is flagged."""
+    f = finding("result-evidence", Result="Everyone was happy with it.")
+    assert f.place == "Result"
+    assert "result-evidence" not in rules(Result="Latency was halved.")
+    assert "result-evidence" not in rules(Result="Training became faster than the old pipeline.")
+
+
+def test_carl_learning() -> None:
+    """A CARL story without Learning is flagged; with one it passes."""
+    base = {"Context": "Nightly jobs failed.", "Action": "I fixed the loader.", "Result": "Failures fell to 0."}
+    assert [f.rule for f in lint_story(StorySpec(title="t", sections=base))] == ["carl-learning"]
+    assert lint_story(StorySpec(title="t", sections={**base, "Learning": "Own the flaky things."})) == []
+
+
+def test_hedging_and_filler() -> None:
+    """Hedges and fillers are named with their counts, per section."""
+    f = finding("hedging", Action="I think I maybe fixed it, maybe.")
+    assert (f.place, f.message) == ("Action", "hedging 'maybe' ×2, 'i think': state what happened plainly")
+    g = finding("filler", Result="It was basically, like, 20% faster.")
+    assert g.message == "filler 'basically', 'like': cut these words"
+    assert "filler" not in rules(Result="It was 20% faster, like the spec asked.")
+    assert "hedging" not in rules() and "filler" not in rules()
+
+
+def test_draft_sections() -> None:
+    """Sections still marked TODO are reported as a draft."""
+    f = finding("draft", Action="TODO", Result="TODO")
+    assert (f.place, f.message) == ("Action, Result", "still TODO: write these sections before rehearsing")
