@@ -338,7 +338,7 @@ def stories_table(rows: list[dict], rank: bool) -> object:  # type: ignore[type-
     from rich.table import Table
 
     table = Table()
-    for name in ("id", "title", "kind", "competencies", "impact", "scope", "involv.", "score", "recall", "links"):
+    for name in ("id", "title", "framework", "competencies", "impact", "scope", "involv.", "score", "recall", "links"):
         table.add_column(name, justify="right" if name in ("id", "impact", "scope", "involv.", "score", "links") else "left")
     for r in rows:
         flags = (" ★" if r["favorite"] else "") + (" (draft)" if r["draft"] else "")

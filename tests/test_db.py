@@ -147,3 +147,26 @@ def test_write_sessions_queue_instead_of_failing(tmp_path: Path) -> None:
     other.close()
     database.close()
     assert waited >= 0.4
+
+
+def test_upgrade_from_schema_1_keeps_data(tmp_path: Path) -> None:
+    """A version-1 database (before the story bank) is upgraded in place, its rows intact."""
+    from sqlalchemy import create_engine
+
+    path = tmp_path / "old.db"
+    engine = create_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:
+        dbmod.MIGRATIONS[0](conn)
+        conn.exec_driver_sql(f"PRAGMA application_id = {APPLICATION_ID}")
+        conn.exec_driver_sql("PRAGMA user_version = 1")
+        conn.exec_driver_sql("INSERT INTO settings VALUES ('rollover_hour', '5')")
+    engine.dispose()
+    database = open_database(path)
+    with database.session() as session:
+        from srs.settings import get_setting
+
+        assert get_setting(session, "rollover_hour") == 5
+    tables = set(inspect(database.engine).get_table_names())
+    database.close()
+    assert {"stories", "story_links"} <= tables
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
