@@ -96,15 +96,14 @@ def list_cards(
         end = clock.day_start(clock.today(now) + 1)
         query = query.where(Card.suspended.is_(False), Card.state != CardState.NEW, Card.due < end)
     rows: list[CardRow] = []
-    today = clock.today(now)
-    day_of = clock.day_of
+    elapsed = clock.elapsed_days
     for (
         card_id, ord_, state, suspended, due, stability, difficulty, last_review, reps, lapses,
         guid, kind, fields, tags, deck, preset_id,
     ) in session.execute(query):
         r = None
         if stability is not None and last_review is not None:
-            r = presets[preset_id].recall(stability, max(0, today - day_of(last_review)))
+            r = presets[preset_id].recall(stability, elapsed(last_review, now))
         rows.append(
             {
                 "id": card_id,

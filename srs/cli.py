@@ -299,6 +299,34 @@ def config(obj: Context, key: str | None, value: str | None) -> None:
     click.echo(f"{key.replace('-', '_')} = {stored}")
 
 
+@cli.command()
+@click.argument("out", type=click.Path(path_type=Path))
+@click.option("--deck", "decks", multiple=True, help="Export only this deck and its sub-decks (repeatable).")
+@click.option("--no-scheduling", is_flag=True, help="Export every card as new, without review history.")
+@click.option("--force", is_flag=True, help="Replace OUT if it exists.")
+@click.pass_obj
+def export(obj: Context, out: Path, decks: tuple[str, ...], no_scheduling: bool, force: bool) -> None:
+    """Export decks to an Anki package (.apkg) with scheduling and history.
+
+    Import it in Anki with "Import any scheduling information" on; exporting
+    again later updates the notes already in Anki.
+
+    Example: srs export interview.apkg --deck Interview
+    """
+    from srs.anki.export import export_package
+
+    if out.exists() and not force and not out.is_dir() and sys.stdin.isatty():
+        force = click.confirm(f"{out} exists. Replace it?", default=False)
+        if not force:
+            raise SrsError(f"{out} already exists; nothing written")
+    with obj.database().session() as session:
+        result = export_package(session, out, obj.now(), list(decks) or None, not no_scheduling, force)
+    click.echo(
+        f"Wrote {result.path}: {result.notes} notes, {result.cards} cards, {result.reviews} reviews "
+        f"in {result.decks} deck(s)" + (" (without scheduling)" if no_scheduling else "") + "."
+    )
+
+
 # --- editing ----------------------------------------------------------------------
 
 

@@ -73,8 +73,17 @@ class Clock:
         return self.day_of(now)
 
     def elapsed_days(self, earlier: datetime, later: datetime) -> int:
-        """Whole calendar days between two instants, as Anki counts them."""
-        return self.day_of(later) - self.day_of(earlier)
+        """Days between two instants, as Anki counts them when answering.
+
+        Anki counts the whole 24-hour periods between *earlier* and the next
+        rollover after *later* (rslib: ``next_day_at.elapsed_days_since``),
+        which is the difference of their day numbers except across a DST
+        change, where an instant within an hour of the rollover is counted
+        with the offset in force at *later*. We follow Anki so that memory
+        states agree with the ones Anki stores.
+        """
+        next_day_at = self.day_start(self.day_of(later) + 1)
+        return max(0, int((next_day_at - utc(earlier)).total_seconds() // 86_400))
 
     def fsrs_time(self, instant: datetime) -> datetime:
         """*instant* moved to the start of its day on FSRS's 24-hour timeline."""

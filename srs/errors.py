@@ -31,3 +31,7 @@ class StoryError(SrsError):
 
 class EditorError(SrsError):
     """The user's editor failed; the text typed so far is kept in a draft file."""
+
+
+class ExportError(SrsError):
+    """A package cannot be written."""

@@ -2,10 +2,11 @@
 
 py-fsrs counts elapsed days as whole 24-hour periods between two instants, so
 a review at 23:00 and another at 08:00 the next morning count as 0 days,
-while Anki counts 1 (it compares day numbers). We therefore show py-fsrs
-review times moved to the start of their day on a fixed 24-hour timeline
-(``Clock.fsrs_time``): its memory model then sees exactly Anki's elapsed
-days. Real times are kept for what the user sees: learning steps run from
+while Anki counts 1 (it counts day rollovers). We therefore show py-fsrs
+review times on a fixed 24-hour timeline: the answer at the start of its day
+(``Clock.fsrs_time``) and the previous review exactly Anki's elapsed days
+(``Clock.elapsed_days``) before it. Its memory model then sees what Anki's
+does. Real times are kept for what the user sees: learning steps run from
 the moment of the answer, and a review card becomes due at the start of its
 due day.
 
@@ -108,7 +109,7 @@ class Scheduler:
                 stability=memory.stability,
                 difficulty=memory.difficulty,
                 due=fsrs_now,
-                last_review=self.clock.fsrs_time(memory.last_review),
+                last_review=fsrs_now - timedelta(days=self.clock.elapsed_days(memory.last_review, now)),
             )
         after, _ = self._fsrs.review_card(before, FsrsRating(int(rating)), fsrs_now)
         reps = memory.reps + 1

@@ -59,6 +59,20 @@ def test_dst_change_still_one_day(tz: ZoneInfo, before: tuple[int, ...], after: 
     assert (clock.fsrs_time(second) - clock.fsrs_time(first)).days == 1
 
 
+def test_dst_rollover_hour_counted_like_anki() -> None:
+    """An answer in the hour after rollover, before a fall-back change, counts as Anki counts it.
+
+    04:30 EDT on Oct 31 is 03:30 in the EST offset in force on Nov 1, i.e.
+    before that clock's rollover: Anki (and srs) count two days to Nov 1,
+    although the calendar days differ by one.
+    """
+    clock = Clock(NEW_YORK, 4)
+    first, second = local(NEW_YORK, 2026, 10, 31, 4, 30), local(NEW_YORK, 2026, 11, 1, 10)
+    assert clock.day_of(second) - clock.day_of(first) == 1
+    assert clock.elapsed_days(first, second) == 2
+    assert clock.elapsed_days(local(NEW_YORK, 2026, 10, 31, 5, 30), second) == 1
+
+
 @given(st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(timezone.utc)))
 def test_instant_falls_inside_its_day(instant: datetime) -> None:
     """Every instant lies between the start of its day and the start of the next."""

@@ -1,0 +1,1 @@
+"""Exchange with Anki: .apkg export (genanki) and import of Anki packages."""
