@@ -1,6 +1,6 @@
 """Run every benchmark and rewrite BENCHMARKS.md from the results.
 
-Usage: python -m bench [NAME ...]   (names: spine; default: all)
+Usage: python -m bench [NAME ...]   (names: spine, export; default: all)
 Figures are never edited by hand: this command writes the whole file.
 """
 
@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 
 from bench.common import OUT, ROOT, machine
 
-BENCHMARKS = ["spine"]
+BENCHMARKS = ["spine", "export"]
 
 
 def main(argv: list[str]) -> int:

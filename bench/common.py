@@ -51,3 +51,19 @@ def median_of(runs: int, fn: Callable[[], float]) -> tuple[float, list[float]]:
 
 def python() -> str:
     return sys.executable
+
+
+_RSS_WRAPPER = (
+    "import resource, subprocess, sys, time\n"
+    "t = time.perf_counter()\n"
+    "subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL)\n"
+    "wall = time.perf_counter() - t\n"
+    "print(wall, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+)
+
+
+def wall_and_peak(cmd: Sequence[str], env: dict[str, str] | None = None) -> tuple[float, float]:
+    """(wall seconds, peak resident memory in MiB) of one run of *cmd*, in a fresh wrapper."""
+    out = subprocess.run([sys.executable, "-c", _RSS_WRAPPER, *cmd], env=env, check=True, capture_output=True, text=True)
+    wall_s, rss_kb = out.stdout.split()
+    return float(wall_s), int(rss_kb) / 1024

@@ -29,7 +29,7 @@ REVIEWS_PER_CARD = 10
 NOW = datetime(2026, 11, 25, 8, 0, tzinfo=timezone.utc)
 RUNS = 7
 # Bump when generate() or the schema changes, so a cached collection is rebuilt.
-GENERATOR_VERSION = "1"
+GENERATOR_VERSION = "3"
 
 
 def generate(path: Path) -> None:
@@ -37,6 +37,7 @@ def generate(path: Path) -> None:
     from srs.db import open_database
     from srs.decks import get_or_create_deck
     from srs.models import CardState, to_ms
+    from srs.review import anki_interval
     from srs.scheduler import NEW, Scheduler
     from srs.settings import clock_for, default_preset, set_setting
 
@@ -47,12 +48,16 @@ def generate(path: Path) -> None:
         set_setting(session, "timezone", "Europe/Berlin")
         set_setting(session, "builtin_decks_hash", "skip")  # only the generated decks
         decks = [get_or_create_deck(session, f"Bench::Deck {i}", NOW).id for i in range(10)]
+        # Cap intervals at half a year so ten answers span months, not centuries.
+        default_preset(session).maximum_interval = 180
         scheduler = Scheduler.from_preset(default_preset(session), clock_for(session))
         session.commit()
     db.close()
 
     conn = sqlite3.connect(path)
     notes, cards, reviews = [], [], []
+    used_times: set[int] = set()
+    clock = scheduler.clock
     now_ms = to_ms(NOW)
     review_id = 0
 
@@ -65,11 +70,12 @@ def generate(path: Path) -> None:
             before = memory
             memory = scheduler.review(memory, rating, at, card_id)
             log.append((at, rating, rng.randrange(2000, 90000), before, memory))
+            # the card's id as milliseconds keeps cards answered "at the same time" apart
             if memory.state == CardState.REVIEW:
                 # reviewed around its due date, at a random hour
-                at = memory.due + timedelta(days=rng.choice([0, 0, 0, 1, 2]), hours=rng.randrange(0, 18))
+                at = memory.due + timedelta(days=rng.choice([0, 0, 0, 1, 2]), hours=rng.randrange(0, 18), milliseconds=card_id)
             else:
-                at = memory.due + timedelta(seconds=rng.randrange(0, 300))
+                at = memory.due + timedelta(seconds=rng.randrange(0, 300), milliseconds=card_id)
         return memory, log
 
     for i in range(CARDS):
@@ -77,7 +83,7 @@ def generate(path: Path) -> None:
         notes.append((card_id, f"bench{card_id:08d}", "question", f'{{"Question": "Benchmark question {card_id}?", "Competency": "Impact"}}', '["impact"]', "bench", None, 0, now_ms, now_ms))
         # Place the history so that its last answer falls in the last weeks:
         # simulate once to learn its span, then again from the right start.
-        probe_start = NOW - timedelta(days=4000)
+        probe_start = NOW - timedelta(days=3000)
         _, probe = simulate(card_id, probe_start)
         span = probe[-1][0] - probe_start
         start = NOW - span - timedelta(days=1 + card_id % 30)
@@ -85,13 +91,20 @@ def generate(path: Path) -> None:
         while log[-1][0] >= NOW:  # a DST hour can shift a day: move back and retry
             start -= timedelta(days=1)
             memory, log = simulate(card_id, start)
+        last_interval = 0
         for at, rating, duration, before, after in log:
             review_id += 1
-            reviews.append((review_id, card_id, to_ms(at), rating, duration, int(before.state), int(after.state), after.step, after.stability, after.difficulty, to_ms(after.due)))
+            at_ms = to_ms(at)
+            while at_ms in used_times:  # review times are unique, as in srs (rare: move on 1 ms)
+                at_ms += 1
+            used_times.add(at_ms)
+            interval = anki_interval(clock, int(after.state), to_ms(after.due), at_ms)
+            reviews.append((review_id, card_id, at_ms, rating, duration, int(before.state), int(after.state), after.step, after.stability, after.difficulty, to_ms(after.due), interval, last_interval))
+            last_interval = interval
         cards.append((card_id, card_id, 0, decks[i % 10], int(memory.state), memory.step, memory.stability, memory.difficulty, to_ms(memory.due), to_ms(memory.last_review), memory.reps, memory.lapses, 0, i, now_ms, now_ms))
     conn.executemany("INSERT INTO notes VALUES (?,?,?,?,?,?,?,?,?,?)", notes)
     conn.executemany("INSERT INTO cards VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", cards)
-    conn.executemany("INSERT INTO reviews VALUES (?,?,?,?,?,?,?,?,?,?,?)", reviews)
+    conn.executemany("INSERT INTO reviews VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", reviews)
     conn.commit()
     conn.close()
 
@@ -127,14 +140,20 @@ def rating_to_next_card(path: Path, answers: int = 60) -> list[float]:
     return gaps
 
 
-def run() -> dict[str, object]:
+def ensure_collection() -> Path:
+    """The benchmark collection, generated once and reused while the generator is unchanged."""
     OUT.mkdir(parents=True, exist_ok=True)
     path = OUT / "spine.db"
     stamp = OUT / "spine.version"
-    t0 = time.perf_counter()
     if not (path.exists() and stamp.exists() and stamp.read_text() == GENERATOR_VERSION):
-        generate(path)  # slow (minutes): reused while the generator is unchanged
+        generate(path)  # slow (minutes)
         stamp.write_text(GENERATOR_VERSION)
+    return path
+
+
+def run() -> dict[str, object]:
+    t0 = time.perf_counter()
+    path = ensure_collection()
     generated_in = time.perf_counter() - t0
     conn = sqlite3.connect(path)
     counts = conn.execute("SELECT (SELECT count(*) FROM cards), (SELECT count(*) FROM reviews)").fetchone()

@@ -9,7 +9,8 @@ agree, across midnight and across daylight-saving changes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -44,12 +45,23 @@ def load_timezone(name: str | None) -> ZoneInfo:
         raise ConfigError(f"unknown timezone {name!r} (use an IANA name such as Europe/Berlin)") from None
 
 
+_SLOT = 900  # seconds
+
+
+@lru_cache(maxsize=65_536)
+def _day_of_slot(tz: ZoneInfo, rollover_hour: int, slot: int) -> int:
+    local = datetime.fromtimestamp(slot * _SLOT, tz)
+    shifted = local - timedelta(hours=rollover_hour)
+    return shifted.date().toordinal() - _EPOCH_ORDINAL
+
+
 @dataclass(frozen=True)
 class Clock:
     """Day arithmetic in one timezone with one rollover hour."""
 
     tz: ZoneInfo
     rollover_hour: int = 4
+    _slots: dict[int, int] = field(default_factory=dict, init=False, repr=False, compare=False, hash=False)
 
     def __post_init__(self) -> None:
         if not 0 <= self.rollover_hour <= 23:
@@ -57,9 +69,18 @@ class Clock:
 
     def day_of(self, instant: datetime) -> int:
         """The day number an instant falls on."""
-        local = utc(instant).astimezone(self.tz)
-        shifted = local - timedelta(hours=self.rollover_hour)
-        return shifted.date().toordinal() - _EPOCH_ORDINAL
+        # Every UTC offset, DST change and rollover instant falls on a multiple
+        # of 15 minutes, so all instants of a 15-minute UTC slot share a day:
+        # cache by slot (exports and imports ask for hundreds of thousands).
+        return _day_of_slot(self.tz, self.rollover_hour, int(utc(instant).timestamp() // _SLOT))
+
+    def day_of_ms(self, ms: int) -> int:
+        """The day number of an instant given as Unix milliseconds (the stored form)."""
+        slot = ms // 900_000
+        day = self._slots.get(slot)
+        if day is None:
+            day = self._slots[slot] = _day_of_slot(self.tz, self.rollover_hour, slot)
+        return day
 
     def date_of_day(self, day: int) -> date:
         return date.fromordinal(day + _EPOCH_ORDINAL)

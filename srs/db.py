@@ -129,9 +129,46 @@ def _m002_stories(conn: Connection) -> None:
     conn.exec_driver_sql("CREATE INDEX ix_story_links_question ON story_links (question_id)")
 
 
+def _m003_review_intervals(conn: Connection) -> None:
+    """Reviews keep Anki's revlog intervals, and review times become unique.
+
+    ``interval`` is what the answer scheduled, in Anki's revlog units (days
+    if positive, seconds if negative); ``last_interval`` is the card's
+    previous one. Stored at answer time, as Anki's revlog does, so an export
+    copies them instead of recomputing days for every review ever given.
+    Review times are made unique (like revlog ids) by moving collisions on by
+    a millisecond.
+    """
+    from srs.review import anki_interval
+    from srs.settings import clock_from_values
+
+    conn.exec_driver_sql("ALTER TABLE reviews ADD COLUMN interval INTEGER NOT NULL DEFAULT 0")
+    conn.exec_driver_sql("ALTER TABLE reviews ADD COLUMN last_interval INTEGER NOT NULL DEFAULT 0")
+    settings = dict(conn.exec_driver_sql("SELECT key, value FROM settings").all())
+    clock = clock_from_values(settings.get("timezone"), settings.get("rollover_hour"))
+    rows = conn.exec_driver_sql(
+        "SELECT id, card_id, reviewed_at, state, due FROM reviews ORDER BY reviewed_at, id"
+    ).all()
+    last: dict[int, int] = {}
+    previous_time = None
+    updates = []
+    for review_id, card_id, at, state, due in rows:
+        if previous_time is not None and at <= previous_time:
+            at = previous_time + 1
+        previous_time = at
+        interval = anki_interval(clock, state, due, at)
+        updates.append((at, interval, last.get(card_id, 0), review_id))
+        last[card_id] = interval
+    conn.exec_driver_sql("DROP INDEX ix_reviews_time")
+    conn.exec_driver_sql(
+        "UPDATE reviews SET reviewed_at = ?, interval = ?, last_interval = ? WHERE id = ?", updates
+    ) if updates else None
+    conn.exec_driver_sql("CREATE UNIQUE INDEX ix_reviews_time ON reviews (reviewed_at)")
+
+
 # Ordered; position + 1 is the schema version a step leads to. Never edit a
 # step that has shipped: append a new one.
-MIGRATIONS: list[Callable[[Connection], None]] = [_m001_initial, _m002_stories]
+MIGRATIONS: list[Callable[[Connection], None]] = [_m001_initial, _m002_stories, _m003_review_intervals]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

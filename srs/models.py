@@ -156,6 +156,7 @@ class Review(Base):
     """One answer: the rating given, when, how long it took, and the state after."""
 
     __tablename__ = "reviews"
+    # reviewed_at is unique (an index); a collision is moved on by a millisecond.
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     card_id: Mapped[int] = mapped_column(ForeignKey("cards.id"))
     reviewed_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -167,6 +168,9 @@ class Review(Base):
     stability: Mapped[float] = mapped_column(Float)
     difficulty: Mapped[float] = mapped_column(Float)
     due: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Anki revlog units: days if positive, seconds if negative (see db._m003).
+    interval: Mapped[int] = mapped_column(Integer, default=0)
+    last_interval: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class Story(Base):

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
 from sqlalchemy import and_, func, select
@@ -30,7 +30,8 @@ from srs.templates import Sides, card_sides
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-LEARN_AHEAD = timedelta(minutes=20)  # Anki's default learn-ahead limit
+LEARN_AHEAD = timedelta(minutes=20)
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)  # Anki's default learn-ahead limit
 
 
 @dataclass(frozen=True)
@@ -224,6 +225,7 @@ class ReviewSession:
 
     def answer(self, card: Card, rating: Rating, now: datetime, duration_ms: int) -> Review:
         """Record an answer and move the card on; the caller commits."""
+        now = unique_review_time(self.session, now)
         scheduler = self.schedulers.for_card(card)
         before = memory_of(card)
         after = scheduler.review(before, rating, now, card.id)
@@ -235,6 +237,29 @@ class ReviewSession:
         return undo_review(self.session, review_id, now)
 
 
+def anki_interval(clock: Clock, state: int, due_ms: int, at_ms: int) -> int:
+    """The interval an answer scheduled, in Anki's revlog units.
+
+    Days when the card is next due on a later day (always for review cards),
+    else negative seconds (rslib/src/revlog/mod.rs: "positive values are in
+    days, negative values in seconds").
+    """
+    days = clock.day_of_ms(due_ms) - clock.day_of_ms(at_ms)
+    if state == CardState.REVIEW or days > 0:
+        return max(1, days)
+    return -max(1, (due_ms - at_ms + 500) // 1000)
+
+
+def unique_review_time(session: Session, now: datetime) -> datetime:
+    """*now*, moved on by a millisecond while another review has that time."""
+    from srs.models import to_ms
+
+    now = _EPOCH + timedelta(milliseconds=to_ms(now))  # the precision reviews are stored with
+    while session.scalar(select(Review.id).where(Review.reviewed_at == now).limit(1)) is not None:
+        now = now + timedelta(milliseconds=1)
+    return now
+
+
 def record_review(
     session: Session,
     card: Card,
@@ -244,7 +269,13 @@ def record_review(
     now: datetime,
     duration_ms: int,
 ) -> Review:
+    from srs.models import to_ms
+
     assert after.due is not None and after.stability is not None and after.difficulty is not None
+    clock = clock_for(session)
+    last_interval = session.scalar(
+        select(Review.interval).where(Review.card_id == card.id).order_by(Review.reviewed_at.desc()).limit(1)
+    )
     review = Review(
         card_id=card.id,
         reviewed_at=now,
@@ -256,6 +287,8 @@ def record_review(
         stability=after.stability,
         difficulty=after.difficulty,
         due=after.due,
+        interval=anki_interval(clock, int(after.state), to_ms(after.due), to_ms(now)),
+        last_interval=last_interval or 0,
     )
     session.add(review)
     apply_memory(card, after)

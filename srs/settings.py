@@ -65,7 +65,27 @@ def set_setting(session: Session, key: str, value: Any) -> None:
 
 def clock_for(session: Session) -> Clock:
     """The collection's clock: its timezone and rollover hour."""
-    return Clock(load_timezone(get_setting(session, "timezone")), int(get_setting(session, "rollover_hour")))
+    return clock_from_values(get_setting(session, "timezone"), get_setting(session, "rollover_hour"))
+
+
+def clock_from_values(timezone: Any, rollover_hour: Any) -> Clock:
+    """A clock from stored setting values (JSON text or decoded), defaults for missing ones."""
+    import json
+
+    def decode(value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                return json.loads(value)
+            except ValueError:
+                return value
+        return value
+
+    tz = decode(timezone)
+    hour = decode(rollover_hour)
+    return Clock(
+        load_timezone(tz if tz is not None else SETTINGS["timezone"].default),
+        int(hour if hour is not None else SETTINGS["rollover_hour"].default),
+    )
 
 
 def default_preset(session: Session) -> Preset:

@@ -544,6 +544,29 @@ def unlink_story(session: Session, story_id: int, question_ref: str) -> Note:
     return question
 
 
+class StoryIndex:
+    """All links and the favorite story, loaded once (for exporting many questions)."""
+
+    def __init__(self, session: Session) -> None:
+        from sqlalchemy import select
+
+        stories = {n.id: (n, s) for n, s in all_stories(session)}
+        self.links: dict[int, list[tuple[Note, Story]]] = {}
+        for story_id, question_id in session.execute(
+            select(StoryLink.story_id, StoryLink.question_id).order_by(StoryLink.story_id)
+        ):
+            if story_id in stories:
+                self.links.setdefault(question_id, []).append(stories[story_id])
+        self.favorite = next(((n, s) for n, s in stories.values() if s.favorite), None)
+
+    def for_question(self, question: Note) -> list[tuple[Note, Story]]:
+        found = list(self.links.get(question.id, []))
+        if "favorite-project" in question.tags and self.favorite is not None:
+            if all(n.id != self.favorite[0].id for n, _ in found):
+                found.insert(0, self.favorite)
+        return found
+
+
 def stories_for_question(session: Session, question: Note) -> list[tuple[Note, Story]]:
     """Stories linked to a question; the favorite story answers favorite-project questions."""
     from sqlalchemy import select

@@ -91,3 +91,10 @@ def test_bad_rollover_hour_rejected() -> None:
     """Rollover hours outside 0-23 are refused."""
     with pytest.raises(ConfigError):
         Clock(BERLIN, 24)
+
+
+@given(st.integers(min_value=1_600_000_000_000, max_value=1_900_000_000_000))
+def test_day_of_ms_agrees_with_day_of(ms: int) -> None:
+    """The cached millisecond lookup gives the same day as day_of."""
+    clock = Clock(NEW_YORK, 4)
+    assert clock.day_of_ms(ms) == clock.day_of(datetime.fromtimestamp(ms / 1000, timezone.utc))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from zoneinfo import ZoneInfo
 from pathlib import Path
 
 import pytest
@@ -170,3 +171,41 @@ def test_upgrade_from_schema_1_keeps_data(tmp_path: Path) -> None:
     database.close()
     assert {"stories", "story_links"} <= tables
     assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+def test_upgrade_to_schema_3_fills_intervals_and_unique_times(tmp_path: Path) -> None:
+    """Schema 2 reviews get Anki revlog intervals, and colliding review times are moved apart."""
+    from sqlalchemy import create_engine
+
+    from srs.clock import Clock
+    from srs.review import anki_interval
+
+    path = tmp_path / "v2.db"
+    engine = create_engine(f"sqlite:///{path}")
+    day = 86_400_000
+    t0 = 1_790_000_000_000
+    with engine.begin() as conn:
+        for step in dbmod.MIGRATIONS[:2]:
+            step(conn)
+        conn.exec_driver_sql(f"PRAGMA application_id = {APPLICATION_ID}")
+        conn.exec_driver_sql("PRAGMA user_version = 2")
+        conn.exec_driver_sql("""INSERT INTO settings VALUES ('timezone', '"Europe/Berlin"')""")
+        # card 1: learning step of 10 minutes, then a 3-day review; card 2 collides with card 1's first answer
+        for rid, card, at, state, due in [
+            (1, 1, t0, 1, t0 + 600_000),
+            (2, 1, t0 + 600_000, 2, t0 + 3 * day),
+            (3, 2, t0, 2, t0 + 8 * day),
+        ]:
+            conn.exec_driver_sql(
+                "INSERT INTO reviews (id, card_id, reviewed_at, rating, duration_ms, prev_state, state, step, stability, difficulty, due) "
+                f"VALUES ({rid}, {card}, {at}, 3, 1000, 0, {state}, NULL, 2.3, 5.0, {due})"
+            )
+    engine.dispose()
+    open_database(path).close()
+    rows = sqlite3.connect(path).execute("SELECT id, reviewed_at, interval, last_interval FROM reviews ORDER BY id").fetchall()
+    clock = Clock(ZoneInfo("Europe/Berlin"), 4)
+    assert rows[0] == (1, t0, anki_interval(clock, 1, t0 + 600_000, t0), 0)
+    assert rows[0][2] == -600  # 14:53 Berlin: a ten-minute step within the day
+    assert rows[1] == (2, t0 + 600_000, anki_interval(clock, 2, t0 + 3 * day, t0 + 600_000), rows[0][2])
+    assert rows[2][1] == t0 + 1  # moved on by a millisecond
+    assert rows[2][2] == anki_interval(clock, 2, t0 + 8 * day, t0 + 1)

@@ -205,3 +205,18 @@ def test_replaying_reviews_reproduces_stored_state(tmp_path_factory, history, ro
             assert (stored.state, stored.stability, stored.due) == (card.state, card.stability, card.due)
     finally:
         db.close()
+
+
+def test_answers_at_the_same_instant_get_distinct_times(db: Database) -> None:
+    """Two answers given at the same millisecond are stored a millisecond apart, with Anki intervals."""
+    ids = add_notes(db, 2)
+    with db.session(write=True) as session:
+        review = ReviewSession(session, Limits(10, 100))
+        first = review.answer(session.get(Card, ids[0]), Rating.GOOD, NOW, 1000)  # type: ignore[arg-type]
+        second = review.answer(session.get(Card, ids[1]), Rating.EASY, NOW, 1000)  # type: ignore[arg-type]
+        session.commit()
+        assert first.reviewed_at == NOW and second.reviewed_at == NOW + timedelta(milliseconds=1)
+        assert (first.interval, first.last_interval) == (-600, 0)  # the 10-minute step
+        assert second.interval == 8  # Easy on a new card: 8 days
+        third = review.answer(session.get(Card, ids[0]), Rating.GOOD, NOW + timedelta(minutes=10), 1000)  # type: ignore[arg-type]
+        assert third.last_interval == -600 and third.interval > 0
