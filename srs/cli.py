@@ -327,6 +327,42 @@ def export(obj: Context, out: Path, decks: tuple[str, ...], no_scheduling: bool,
     )
 
 
+@cli.command("import")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.pass_obj
+def import_(obj: Context, file: Path) -> None:
+    """Import an Anki package (.apkg, .colpkg) with its review history.
+
+    Notes you exported from srs and edited or reviewed in Anki are updated;
+    nothing is duplicated, and importing the same file twice adds nothing.
+    The import is one transaction: if it fails, nothing changes.
+
+    Example: srs import ~/Downloads/interview.apkg
+    """
+    from rich.progress import Progress
+
+    from srs.anki.import_ import import_package
+
+    db = obj.database()
+    console = _console()
+    with Progress(console=console, transient=True, disable=not console.is_terminal) as bar:
+        task = bar.add_task("Importing", total=None)
+
+        def progress(stage: str, done: int, total: int) -> None:
+            bar.update(task, description=f"Importing {stage}", completed=done, total=total or None)
+
+        with db.session(write=True) as session:
+            summary = import_package(session, file, obj.now(), db.path.parent / "media", progress)
+            session.commit()
+    click.echo(
+        f"Imported {file.name}: notes {summary.notes_new} new, {summary.notes_updated} updated, "
+        f"{summary.notes_unchanged} unchanged; {summary.cards_new} new cards; reviews {summary.reviews_added} added, "
+        f"{summary.reviews_present} already present" + (f"; {summary.media} media files" if summary.media else "") + "."
+    )
+    for reason, count in sorted(summary.skipped.items()):
+        click.echo(f"  skipped {count} revlog row(s): {reason}")
+
+
 # --- editing ----------------------------------------------------------------------
 
 

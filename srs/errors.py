@@ -35,3 +35,7 @@ class EditorError(SrsError):
 
 class ExportError(SrsError):
     """A package cannot be written."""
+
+
+class ImportError_(SrsError):  # noqa: N801 - the builtin name ImportError is taken
+    """A file cannot be imported."""

@@ -76,9 +76,20 @@ class Schedulers:
         self.clock = clock
         self.fuzz = fuzz
         self._by_preset: dict[int, Scheduler] = {}
+        self._deck_presets: dict[int, int] = {}
 
     def for_card(self, card: Card) -> Scheduler:
-        preset_id = card.deck.preset_id
+        return self.for_card_in(card.deck_id)
+
+    def for_card_in(self, deck_id: int) -> Scheduler:
+        """The scheduler of the preset of deck *deck_id*."""
+        if deck_id not in self._deck_presets:
+            from srs.models import Deck
+
+            deck = self.session.get(Deck, deck_id)
+            assert deck is not None
+            self._deck_presets[deck_id] = deck.preset_id
+        preset_id = self._deck_presets[deck_id]
         if preset_id not in self._by_preset:
             preset = self.session.get(Preset, preset_id)
             assert preset is not None

@@ -75,6 +75,8 @@ def sides_of(kind: str, f: dict[str, str], tags: list[str], ord_: int = 0, linke
     if kind == NoteKind.LIST:
         items = [i for i in f.get("Items", "").split("\n") if i]
         return Sides(f"{f.get('Context', '')} — name all {len(items)}", "\n".join(f"• {i}" for i in items))
+    if kind == "anki":  # imported from a foreign Anki note type: text rendered at import
+        return Sides(f.get(f"Front {ord_}", ""), f.get(f"Back {ord_}", ""))
     # Kinds added later render their fields in order.
     values = [v for v in f.values() if v]
     return Sides(values[0] if values else "", "\n".join(values[1:]))

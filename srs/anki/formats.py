@@ -1,0 +1,418 @@
+"""Reading Anki packages: .apkg (three layouts) and .colpkg, safely.
+
+Layouts, newest first (rslib/src/import_export/package/meta.rs):
+* ``collection.anki21b``: SQLite at schema 18, zstd-compressed, with a
+  protobuf ``meta`` file (PackageMetadata, version 3) and a zstd-compressed
+  protobuf media list (MediaEntries). Anki writes its zstd frames without a
+  content size, so they are decompressed as a stream. Note types, fields,
+  templates, decks and deck options live in their own tables, with protobuf
+  configs (proto/anki/notetypes.proto, decks.proto, deck_config.proto).
+* ``collection.anki21`` (meta version 2) and ``collection.anki2`` (legacy):
+  SQLite at schema 11, note types, decks and deck options as JSON in the
+  ``col`` row; the media list is JSON.
+
+Everything is read into plain dataclasses; nothing here touches the srs
+database. Sizes are checked while reading, so a zip bomb or a lying header
+stops at the limit instead of filling the disk.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sqlite3
+import struct
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from srs.errors import ImportError_
+
+MAX_COLLECTION_BYTES = 2 << 30  # 2 GiB uncompressed
+MAX_MEDIA_BYTES = 4 << 30
+CHUNK = 1 << 20
+_SAFE_NAME = re.compile(r"^[^/\\\x00-\x1f]{1,200}$")
+
+
+@dataclass
+class NoteType:
+    id: int
+    name: str
+    cloze: bool
+    fields: list[str]
+    templates: list[tuple[str, str, str]]  # (name, front format, back format)
+    css: str = ""
+
+
+@dataclass
+class DeckInfo:
+    id: int
+    name: str  # Parent::Child
+    options_id: int | None  # None for a filtered deck
+
+
+@dataclass
+class DeckOptions:
+    id: int
+    name: str
+    learn_steps: list[float]  # minutes
+    relearn_steps: list[float]
+    params: list[float]  # FSRS parameters (the newest set present)
+    desired_retention: float
+    maximum_interval: int
+
+
+@dataclass
+class AnkiNote:
+    id: int
+    guid: str
+    mid: int
+    mod: int  # seconds
+    tags: list[str]
+    fields: list[str]
+
+
+@dataclass
+class AnkiCard:
+    id: int
+    nid: int
+    did: int
+    odid: int
+    ord: int
+    type: int
+    queue: int
+    due: int
+    ivl: int
+    reps: int
+    lapses: int
+    data: str
+
+
+@dataclass
+class AnkiRevlog:
+    id: int  # answer time, ms
+    cid: int
+    ease: int
+    ivl: int
+    last_ivl: int
+    factor: int
+    time: int
+    type: int
+
+
+@dataclass
+class AnkiPackage:
+    layout: str
+    crt: int
+    rollover: int
+    notetypes: dict[int, NoteType] = field(default_factory=dict)
+    decks: dict[int, DeckInfo] = field(default_factory=dict)
+    deck_options: dict[int, DeckOptions] = field(default_factory=dict)
+    notes: list[AnkiNote] = field(default_factory=list)
+    cards: list[AnkiCard] = field(default_factory=list)
+    revlog: list[AnkiRevlog] = field(default_factory=list)
+    media: dict[str, str] = field(default_factory=dict)  # file name -> zip member
+
+
+# --- protobuf, just enough -------------------------------------------------------
+
+
+def _varint(data: bytes, pos: int) -> tuple[int, int]:
+    result = shift = 0
+    while True:
+        if pos >= len(data):
+            raise ImportError_("corrupt protobuf data (truncated varint)")
+        byte = data[pos]
+        pos += 1
+        result |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            return result, pos
+        shift += 7
+        if shift > 70:
+            raise ImportError_("corrupt protobuf data (varint too long)")
+
+
+def proto_fields(data: bytes) -> dict[int, list[Any]]:
+    """Field number -> values (ints for varints, bytes otherwise)."""
+    out: dict[int, list[Any]] = {}
+    pos = 0
+    while pos < len(data):
+        key, pos = _varint(data, pos)
+        number, wire = key >> 3, key & 7
+        if wire == 0:
+            value, pos = _varint(data, pos)
+        elif wire == 1:
+            value, pos = data[pos : pos + 8], pos + 8
+        elif wire == 2:
+            length, pos = _varint(data, pos)
+            if pos + length > len(data):
+                raise ImportError_("corrupt protobuf data (field runs past the end)")
+            value, pos = data[pos : pos + length], pos + length
+        elif wire == 5:
+            value, pos = data[pos : pos + 4], pos + 4
+        else:
+            raise ImportError_(f"corrupt protobuf data (wire type {wire})")
+        out.setdefault(number, []).append(value)
+    return out
+
+
+def _floats(values: list[Any]) -> list[float]:
+    out: list[float] = []
+    for value in values:  # packed (bytes of n floats) or one fixed32 each
+        out.extend(struct.unpack(f"<{len(value) // 4}f", value[: len(value) // 4 * 4]))
+    return [round(v, 6) for v in out]
+
+
+def _text(values: list[Any], default: str = "") -> str:
+    return values[-1].decode("utf-8", "replace") if values else default
+
+
+def _float(values: list[Any], default: float) -> float:
+    return round(struct.unpack("<f", values[-1])[0], 6) if values else default
+
+
+# --- the archive ---------------------------------------------------------------------
+
+
+def _check_name(name: str) -> None:
+    if name.startswith(("/", "\\")) or ".." in Path(name).parts or re.match(r"^[A-Za-z]:", name):
+        raise ImportError_(f"unsafe member name in package: {name!r}")
+
+
+def _copy_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, out: Path, limit: int) -> None:
+    if info.file_size > limit:
+        raise ImportError_(f"{info.filename} would expand to {info.file_size} bytes, over the limit of {limit}")
+    written = 0
+    with archive.open(info) as src, out.open("wb") as dst:
+        while chunk := src.read(CHUNK):
+            written += len(chunk)
+            if written > limit or written > info.file_size:
+                raise ImportError_(f"{info.filename} expands past its stated size (a zip bomb?)")
+            dst.write(chunk)
+
+
+def _zstd_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, out: Path, limit: int) -> None:
+    import zstandard
+
+    written = 0
+    try:
+        with archive.open(info) as src, out.open("wb") as dst:
+            reader = zstandard.ZstdDecompressor().stream_reader(src)  # no content size in Anki's frames
+            while chunk := reader.read(CHUNK):
+                written += len(chunk)
+                if written > limit:
+                    raise ImportError_(f"{info.filename} expands past {limit} bytes (a zip bomb?)")
+                dst.write(chunk)
+    except zstandard.ZstdError as exc:
+        raise ImportError_(f"{info.filename}: corrupt zstd data ({exc})") from None
+
+
+def read_package(path: Path, workdir: Path) -> AnkiPackage:
+    """Read an .apkg or .colpkg; the collection is unpacked into *workdir*."""
+    if not path.is_file():
+        raise ImportError_(f"no such file: {path}")
+    if not zipfile.is_zipfile(path):
+        raise ImportError_(f"{path.name} is not an Anki package (not a zip file)")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = {info.filename: info for info in archive.infolist()}
+            for name in members:
+                _check_name(name)
+            target = workdir / "collection.sqlite"
+            if "collection.anki21b" in members:
+                meta = proto_fields(archive.read("meta")) if "meta" in members else {}
+                version = meta.get(1, [0])[0]
+                if version not in (0, 3):
+                    raise ImportError_(f"{path.name}: unknown package version {version}")
+                _zstd_member(archive, members["collection.anki21b"], target, MAX_COLLECTION_BYTES)
+                layout = "anki21b"
+                media = _media_modern(archive, members)
+            elif "collection.anki21" in members:
+                _copy_member(archive, members["collection.anki21"], target, MAX_COLLECTION_BYTES)
+                layout, media = "anki21", _media_legacy(archive, members)
+            elif "collection.anki2" in members:
+                _copy_member(archive, members["collection.anki2"], target, MAX_COLLECTION_BYTES)
+                layout, media = "anki2", _media_legacy(archive, members)
+            else:
+                raise ImportError_(f"{path.name} has no Anki collection in it")
+    except zipfile.BadZipFile as exc:
+        raise ImportError_(f"{path.name} is a damaged zip file ({exc})") from None
+    except (EOFError, zipfile.LargeZipFile) as exc:
+        raise ImportError_(f"{path.name} is truncated or damaged ({exc})") from None
+    package = read_collection(target, layout)
+    package.media = media
+    return package
+
+
+def _media_legacy(archive: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo]) -> dict[str, str]:
+    if "media" not in members:
+        return {}
+    try:
+        mapping = json.loads(archive.read("media") or b"{}")
+    except ValueError:
+        raise ImportError_("the package's media list is not valid JSON") from None
+    if not isinstance(mapping, dict):
+        raise ImportError_("the package's media list is not a JSON object")
+    return {str(name): str(member) for member, name in mapping.items() if str(member) in members}
+
+
+def _media_modern(archive: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo]) -> dict[str, str]:
+    if "media" not in members:
+        return {}
+    import zstandard
+
+    try:
+        raw = zstandard.ZstdDecompressor().stream_reader(archive.open("media")).read(64 << 20)
+    except zstandard.ZstdError as exc:
+        raise ImportError_(f"media list: corrupt zstd data ({exc})") from None
+    out = {}
+    for index, entry in enumerate(proto_fields(raw).get(1, [])):
+        fields = proto_fields(entry)
+        name = _text(fields.get(1, []))
+        member = str(fields.get(255, [index])[0])
+        if name and member in members:
+            out[name] = member
+    return out
+
+
+def extract_media(path: Path, package: AnkiPackage, folder: Path) -> dict[str, str]:
+    """Copy media files into *folder* under safe names; returns original -> stored name."""
+    import zstandard
+
+    folder.mkdir(parents=True, exist_ok=True)
+    stored: dict[str, str] = {}
+    total = 0
+    with zipfile.ZipFile(path) as archive:
+        for name, member in package.media.items():
+            safe = os.path.basename(name.replace("\\", "/"))
+            if not _SAFE_NAME.match(safe) or safe in (".", ".."):
+                safe = re.sub(r"[^\w.-]", "_", safe)[:120] or "media"
+            info = archive.getinfo(member)
+            data_limit = MAX_MEDIA_BYTES - total
+            out = folder / safe
+            if package.layout == "anki21b":
+                _zstd_member(archive, info, out, data_limit)
+            else:
+                _copy_member(archive, info, out, data_limit)
+            total += out.stat().st_size
+            stored[name] = safe
+    return stored
+
+
+# --- the collection -----------------------------------------------------------------------
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        conn.create_collation("unicase", lambda a, b: (a.lower() > b.lower()) - (a.lower() < b.lower()))
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.DatabaseError as exc:
+        raise ImportError_(f"the package's collection is not an SQLite database ({exc})") from None
+    return conn
+
+
+def read_collection(path: Path, layout: str) -> AnkiPackage:
+    conn = _connect(path)
+    try:
+        try:
+            ver = conn.execute("SELECT ver FROM col").fetchone()[0]
+        except (sqlite3.DatabaseError, TypeError):
+            raise ImportError_("the package's collection has no col table (not an Anki collection)") from None
+        if ver not in (11, 14, 15, 16, 17, 18):
+            raise ImportError_(f"the package's collection has unknown schema version {ver}")
+        try:
+            package = _read_schema18(conn, layout) if ver >= 14 else _read_schema11(conn, layout)
+            _read_rows(conn, package)
+        except sqlite3.DatabaseError as exc:
+            raise ImportError_(f"the package's collection is damaged ({exc})") from None
+        return package
+    finally:
+        conn.close()
+
+
+def _steps(values: Any) -> list[float]:
+    return [float(v) for v in values] if isinstance(values, list) else []
+
+
+def _read_schema11(conn: sqlite3.Connection, layout: str) -> AnkiPackage:
+    crt, conf, models, decks, dconf = conn.execute("SELECT crt, conf, models, decks, dconf FROM col").fetchone()
+    try:
+        conf, models, decks, dconf = (json.loads(x or "{}") for x in (conf, models, decks, dconf))
+    except ValueError:
+        raise ImportError_("the package's collection has invalid JSON in its col row") from None
+    package = AnkiPackage(layout=layout, crt=int(crt), rollover=int(conf.get("rollover", 4) or 4))
+    for model in models.values():
+        fields = [f["name"] for f in sorted(model.get("flds", []), key=lambda f: f.get("ord", 0))]
+        templates = [(t["name"], t.get("qfmt", ""), t.get("afmt", "")) for t in sorted(model.get("tmpls", []), key=lambda t: t.get("ord", 0))]
+        package.notetypes[int(model["id"])] = NoteType(int(model["id"]), model.get("name", ""), model.get("type") == 1, fields, templates, model.get("css", ""))
+    for deck in decks.values():
+        package.decks[int(deck["id"])] = DeckInfo(int(deck["id"]), deck["name"], None if deck.get("dyn") else int(deck.get("conf", 1)))
+    for options in dconf.values():
+        params = options.get("fsrsParams6") or options.get("fsrsParams5") or options.get("fsrsWeights") or []
+        package.deck_options[int(options["id"])] = DeckOptions(
+            int(options["id"]),
+            options.get("name", ""),
+            _steps(options.get("new", {}).get("delays")),
+            _steps(options.get("lapse", {}).get("delays")),
+            [float(p) for p in params],
+            float(options.get("desiredRetention", 0.9) or 0.9),
+            int(options.get("rev", {}).get("maxIvl", 36500) or 36500),
+        )
+    return package
+
+
+def _read_schema18(conn: sqlite3.Connection, layout: str) -> AnkiPackage:
+    crt = conn.execute("SELECT crt FROM col").fetchone()[0]
+    rollover = 4
+    row = conn.execute("SELECT val FROM config WHERE KEY = 'rollover'").fetchone()
+    if row is not None:
+        try:
+            rollover = int(json.loads(row[0]))
+        except (ValueError, TypeError):
+            pass
+    package = AnkiPackage(layout=layout, crt=int(crt), rollover=rollover)
+    fields: dict[int, list[tuple[int, str]]] = {}
+    for ntid, ord_, name in conn.execute("SELECT ntid, ord, name FROM fields"):
+        fields.setdefault(ntid, []).append((ord_, name))
+    templates: dict[int, list[tuple[int, str, str, str]]] = {}
+    for ntid, ord_, name, config in conn.execute("SELECT ntid, ord, name, config FROM templates"):
+        tc = proto_fields(config)
+        templates.setdefault(ntid, []).append((ord_, name, _text(tc.get(1, [])), _text(tc.get(2, []))))
+    for ntid, name, config in conn.execute("SELECT id, name, config FROM notetypes"):
+        nc = proto_fields(config)
+        package.notetypes[ntid] = NoteType(
+            ntid,
+            name,
+            nc.get(1, [0])[-1] == 1,
+            [n for _, n in sorted(fields.get(ntid, []))],
+            [(n, q, a) for _, n, q, a in sorted(templates.get(ntid, []))],
+            _text(nc.get(3, [])),
+        )
+    for did, name, kind in conn.execute("SELECT id, name, kind FROM decks"):
+        container = proto_fields(kind)
+        options_id = None
+        if 1 in container:  # a normal deck: its options group
+            options_id = proto_fields(container[1][-1]).get(1, [1])[-1]
+        package.decks[did] = DeckInfo(did, name.replace("\x1f", "::"), options_id)
+    for dcid, name, config in conn.execute("SELECT id, name, config FROM deck_config"):
+        c = proto_fields(config)
+        params = _floats(c.get(6, [])) or _floats(c.get(5, [])) or _floats(c.get(3, []))
+        package.deck_options[dcid] = DeckOptions(
+            dcid, name, _floats(c.get(1, [])), _floats(c.get(2, [])), params,
+            _float(c.get(37, []), 0.9), int(c.get(16, [36500])[-1] or 36500),
+        )
+    return package
+
+
+def _read_rows(conn: sqlite3.Connection, package: AnkiPackage) -> None:
+    for nid, guid, mid, mod, tags, flds in conn.execute("SELECT id, guid, mid, mod, tags, flds FROM notes"):
+        package.notes.append(AnkiNote(nid, str(guid), mid, int(mod), str(tags or "").split(), str(flds or "").split("\x1f")))
+    for row in conn.execute(
+        "SELECT id, nid, did, odid, ord, type, queue, due, ivl, reps, lapses, data FROM cards"
+    ):
+        package.cards.append(AnkiCard(*row[:11], str(row[11] or "")))
+    for row in conn.execute("SELECT id, cid, ease, ivl, lastIvl, factor, time, type FROM revlog ORDER BY id"):
+        package.revlog.append(AnkiRevlog(*(int(v) for v in row)))

@@ -1,0 +1,338 @@
+"""Import of Anki packages, judged against packages the official anki library writes."""
+
+from __future__ import annotations
+
+import json
+import random
+import sqlite3
+import zipfile
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import func, select
+
+from srs.anki.export import export_package
+from srs.cli import cli
+from srs.clock import Clock
+from srs.db import open_database
+from srs.decks import ensure_builtin_decks
+from srs.errors import ImportError_
+from srs.models import Card, CardState, Note, Rating, Review
+from srs.review import Schedulers, replay_card
+from srs.scheduler import NEW, Scheduler, memory_of
+from srs.settings import clock_for, set_setting
+
+from .anki_helpers import anki_collection, daytime_zone, import_apkg, local_timezone, simulate_history
+
+# "Optimised" parameters: FSRS-6 defaults nudged, as a user's own would be.
+PARAMS = [0.25, 1.1, 2.6, 9.0, 6.2, 0.75, 2.9, 0.005, 1.95, 0.15, 0.85, 1.4, 0.07, 0.28, 1.6, 0.55, 1.9, 0.5, 0.1, 0.06, 0.16]
+
+
+def build_anki_collection(folder: Path, zone: str, now: datetime, cards: int = 300):  # type: ignore[no-untyped-def]
+    """An Anki collection with FSRS on, custom parameters and months of history at varied hours."""
+    from anki.cards_pb2 import FsrsMemoryState
+
+    col = anki_collection(folder / "collection.anki2")
+    deck_id = col.decks.id("Imported::Deck")
+    conf = col.decks.config_dict_for_deck_id(deck_id)
+    conf["fsrsParams6"] = PARAMS
+    conf["desiredRetention"] = 0.88
+    col.decks.update_config(conf)
+    basic, reversed_, cloze = (col.models.by_name(n) for n in ("Basic", "Basic (and reversed card)", "Cloze"))
+    for i in range(cards // 3):
+        note = col.new_note(basic)
+        note["Front"], note["Back"] = f"Term <b>{i}</b> &amp; more", f"Meaning {i}<br>second line"
+        note.tags = ["basic", f"t{i % 5}"]
+        col.add_note(note, deck_id)
+        note = col.new_note(reversed_)
+        note["Front"], note["Back"] = f"Front {i}", f"Back {i}"
+        col.add_note(note, deck_id)
+    for i in range(cards // 6):
+        note = col.new_note(cloze)
+        note["Text"] = f"The {{{{c1::capital}}}} of country {i} is {{{{c2::city {i}::a city}}}}."
+        col.add_note(note, deck_id)
+    tz = ZoneInfo(zone)
+    clock = Clock(tz, 4)
+
+    def local_hour(day: datetime, hour: int, minute: int) -> datetime:
+        """*day*'s date at a local waking hour (answers are given between 7:00 and 23:00)."""
+        return datetime.combine(day.astimezone(tz).date(), datetime.min.time(), tz).replace(hour=hour, minute=minute).astimezone(timezone.utc)
+
+    scheduler = Scheduler(clock, parameters=PARAMS, desired_retention=0.88, fuzz=True)
+    rng = random.Random(3)
+    rows = []
+    for cid in col.db.list("select id from cards order by id"):
+        if rng.random() < 0.15:
+            continue  # some cards stay new
+        start = now - timedelta(days=rng.randrange(60, 200))
+        at = local_hour(start, rng.randrange(7, 23), rng.randrange(60))
+        memory = NEW
+        previous_ivl = 0
+        while at < now - timedelta(hours=1):
+            rating = rng.choices([1, 2, 3, 4], weights=[10, 10, 70, 10])[0]
+            before = memory
+            memory = scheduler.review(memory, rating, at, cid)
+            ms = round(at.timestamp() * 1000) + cid % 1000
+            days = clock.day_of(memory.due) - clock.day_of(at)
+            ivl = max(1, days) if memory.state == CardState.REVIEW or days > 0 else -round((memory.due - at).total_seconds())
+            kind = {0: 0, 1: 0, 2: 1, 3: 2}[int(before.state)]
+            rows.append((ms, cid, -1, rating, ivl, previous_ivl, 2500, rng.randrange(2000, 40000), kind))
+            previous_ivl = ivl
+            if memory.state == CardState.REVIEW:
+                nxt = memory.due + timedelta(days=rng.choice([0, 0, 1, 3]))
+                at = local_hour(nxt, rng.randrange(7, 23), rng.randrange(60))
+            else:
+                at = memory.due + timedelta(minutes=rng.randrange(0, 30))
+        card = col.get_card(cid)
+        card.type = card.queue = 2
+        card.ivl = max(1, previous_ivl)
+        card.due = col.sched.today + rng.randrange(0, 30)
+        col.update_card(card)
+    # A row that is not an answer: a manual reschedule (set due date).
+    first = col.db.scalar("select id from cards order by id")
+    rows.append((round(now.timestamp() * 1000) - 5000, first, -1, 0, 10, 5, 2500, 0, 4))
+    col.db.executemany("insert into revlog values (?,?,?,?,?,?,?,?,?)", rows)
+    stored = {}
+    for cid in col.db.list("select distinct cid from revlog where cid in (select id from cards)"):
+        state = col.compute_memory_state(cid)
+        card = col.get_card(cid)
+        card.memory_state = FsrsMemoryState(stability=state.stability, difficulty=state.difficulty)
+        col.update_card(card)
+        stored[col.get_note(card.nid).guid, card.ord] = (state.stability, state.difficulty)
+    return col, stored
+
+
+@pytest.fixture(scope="module", params=["dst-zone", "fixed-zone"])
+def anki_world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:  # type: ignore[type-arg]
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    zone = daytime_zone(now, dst=request.param == "dst-zone")
+    folder = tmp_path_factory.mktemp("anki")
+    with local_timezone(zone):
+        col, stored = build_anki_collection(folder, zone, now)
+        from anki.collection import ExportAnkiPackageOptions
+
+        packages = {}
+        for layout, legacy in (("modern", False), ("legacy", True)):
+            out = folder / f"{layout}.apkg"
+            col.export_anki_package(
+                out_path=str(out),
+                options=ExportAnkiPackageOptions(with_scheduling=True, with_deck_configs=True, with_media=False, legacy=legacy),
+                limit=None,
+            )
+            packages[layout] = out
+        colpkg = folder / "whole.colpkg"
+        col.export_collection_package(str(colpkg), include_media=False, legacy=False)
+        packages["colpkg"] = colpkg
+        yield {"zone": zone, "stored": stored, "packages": packages, "now": now, "folder": folder}
+
+
+def fresh_db(path: Path, zone: str):  # type: ignore[no-untyped-def]
+    db = open_database(path)
+    with db.session(write=True) as session:
+        set_setting(session, "timezone", zone)
+        session.commit()
+    return db
+
+
+@pytest.mark.parametrize("layout", ["modern", "legacy", "colpkg"])
+def test_memory_states_match_anki(anki_world: dict, layout: str, tmp_path: Path) -> None:  # type: ignore[type-arg]
+    """After import, at least 99% of reviewed cards are within 1% of the memory state Anki stored."""
+    from srs.anki.import_ import import_package
+
+    with local_timezone(anki_world["zone"]):
+        db = fresh_db(tmp_path / "srs.db", anki_world["zone"])
+        with db.session(write=True) as session:
+            summary = import_package(session, anki_world["packages"][layout], anki_world["now"])
+            session.commit()
+        assert summary.notes_new == 250 and summary.cards_new == 400
+        assert summary.skipped["manual reschedule"] == 1
+        stored = anki_world["stored"]
+        close = 0
+        with db.session() as session:
+            for (guid, ord_), (s, d) in stored.items():
+                card = session.scalars(select(Card).join(Note).where(Note.guid == guid, Card.ord == ord_)).one()
+                if abs(card.stability - s) <= 0.01 * s and abs(card.difficulty - d) <= 0.01 * d:
+                    close += 1
+            assert close >= 0.99 * len(stored), (close, len(stored))
+            # every answer row is present once
+            answers = session.scalar(select(func.count(Review.id)))
+            assert answers == summary.reviews_added
+            schedulers = Schedulers(session, clock_for(session))
+            for card in session.scalars(select(Card).where(Card.state != CardState.NEW)).all()[:50]:
+                assert replay_card(session, card, schedulers) == memory_of(card)
+        # importing again adds nothing
+        with db.session(write=True) as session:
+            again = import_package(session, anki_world["packages"][layout], anki_world["now"])
+            session.commit()
+        assert (again.notes_new, again.cards_new, again.reviews_added) == (0, 0, 0)
+        assert again.reviews_present == summary.reviews_added
+        db.close()
+
+
+def test_foreign_cards_render_as_text(anki_world: dict, tmp_path: Path) -> None:  # type: ignore[type-arg]
+    """Basic, reversed and cloze cards arrive with their text; the preset carries Anki's parameters."""
+    from srs.anki.import_ import import_package
+    from srs.settings import default_preset
+    from srs.templates import card_sides
+
+    with local_timezone(anki_world["zone"]):
+        db = fresh_db(tmp_path / "srs.db", anki_world["zone"])
+        with db.session(write=True) as session:
+            import_package(session, anki_world["packages"]["modern"], anki_world["now"])
+            session.commit()
+        with db.session() as session:
+            notes = session.scalars(select(Note).where(Note.kind == "anki")).all()
+            sides = {(card_sides(n, c.ord).front, card_sides(n, c.ord).back) for n in notes for c in n.cards}
+            assert ("Term 0 & more", "Meaning 0\nsecond line") in sides
+            assert ("Back 0", "Front 0") in sides  # the reversed card
+            assert ("The [...] of country 0 is city 0.", "The [capital] of country 0 is city 0.") in sides
+            assert ("The capital of country 0 is [a city].", "The capital of country 0 is [city 0].") in sides
+            tagged = next(n for n in notes if n.fields.get("Front") == "Term 0 & more")
+            assert tagged.tags == ["basic", "t0"]
+            deck = session.scalars(select(Card).join(Note).where(Note.kind == "anki")).first().deck  # type: ignore[union-attr]
+            assert deck.name == "Imported::Deck"
+            assert deck.preset.parameters == pytest.approx(PARAMS, abs=1e-5)
+            assert deck.preset.desired_retention == pytest.approx(0.88)
+            assert deck.preset.name != default_preset(session).name
+        db.close()
+
+
+def test_roundtrip_through_srs_export(tmp_path: Path) -> None:
+    """A package srs exported comes back into a fresh srs collection unchanged: kinds, text, history, states."""
+    from srs.anki.import_ import import_package
+
+    now = datetime(2026, 11, 25, 12, tzinfo=timezone.utc)
+    source = fresh_db(tmp_path / "a.db", "Europe/Berlin")
+    with source.session(write=True) as session:
+        ensure_builtin_decks(session, now - timedelta(days=40))
+        session.commit()
+    simulate_history(source, now - timedelta(hours=1), 30)
+    with source.session() as session:
+        export_package(session, tmp_path / "x.apkg", now)
+        expected = {
+            n.guid: (n.kind, n.fields, [(c.ord, c.state, round(c.stability or 0, 6), c.reps) for c in n.cards])
+            for n in session.scalars(select(Note))
+        }
+        history = sorted(session.execute(select(Review.reviewed_at, Review.rating)).all())
+    target = fresh_db(tmp_path / "b.db", "Europe/Berlin")
+    with target.session(write=True) as session:
+        summary = import_package(session, tmp_path / "x.apkg", now)
+        session.commit()
+    assert summary.notes_new == len(expected)
+    with target.session() as session:
+        got = {
+            n.guid: (n.kind, n.fields, [(c.ord, c.state, round(c.stability or 0, 6), c.reps) for c in n.cards])
+            for n in session.scalars(select(Note))
+        }
+        assert got == expected
+        assert sorted(session.execute(select(Review.reviewed_at, Review.rating)).all()) == history
+    source.close()
+    target.close()
+
+
+# --- bad input -------------------------------------------------------------------------
+
+
+def run_import(tmp_path: Path, package: Path):  # type: ignore[no-untyped-def]
+    db = tmp_path / "srs.db"
+    first = CliRunner().invoke(cli, ["--db", str(db), "--now", "2026-11-25T08:00:00", "status"])
+    assert first.exit_code == 0
+    before = sqlite3.connect(db).execute("select count(*) from notes").fetchone()[0]
+    result = CliRunner().invoke(cli, ["--db", str(db), "--now", "2026-11-25T08:00:00", "import", str(package)])
+    after = sqlite3.connect(db).execute("select count(*) from notes").fetchone()[0]
+    assert before == after  # nothing written
+    return result
+
+
+def make_zip(path: Path, members: dict[str, bytes]) -> Path:
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return path
+
+
+def valid_package(tmp_path: Path) -> Path:
+    db = open_database(tmp_path / "v.db")
+    with db.session(write=True) as session:
+        ensure_builtin_decks(session, datetime(2026, 11, 1, tzinfo=timezone.utc))
+        session.commit()
+        export_package(session, tmp_path / "valid.apkg", datetime(2026, 11, 25, tzinfo=timezone.utc), ["Interview::STAR and CARL"])
+    db.close()
+    return tmp_path / "valid.apkg"
+
+
+@pytest.mark.parametrize(
+    ("name", "build", "message"),
+    [
+        ("not a zip", lambda p: (p.write_bytes(b"hello"), p)[1], "is not an Anki package (not a zip file)"),
+        ("empty zip", lambda p: make_zip(p, {"readme.txt": b"x"}), "has no Anki collection in it"),
+        ("unsafe name", lambda p: make_zip(p, {"../evil": b"x", "collection.anki2": b""}), "unsafe member name in package: '../evil'"),
+        ("absolute name", lambda p: make_zip(p, {"/etc/x": b"x"}), "unsafe member name"),
+        ("not sqlite", lambda p: make_zip(p, {"collection.anki2": b"not a database at all" * 100}), "not an SQLite database"),
+        ("corrupt zstd", lambda p: make_zip(p, {"collection.anki21b": b"\x28\xb5\x2f\xfdgarbage", "meta": b"\x08\x03"}), "corrupt zstd data"),
+    ],
+)
+def test_bad_packages(tmp_path: Path, name: str, build, message: str) -> None:  # type: ignore[no-untyped-def]
+    """Each bad package gives a one-line error naming the problem, and writes nothing."""
+    package = build(tmp_path / "bad.apkg")
+    result = run_import(tmp_path, package)
+    assert result.exit_code == 1, name
+    assert message in result.output and result.output.startswith("Error: ") and len(result.output.splitlines()) == 1
+
+
+def test_truncated_zip(tmp_path: Path) -> None:
+    """A package cut short is reported as damaged."""
+    data = valid_package(tmp_path).read_bytes()
+    cut = tmp_path / "cut.apkg"
+    cut.write_bytes(data[: len(data) // 2])
+    result = run_import(tmp_path, cut)
+    assert result.exit_code == 1 and ("damaged" in result.output or "not an Anki package" in result.output)
+
+
+def test_unknown_schema_and_field_count(tmp_path: Path) -> None:
+    """An unknown collection schema, and a note whose field count does not match its type, are refused."""
+    package = valid_package(tmp_path)
+    work = tmp_path / "w"
+    with zipfile.ZipFile(package) as archive:
+        archive.extractall(work)
+    col = work / "collection.anki2"
+    conn = sqlite3.connect(col)
+    conn.execute("update col set ver = 99")
+    conn.commit()
+    conn.close()
+    bad = make_zip(tmp_path / "schema.apkg", {"collection.anki2": col.read_bytes(), "media": b"{}"})
+    assert "unknown schema version 99" in run_import(tmp_path, bad).output
+    conn = sqlite3.connect(col)
+    conn.execute("update col set ver = 11")
+    conn.execute("update notes set flds = 'only one field' where id = (select min(id) from notes)")
+    conn.commit()
+    conn.close()
+    bad = make_zip(tmp_path / "fields.apkg", {"collection.anki2": col.read_bytes(), "media": b"{}"})
+    result = run_import(tmp_path, bad)
+    assert result.exit_code == 1 and "has 1 fields but its note type 'srs Concept' has 3" in result.output
+
+
+def test_zip_bomb_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A member that expands past the limit stops the import."""
+    from srs.anki import formats
+
+    package = valid_package(tmp_path)
+    monkeypatch.setattr(formats, "MAX_COLLECTION_BYTES", 1000)
+    with pytest.raises(ImportError_, match="over the limit of 1000"):
+        formats.read_package(package, tmp_path)
+
+
+def test_cli_summary(tmp_path: Path) -> None:
+    """srs import prints what it did; a second run finds everything present."""
+    package = valid_package(tmp_path)
+    db = tmp_path / "c.db"
+    first = CliRunner().invoke(cli, ["--db", str(db), "--now", "2026-11-25T08:00:00", "import", str(package)])
+    assert first.exit_code == 0, first.output
+    assert first.output == (
+        "Imported valid.apkg: notes 0 new, 0 updated, 27 unchanged; 0 new cards; reviews 0 added, 0 already present.\n"
+    )
+    _ = json
