@@ -62,6 +62,7 @@ class Clock:
     tz: ZoneInfo
     rollover_hour: int = 4
     _slots: dict[int, int] = field(default_factory=dict, init=False, repr=False, compare=False, hash=False)
+    _starts: dict[int, int] = field(default_factory=dict, init=False, repr=False, compare=False, hash=False)
 
     def __post_init__(self) -> None:
         if not 0 <= self.rollover_hour <= 23:
@@ -81,6 +82,13 @@ class Clock:
         if day is None:
             day = self._slots[slot] = _day_of_slot(self.tz, self.rollover_hour, slot)
         return day
+
+    def day_start_ms(self, day: int) -> int:
+        """day_start as Unix milliseconds, cached (replays ask for it per answer)."""
+        value = self._starts.get(day)
+        if value is None:
+            value = self._starts[day] = round(self.day_start(day).timestamp() * 1000)
+        return value
 
     def date_of_day(self, day: int) -> date:
         return date.fromordinal(day + _EPOCH_ORDINAL)

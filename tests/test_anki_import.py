@@ -256,6 +256,7 @@ def make_zip(path: Path, members: dict[str, bytes]) -> Path:
 
 
 def valid_package(tmp_path: Path) -> Path:
+    tmp_path.mkdir(parents=True, exist_ok=True)
     db = open_database(tmp_path / "v.db")
     with db.session(write=True) as session:
         ensure_builtin_decks(session, datetime(2026, 11, 1, tzinfo=timezone.utc))
@@ -336,3 +337,161 @@ def test_cli_summary(tmp_path: Path) -> None:
         "Imported valid.apkg: notes 0 new, 0 updated, 27 unchanged; 0 new cards; reviews 0 added, 0 already present.\n"
     )
     _ = json
+
+
+def test_merge_after_reviewing_in_anki(tmp_path: Path) -> None:
+    """Export to Anki, review and edit there, import back: note updated, review added, nothing doubled."""
+    from anki.collection import ExportAnkiPackageOptions
+
+    from srs.anki.import_ import import_package
+
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    zone = daytime_zone(now, dst=False)
+    with local_timezone(zone):
+        db = fresh_db(tmp_path / "srs.db", zone)
+        with db.session(write=True) as session:
+            ensure_builtin_decks(session, now - timedelta(days=20))
+            session.commit()
+        simulate_history(db, now - timedelta(hours=2), 15)
+        with db.session() as session:
+            export_package(session, tmp_path / "out.apkg", now - timedelta(hours=1))
+            reviews_before = session.scalar(select(func.count(Review.id)))
+        (tmp_path / "anki").mkdir()
+        col = anki_collection(tmp_path / "anki" / "collection.anki2")
+        import_apkg(col, tmp_path / "out.apkg")
+        cid = col.db.scalar("select id from cards where queue = 2 order by due limit 1")
+        card = col.get_card(cid)
+        card.start_timer()
+        col.sched.answerCard(card, 3)
+        guid = col.get_note(card.nid).guid
+        note = col.get_note(col.db.scalar("select id from notes where mid = (select id from notetypes where name = 'srs Question') limit 1"))
+        note["Question"] = note["Question"] + " (edited in Anki)"
+        col.update_note(note)
+        back = tmp_path / "back.apkg"
+        col.export_anki_package(
+            out_path=str(back),
+            options=ExportAnkiPackageOptions(with_scheduling=True, with_deck_configs=True, with_media=False, legacy=False),
+            limit=None,
+        )
+        col.close()
+        with db.session(write=True) as session:
+            summary = import_package(session, back, datetime.now(timezone.utc))
+            session.commit()
+        assert (summary.notes_new, summary.cards_new) == (0, 0)
+        assert summary.notes_updated == 1
+        assert summary.reviews_added == 1 and summary.reviews_present == reviews_before
+        with db.session() as session:
+            assert session.scalar(select(func.count(Review.id))) == reviews_before + 1
+            edited = session.scalars(select(Note).where(Note.guid == note.guid)).one()
+            assert edited.fields["Question"].endswith("(edited in Anki)")
+            reviewed = session.scalars(select(Card).join(Note).where(Note.guid == guid)).first()
+            assert reviewed is not None and reviewed.state == CardState.REVIEW
+            assert reviewed.last_review is not None and reviewed.last_review > now - timedelta(minutes=30)
+            schedulers = Schedulers(session, clock_for(session))
+            assert replay_card(session, reviewed, schedulers) == memory_of(reviewed)
+        db.close()
+
+
+CSV = """card_id,review_time,review_rating,review_state,review_duration
+7,1780000000000,3,0,5000
+7,1780000600000,3,1,4000
+7,1780300000000,3,2,3000
+7,1781200000000,1,2,8000
+7,1781200600000,3,3,2000
+9,1780000100000,4,0,1000
+9,1780500000000,0,2,0
+"""
+
+
+def test_review_csv(tmp_path: Path) -> None:
+    """A review log in the FSRS optimizer's CSV format becomes cards with that history, once."""
+    from srs.anki.import_ import import_package
+
+    path = tmp_path / "revlog.csv"
+    path.write_text(CSV)
+    db = fresh_db(tmp_path / "srs.db", "Europe/Berlin")
+    now = datetime(2026, 11, 25, tzinfo=timezone.utc)
+    with db.session(write=True) as session:
+        summary = import_package(session, path, now)
+        session.commit()
+    assert (summary.notes_new, summary.cards_new, summary.reviews_added) == (2, 2, 6)
+    assert summary.skipped == {"manual reschedule": 1}
+    with db.session() as session:
+        card = session.scalars(select(Card).join(Note).where(Note.guid == "csv-7")).one()
+        assert (card.state, card.reps, card.lapses) == (CardState.REVIEW, 5, 1)
+        assert card.deck.name == "Imported::Review history"
+        scheduler = Scheduler.from_preset(card.deck.preset, clock_for(session))
+        expected = scheduler.replay(
+            [(r, datetime.fromtimestamp(t / 1000, timezone.utc)) for t, r in [(1780000000000, 3), (1780000600000, 3), (1780300000000, 3), (1781200000000, 1), (1781200600000, 3)]],
+            card.id,
+        )
+        assert memory_of(card) == expected
+    with db.session(write=True) as session:
+        again = import_package(session, path, now)
+        session.commit()
+    assert (again.notes_new, again.reviews_added, again.reviews_present) == (0, 0, 6)
+    db.close()
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("card_id,review_time\n1,2\n", "missing column(s) review_rating, review_state, review_duration"),
+        ("card_id,review_time,review_rating,review_state,review_duration\n1,abc,3,0,100\n", "line 2: every column must be a number"),
+        ("card_id,review_time,review_rating,review_state,review_duration\n1,1780000000000,7,0,100\n", "line 2: rating must be 0-4"),
+        ("card_id,review_time,review_rating,review_state,review_duration\n", "has no review rows"),
+    ],
+)
+def test_bad_csv(tmp_path: Path, text: str, message: str) -> None:
+    """Bad review CSVs: one line naming the problem, nothing written."""
+    path = tmp_path / "bad.csv"
+    path.write_text(text)
+    result = run_import(tmp_path, path)
+    assert result.exit_code == 1 and message in result.output and len(result.output.splitlines()) == 1
+
+
+def test_media_copied_under_safe_names(tmp_path: Path) -> None:
+    """Media of a package are copied into the media folder; hostile names cannot escape it."""
+    from anki.collection import ExportAnkiPackageOptions
+
+    from srs.anki.import_ import import_package
+    from srs.templates import card_sides
+
+    (tmp_path / "anki").mkdir()
+    col = anki_collection(tmp_path / "anki" / "collection.anki2")
+    stored_name = col.media.write_data("diagram.png", b"\x89PNG fake image")
+    note = col.new_note(col.models.by_name("Basic"))
+    note["Front"], note["Back"] = f'What does this show? <img src="{stored_name}">', "A pipeline [sound:talk.mp3]"
+    col.add_note(note, col.decks.id("Media"))
+    out = tmp_path / "media.apkg"
+    col.export_anki_package(
+        out_path=str(out),
+        options=ExportAnkiPackageOptions(with_scheduling=False, with_deck_configs=False, with_media=True, legacy=False),
+        limit=None,
+    )
+    col.close()
+    db = fresh_db(tmp_path / "srs.db", "UTC")
+    media = tmp_path / "media"
+    with db.session(write=True) as session:
+        summary = import_package(session, out, datetime(2026, 11, 25, tzinfo=timezone.utc), media)
+        session.commit()
+        imported = session.scalars(select(Note).where(Note.kind == "anki")).one()
+        sides = card_sides(imported, 0)
+    assert summary.media == 1 and (media / stored_name).read_bytes() == b"\x89PNG fake image"
+    assert sides.front == f"What does this show? [image: {stored_name}]"
+    assert sides.back == "A pipeline [sound: talk.mp3]"
+    db.close()
+
+    # a legacy package whose media list names a file outside the folder
+    hostile = make_zip(
+        tmp_path / "hostile.apkg",
+        {"collection.anki2": zipfile.ZipFile(valid_package(tmp_path / "v")).read("collection.anki2"),
+         "media": json.dumps({"0": "../../escape.txt"}).encode(), "0": b"data"},
+    )
+    db = fresh_db(tmp_path / "srs2.db", "UTC")
+    with db.session(write=True) as session:
+        result = import_package(session, hostile, datetime(2026, 11, 25, tzinfo=timezone.utc), tmp_path / "m2")
+        session.commit()
+    db.close()
+    assert result.media == 1 and (tmp_path / "m2" / "escape.txt").read_bytes() == b"data"
+    assert not (tmp_path / "escape.txt").exists()

@@ -178,3 +178,31 @@ def test_preview_matches_review() -> None:
     preview = s.preview(m, now, 5)
     for rating in Rating:
         assert now + preview[rating] == s.review(m, rating, now, 5).due
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@given(
+    st.lists(st.tuples(st.integers(1, 4), st.integers(0, 90 * 86_400_000)), min_size=1, max_size=30),
+    st.integers(1, 10**9),
+    st.sampled_from([(60, 600), (600,), ()]),
+    st.booleans(),
+)
+@settings(max_examples=150, deadline=None)
+def test_fast_replay_equals_review(history, card_id, steps, fuzz) -> None:  # type: ignore[no-untyped-def]
+    """The import's fast replay gives exactly the states that answering one by one gives."""
+    s = Scheduler(Clock(BERLIN, 4), learning_steps=steps, relearning_steps=steps[-1:], fuzz=fuzz)
+    at = 1_780_000_000_000
+    pairs = []
+    for rating, gap in history:
+        at += gap
+        pairs.append((rating, at))
+    fast = s.replay_ms(pairs, card_id)
+    memory = NEW
+    for (rating, ms), (state, step, stability, difficulty, due) in zip(pairs, fast):
+        memory = s.review(memory, rating, datetime.fromtimestamp(ms / 1000, timezone.utc), card_id)
+        assert (int(memory.state), memory.step) == (state, step)
+        assert memory.stability == stability and memory.difficulty == difficulty
+        assert round(memory.due.timestamp() * 1000) == due  # type: ignore[union-attr]

@@ -151,7 +151,9 @@ def import_package(
     media_folder: Path | None = None,
     progress: Progress | None = None,
 ) -> ImportSummary:
-    """Import an .apkg or .colpkg; the caller commits (or rolls back on error)."""
+    """Import an .apkg, .colpkg or review-log .csv; the caller commits (or rolls back on error)."""
+    if path.suffix.lower() == ".csv":
+        return import_review_csv(session, path, now, progress)
     with tempfile.TemporaryDirectory(prefix="srs-import-") as work:
         package = read_package(path, Path(work))
         summary = _merge(session, package, now, progress or (lambda stage, done, total: None))
@@ -375,20 +377,82 @@ def to_key(value: datetime) -> int:
 
 def _replay(card, history, scheduler, clock, inserts, updates, anki_interval, apply_memory, now) -> None:  # type: ignore[no-untyped-def]
     """Replay a card's merged history: rows to insert or update, and the card's state."""
-    from srs.scheduler import NEW
+    from srs.scheduler import Memory
 
-    memory = NEW
+    states = scheduler.replay_ms([(rating, at_ms) for at_ms, rating, _, _ in history], card.id)
     last_interval = 0
-    for at_ms, rating, duration, review_id in history:
-        before = memory
-        memory = scheduler.review(memory, rating, _ms(at_ms), card.id)
-        due_ms = to_key(memory.due)
-        interval = anki_interval(clock, int(memory.state), due_ms, at_ms)
-        values = (int(before.state), int(memory.state), memory.step, memory.stability, memory.difficulty, due_ms, interval, last_interval)
+    prev_state = int(CardState.NEW)
+    lapses = 0
+    for (at_ms, rating, duration, review_id), (state, step, stability, difficulty, due_ms) in zip(history, states):
+        interval = anki_interval(clock, state, due_ms, at_ms)
+        values = (prev_state, state, step, stability, difficulty, due_ms, interval, last_interval)
         if review_id is None:
             inserts.append((card.id, at_ms, rating, duration, *values))
         else:
             updates.append((*values, review_id))
-        last_interval = interval
-    apply_memory(card, memory)
+        lapses += prev_state == CardState.REVIEW and rating == 1
+        last_interval, prev_state = interval, state
+    state, step, stability, difficulty, due_ms = states[-1]
+    apply_memory(
+        card,
+        Memory(
+            state=CardState(state), step=step, stability=stability, difficulty=difficulty,
+            due=_ms(due_ms), last_review=_ms(history[-1][0]), reps=len(history), lapses=lapses,
+        ),
+    )
     card.modified = now
+
+
+CSV_COLUMNS = ("card_id", "review_time", "review_rating", "review_state", "review_duration")
+_CSV_NOTETYPE_ID = -1
+
+
+def read_review_csv(path: Path) -> AnkiPackage:
+    """A review-log CSV in the FSRS optimizer's format, as a package of placeholder cards.
+
+    Columns (https://github.com/open-spaced-repetition/fsrs-benchmark):
+    card_id, review_time (Unix ms), review_rating (1-4; 0 for a manual
+    change), review_state (0 new, 1 learning, 2 review, 3 relearning),
+    review_duration (ms). Cards get a note "Card N" whose guid is fixed by N,
+    so importing the same file twice adds nothing.
+    """
+    import csv
+
+    from srs.anki.formats import AnkiCard, AnkiNote, DeckInfo
+
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise ImportError_(f"{path.name} is not UTF-8 text") from None
+    except OSError as exc:
+        raise ImportError_(f"cannot read {path}: {exc.strerror}") from None
+    reader = csv.DictReader(text.splitlines())
+    missing = [c for c in CSV_COLUMNS if c not in (reader.fieldnames or [])]
+    if missing:
+        raise ImportError_(f"{path.name}: missing column(s) {', '.join(missing)} (need {', '.join(CSV_COLUMNS)})")
+    package = AnkiPackage(layout="csv", crt=0, rollover=4)
+    package.notetypes[_CSV_NOTETYPE_ID] = NoteType(_CSV_NOTETYPE_ID, "Review history", False, ["Front"], [("Card", "{{Front}}", "{{FrontSide}}")])
+    package.decks[1] = DeckInfo(1, "Imported::Review history", None)
+    seen: set[int] = set()
+    for line, row in enumerate(reader, start=2):
+        try:
+            card_id, at, rating, state, duration = (int(float(row[c])) for c in CSV_COLUMNS)
+        except (TypeError, ValueError):
+            raise ImportError_(f"{path.name} line {line}: every column must be a number") from None
+        if not 0 <= rating <= 4 or not 0 <= state <= 4 or at <= 0 or duration < 0:
+            raise ImportError_(f"{path.name} line {line}: rating must be 0-4, state 0-4, time and duration positive")
+        if card_id not in seen:
+            seen.add(card_id)
+            package.notes.append(AnkiNote(card_id, f"csv-{card_id}", _CSV_NOTETYPE_ID, 0, [], [f"Card {card_id}"]))
+            package.cards.append(AnkiCard(card_id, card_id, 1, 0, 0, 0, 0, 0, 0, 0, 0, ""))
+        kind = {0: 0, 1: 0, 2: 1, 3: 2}.get(state, 4)
+        package.revlog.append(AnkiRevlog(at, card_id, rating, 1 if kind == 1 else 0, 0, 2500, duration, kind))
+    if not package.revlog:
+        raise ImportError_(f"{path.name} has no review rows")
+    package.revlog.sort(key=lambda r: r.id)
+    return package
+
+
+def import_review_csv(session: Session, path: Path, now: datetime, progress: Progress | None = None) -> ImportSummary:
+    """Import a review-log CSV; the caller commits."""
+    return _merge(session, read_review_csv(path), now, progress or (lambda stage, done, total: None))
