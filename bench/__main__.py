@@ -1,6 +1,6 @@
 """Run every benchmark and rewrite BENCHMARKS.md from the results.
 
-Usage: python -m bench [NAME ...]   (names: spine, export; default: all)
+Usage: python -m bench [NAME ...]   (names: spine, export, anki_import; default: all)
 Figures are never edited by hand: this command writes the whole file.
 """
 
@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 
 from bench.common import OUT, ROOT, machine
 
-BENCHMARKS = ["spine", "export"]
+BENCHMARKS = ["spine", "export", "anki_import"]
 
 
 def main(argv: list[str]) -> int:

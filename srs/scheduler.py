@@ -231,17 +231,27 @@ class Scheduler:
     def _fuzzed_days(self, days: int, card_id: int, reps: int) -> int:
         # The fuzz window is py-fsrs's (itself Anki's): no fuzz below 2.5
         # days, then +-15% / 10% / 5% over the ranges in FUZZ_RANGES.
-        from fsrs.scheduler import FUZZ_RANGES
-
         if days < 2.5:
             return days
         delta = 1.0
-        for fuzz_range in FUZZ_RANGES:
-            delta += fuzz_range["factor"] * max(min(float(days), fuzz_range["end"]) - fuzz_range["start"], 0.0)
+        for start, end, factor in _fuzz_ranges():
+            if days > start:
+                delta += factor * (min(days, end) - start)
         low = max(2, round(days - delta))
         high = min(round(days + delta), self.maximum_interval)
         low = min(low, high)
         return low + int(_unit(card_id, reps) * (high - low + 1))
+
+
+_FUZZ: list[tuple[float, float, float]] = []
+
+
+def _fuzz_ranges() -> list[tuple[float, float, float]]:
+    if not _FUZZ:
+        from fsrs.scheduler import FUZZ_RANGES
+
+        _FUZZ.extend((r["start"], r["end"], r["factor"]) for r in FUZZ_RANGES)
+    return _FUZZ
 
 
 def _unit(card_id: int, reps: int) -> float:

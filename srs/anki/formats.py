@@ -414,5 +414,11 @@ def _read_rows(conn: sqlite3.Connection, package: AnkiPackage) -> None:
         "SELECT id, nid, did, odid, ord, type, queue, due, ivl, reps, lapses, data FROM cards"
     ):
         package.cards.append(AnkiCard(*row[:11], str(row[11] or "")))
-    for row in conn.execute("SELECT id, cid, ease, ivl, lastIvl, factor, time, type FROM revlog ORDER BY id"):
-        package.revlog.append(AnkiRevlog(*(int(v) for v in row)))
+    package.revlog = [
+        AnkiRevlog(*row)
+        for row in conn.execute(
+            "SELECT CAST(id AS INTEGER), CAST(cid AS INTEGER), CAST(ease AS INTEGER), CAST(ivl AS INTEGER), "
+            "CAST(lastIvl AS INTEGER), CAST(factor AS INTEGER), CAST(time AS INTEGER), CAST(type AS INTEGER) "
+            "FROM revlog ORDER BY id"
+        )
+    ]

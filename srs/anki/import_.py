@@ -21,6 +21,7 @@ steps, in order:
 from __future__ import annotations
 
 import html
+import json
 import re
 import tempfile
 from collections import Counter, defaultdict
@@ -264,8 +265,8 @@ def _merge(session: Session, package: AnkiPackage, now: datetime, progress: Prog
         modified = _EPOCH + timedelta(seconds=anote.mod)
         note = existing_notes.get(anote.guid)
         if note is None:
-            note = Note(
-                guid=anote.guid, kind=kind, fields=fields, tags=tags, source="anki", orphaned=False,
+            note = _NewNote(
+                guid=anote.guid, kind=kind, fields=fields, tags=tags, source="anki",
                 created=_ms(anote.id) if anote.id > 0 else now, modified=modified,
             )
             new_notes.append((note, acards))
@@ -277,8 +278,21 @@ def _merge(session: Session, package: AnkiPackage, now: datetime, progress: Prog
             else:
                 summary.notes_unchanged += 1
             placed.append((note, acards))
-    session.add_all([note for note, _ in new_notes])
-    session.flush()  # note ids
+    # New notes and cards go in with plain executemany: an import may add tens
+    # of thousands, and ORM objects would cost more than everything else.
+    conn = session.connection()
+    note_base = conn.exec_driver_sql("SELECT coalesce(max(id), 0) FROM notes").scalar() or 0
+    conn.exec_driver_sql(
+        "INSERT INTO notes (id, guid, kind, fields, tags, source, source_key, orphaned, created, modified) "
+        "VALUES (?,?,?,?,?,?,NULL,0,?,?)",
+        [
+            (note_base + 1 + i, n.guid, n.kind, json.dumps(n.fields, ensure_ascii=False), json.dumps(n.tags, ensure_ascii=False),
+             n.source, to_key(n.created), to_key(n.modified))
+            for i, (n, _) in enumerate(new_notes)
+        ],
+    ) if new_notes else None
+    for i, (note, _) in enumerate(new_notes):
+        note.id = note_base + 1 + i  # a detached stand-in: its row is written above
     stories = []
     for note, _ in new_notes:
         if note.kind == NoteKind.STORY:
@@ -288,23 +302,21 @@ def _merge(session: Session, package: AnkiPackage, now: datetime, progress: Prog
             names = [x.strip().lower() for x in note.fields.get("Competencies", "").split(",")]
             stories.append(Story(note_id=note.id, competencies=[labels[x] for x in names if x in labels], favorite=False))
     session.add_all(stories)
-    card_map: dict[int, Card] = {}
-    new_cards = []
+    card_map: dict[int, Card | _NewCard] = {}
+    new_cards: list[_NewCard] = []
+    card_base = conn.exec_driver_sql("SELECT coalesce(max(id), 0) FROM cards").scalar() or 0
     for note, acards in [*placed, *new_notes]:
         for acard in acards:
             card = existing_cards.get((note.id, acard.ord))
             deck_id = deck_for(acard.did, acard.odid)
             if card is None:
-                card = Card(
-                    note_id=note.id, ord=acard.ord, deck_id=deck_id, position=position, state=CardState.NEW,
-                    reps=0, lapses=0, suspended=acard.queue == -1,
-                    created=_ms(acard.id) if acard.id > 0 else now, modified=now,
+                card = _NewCard(
+                    id=card_base + 1 + len(new_cards), note_id=note.id, ord=acard.ord, deck_id=deck_id, position=position,
+                    suspended=acard.queue == -1, created=_ms(acard.id) if acard.id > 0 else now, modified=now,
                 )
                 position += 1
                 new_cards.append(card)
             card_map[acard.id] = card
-    session.add_all(new_cards)
-    session.flush()  # card ids
     summary.cards_new = len(new_cards)
 
     # 4-5. review history, merged and replayed per card
@@ -316,7 +328,6 @@ def _merge(session: Session, package: AnkiPackage, now: datetime, progress: Prog
             summary.skipped["card not in the package"] += 1
     clock = clock_for(session)
     schedulers = Schedulers(session, clock)
-    conn = session.connection()
     taken = {row[0] for row in conn.exec_driver_sql("SELECT reviewed_at FROM reviews")}
     known: dict[int, list[tuple]] = defaultdict(list)  # type: ignore[type-arg]
     touched_ids = [card_map[cid].id for cid in by_card]
@@ -355,6 +366,17 @@ def _merge(session: Session, package: AnkiPackage, now: datetime, progress: Prog
             history.sort()
             _replay(card, history, schedulers.for_card_in(card.deck_id), clock, inserts, updates, anki_interval, apply_memory, now)
     progress("reviews", len(by_card), len(by_card))
+    if new_cards:
+        conn.exec_driver_sql(
+            "INSERT INTO cards (id, note_id, ord, deck_id, state, step, stability, difficulty, due, last_review, reps, "
+            "lapses, suspended, position, created, modified) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            [
+                (c.id, c.note_id, c.ord, c.deck_id, int(c.state), c.step, c.stability, c.difficulty,
+                 to_key(c.due) if c.due else None, to_key(c.last_review) if c.last_review else None,
+                 c.reps, c.lapses, int(c.suspended), c.position, to_key(c.created), to_key(c.modified))
+                for c in new_cards
+            ],
+        )
     if inserts:
         conn.exec_driver_sql(
             "INSERT INTO reviews (card_id, reviewed_at, rating, duration_ms, prev_state, state, step, stability, "
@@ -369,6 +391,24 @@ def _merge(session: Session, package: AnkiPackage, now: datetime, progress: Prog
         )
     session.flush()
     return summary
+
+
+class _NewNote:
+    """A note the import adds: plain attributes, written in one batch."""
+
+    def __init__(self, **values: object) -> None:
+        self.id = 0
+        self.__dict__.update(values)
+
+
+class _NewCard:
+    """A card the import adds: plain attributes, written in one batch at the end."""
+
+    def __init__(self, **values: object) -> None:
+        self.state, self.step, self.stability, self.difficulty = CardState.NEW, None, None, None
+        self.due = self.last_review = None
+        self.reps = self.lapses = 0
+        self.__dict__.update(values)
 
 
 def to_key(value: datetime) -> int:
