@@ -495,3 +495,25 @@ def test_media_copied_under_safe_names(tmp_path: Path) -> None:
     db.close()
     assert result.media == 1 and (tmp_path / "m2" / "escape.txt").read_bytes() == b"data"
     assert not (tmp_path / "escape.txt").exists()
+
+
+def test_oddities_are_skipped_and_counted(tmp_path: Path) -> None:
+    """Revlog rows for cards not in the package, and unknown card data keys, are tolerated and counted."""
+    from srs.anki.import_ import import_package
+
+    package = valid_package(tmp_path / "v")
+    work = tmp_path / "w"
+    with zipfile.ZipFile(package) as archive:
+        archive.extractall(work)
+    conn = sqlite3.connect(work / "collection.anki2")
+    conn.execute("insert into revlog values (1780000000000, 424242, -1, 3, 1, 0, 2500, 1000, 1)")
+    conn.execute("""update cards set data = '{"s": 3.0, "d": 5.0, "mystery": [1, 2]}'""")
+    conn.commit()
+    conn.close()
+    odd = make_zip(tmp_path / "odd.apkg", {"collection.anki2": (work / "collection.anki2").read_bytes(), "media": b"{}"})
+    db = fresh_db(tmp_path / "srs.db", "UTC")
+    with db.session(write=True) as session:
+        summary = import_package(session, odd, datetime(2026, 11, 25, tzinfo=timezone.utc))
+        session.commit()
+    db.close()
+    assert summary.notes_new == 27 and summary.skipped == {"card not in the package": 1}
