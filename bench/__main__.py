@@ -1,6 +1,7 @@
 """Run every benchmark and rewrite BENCHMARKS.md from the results.
 
 Usage: python -m bench [NAME ...]   (names: spine, export, anki_import; default: all)
+       python -m bench --report       (rewrite BENCHMARKS.md from the last results, running nothing)
 Figures are never edited by hand: this command writes the whole file.
 """
 
@@ -17,7 +18,9 @@ BENCHMARKS = ["spine", "export", "anki_import"]
 
 
 def main(argv: list[str]) -> int:
-    names = argv or BENCHMARKS
+    report_only = "--report" in argv
+    argv = [a for a in argv if a != "--report"]
+    names = [] if report_only else (argv or BENCHMARKS)
     unknown = [n for n in names if n not in BENCHMARKS]
     if unknown:
         print(f"unknown benchmark(s): {', '.join(unknown)} (known: {', '.join(BENCHMARKS)})", file=sys.stderr)
