@@ -325,6 +325,11 @@ def export(obj: Context, out: Path, decks: tuple[str, ...], no_scheduling: bool,
         f"Wrote {result.path}: {result.notes} notes, {result.cards} cards, {result.reviews} reviews "
         f"in {result.decks} deck(s)" + (" (without scheduling)" if no_scheduling else "") + "."
     )
+    if result.unsupported_notes:
+        click.echo(
+            f"Not exported: {result.unsupported_notes} note(s) of note types imported from Anki "
+            "(srs writes only its own note types so far)."
+        )
 
 
 @cli.command("import")

@@ -517,3 +517,17 @@ def test_oddities_are_skipped_and_counted(tmp_path: Path) -> None:
         session.commit()
     db.close()
     assert summary.notes_new == 27 and summary.skipped == {"card not in the package": 1}
+
+
+def test_export_says_which_imported_notes_it_leaves_out(tmp_path: Path) -> None:
+    """Notes of foreign note types are not exported yet, and srs export says so."""
+    path = tmp_path / "revlog.csv"
+    path.write_text(CSV)
+    db = tmp_path / "c.db"
+    runner = CliRunner()
+    assert runner.invoke(cli, ["--db", str(db), "--now", "2026-11-25T08:00:00", "import", str(path)]).exit_code == 0
+    result = runner.invoke(cli, ["--db", str(db), "--now", "2026-11-25T08:00:00", "export", str(tmp_path / "o.apkg")])
+    assert result.exit_code == 0
+    assert result.output.splitlines()[-1] == (
+        "Not exported: 2 note(s) of note types imported from Anki (srs writes only its own note types so far)."
+    )

@@ -55,6 +55,7 @@ class ExportResult:
     notes: int
     cards: int
     reviews: int
+    unsupported_notes: int = 0  # notes of imported Anki note types, not exported yet
 
 
 def _html(text: str) -> str:
@@ -197,6 +198,7 @@ def export_package(
     """Write the selected decks to *out* atomically (temporary file, then rename)."""
     check_output(out, force)
     cards, notes = select_cards(session, deck_names)
+    unsupported = _count_unsupported(session, deck_names)
     if not cards:
         what = ", ".join(deck_names) if deck_names else "the collection"
         raise ExportError(f"nothing to export: {what} has no cards")
@@ -223,7 +225,27 @@ def export_package(
         os.unlink(tmp_db)
         if tmp_zip is not None and os.path.exists(tmp_zip):
             os.unlink(tmp_zip)
-    return ExportResult(out, *counts)
+    return ExportResult(out, *counts, unsupported_notes=unsupported)
+
+
+def _count_unsupported(session: Session, deck_names: list[str] | None) -> int:
+    """Notes the selection holds whose kind has no srs note type (imported Anki note types)."""
+    from sqlalchemy import func, select
+
+    from srs.decks import deck_and_children
+    from srs.models import Card, Note
+
+    query = (
+        select(func.count(func.distinct(Note.id)))
+        .join(Card, Card.note_id == Note.id)
+        .where(Note.orphaned.is_(False), Note.kind.not_in(list(NOTE_TYPES)))
+    )
+    if deck_names:
+        ids: set[int] = set()
+        for name in deck_names:
+            ids.update(deck_and_children(session, name))
+        query = query.where(Card.deck_id.in_(ids))
+    return session.scalar(query) or 0
 
 
 def _build_collection(
