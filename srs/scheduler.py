@@ -16,6 +16,7 @@ its review count, so replaying the same history gives the same schedule.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -157,74 +158,98 @@ class Scheduler:
         """The forgetting curve: recall probability *elapsed_days* after a review."""
         return (1 + self._factor * elapsed_days / stability) ** self._decay
 
-    def replay_ms(self, history: Sequence[tuple[int, int]], card_id: int) -> list[tuple[int, int | None, float, float, int]]:
+    def replay_ms(
+        self, history: Sequence[tuple[int, int]], card_id: int
+    ) -> list[tuple[int, int | None, float, float, int, int]]:
         """Replay (rating, answer time in ms) pairs quickly: the state after each answer.
 
-        Returns (state, step, stability, difficulty, due in ms) per answer. The
-        same state machine as ``review`` (py-fsrs's ``review_card``) and the
-        same formulas (py-fsrs's own), without building datetimes and card
-        objects per answer: importing a long Anki history replays hundreds of
-        thousands of answers. A property test checks it against ``review``.
+        Returns (state, step, stability, difficulty, due in ms, interval) per
+        answer, the interval in Anki's revlog units as ``review.anki_interval``
+        gives it.
+        Importing an Anki history replays hundreds of thousands of answers, so
+        this is ``review`` (py-fsrs's ``review_card`` and its formulas) written
+        out on plain floats and integers, with each formula in py-fsrs's exact
+        operation order; a property test checks the two agree bit for bit.
+        The formulas are FSRS-6's (fsrs/scheduler.py: _initial_stability,
+        _initial_difficulty, _short_term_stability, _next_difficulty,
+        _next_forget_stability, _next_recall_stability, _next_interval).
         """
-        from fsrs import Rating as FsrsRating
-
         f = self._fsrs
-        clock = self.clock
+        w = f.parameters
+        e = math.e
+        factor, decay = f._FACTOR, f._DECAY
+        easy_d0 = w[4] - (e ** (w[5] * (4 - 1))) + 1  # _initial_difficulty(Easy), unclamped
+        short_forget = e ** (w[17] * w[18])
+        interval_scale = (f.desired_retention ** (1 / decay)) - 1
+        max_ivl = f.maximum_interval
         learning_steps = [round(step.total_seconds() * 1000) for step in f.learning_steps]
         relearning_steps = [round(step.total_seconds() * 1000) for step in f.relearning_steps]
-        day_start = clock.day_start_ms
+        day_of, day_start = self.clock.day_of_ms, self.clock.day_start_ms
+        fuzz = self._fuzzed_days if self.fuzz else None
+        new, learning, review_state, relearning = 0, 1, 2, 3
 
         out = []
-        state, step, stability, difficulty, last = int(CardState.NEW), 0, 0.0, 0.0, 0
+        state, step, s, d, last = new, 0, 0.0, 0.0, 0
         reps = 0
-        for rating_value, at in history:
-            rating = FsrsRating(rating_value)
+        for g, at in history:
             reps += 1
-            today = clock.day_of_ms(at)
-            elapsed = max(0, (day_start(today + 1) - last) // 86_400_000) if state != CardState.NEW else 0
-            if state == CardState.NEW:
-                state, step = int(CardState.LEARNING), 0
-                stability = f._initial_stability(rating=rating)
-                difficulty = f._initial_difficulty(rating=rating, clamp=True)
+            today = day_of(at)
+            if state == new:
+                state, step = learning, 0
+                s = max(w[g - 1], 0.001)
+                d = min(max(w[4] - (e ** (w[5] * (g - 1))) + 1, 1.0), 10.0)
             else:
-                if elapsed < 1:
-                    stability = f._short_term_stability(stability=stability, rating=rating)
+                if (day_start(today + 1) - last) // 86_400_000 < 1:
+                    inc = (e ** (w[17] * (g - 3 + w[18]))) * (s ** -w[19])
+                    if g > 1:
+                        inc = max(inc, 1.0)
+                    s = max(s * inc, 0.001)
                 else:
-                    retrievability = (1 + f._FACTOR * elapsed / stability) ** f._DECAY
-                    stability = f._next_stability(difficulty=difficulty, stability=stability, retrievability=retrievability, rating=rating)
-                difficulty = f._next_difficulty(difficulty=difficulty, rating=rating)
-            interval_ms: int | None = None  # learning-type interval, else days below
-            if state == CardState.REVIEW:
-                if rating_value == 1 and relearning_steps:
-                    state, step = int(CardState.RELEARNING), 0
+                    elapsed = max(0, (day_start(today + 1) - last) // 86_400_000)
+                    r = (1 + factor * elapsed / s) ** decay
+                    if g == 1:
+                        long_term = w[11] * (d ** -w[12]) * (((s + 1) ** (w[13])) - 1) * (e ** ((1 - r) * w[14]))
+                        s = max(min(long_term, s / short_forget), 0.001)
+                    else:
+                        hard = w[15] if g == 2 else 1
+                        easy = w[16] if g == 4 else 1
+                        s = max(s * (1 + (e ** (w[8])) * (11 - d) * (s ** -w[9]) * ((e ** ((1 - r) * w[10])) - 1) * hard * easy), 0.001)
+                delta = -(w[6] * (g - 3))
+                d = min(max(w[7] * easy_d0 + (1 - w[7]) * (d + (10.0 - d) * delta / 9.0), 1.0), 10.0)
+            interval_ms = None  # a step, else a whole number of days below
+            if state == review_state:
+                if g == 1 and relearning_steps:
+                    state, step = relearning, 0
                     interval_ms = relearning_steps[0]
             else:
-                steps = learning_steps if state == CardState.LEARNING else relearning_steps
-                if not steps or (step >= len(steps) and rating_value > 1):
-                    state = int(CardState.REVIEW)
-                elif rating_value == 1:
+                steps = learning_steps if state == learning else relearning_steps
+                if not steps or (step >= len(steps) and g > 1):
+                    state = review_state
+                elif g == 1:
                     step, interval_ms = 0, steps[0]
-                elif rating_value == 2:
+                elif g == 2:
                     if step == 0 and len(steps) == 1:
                         interval_ms = round(steps[0] * 1.5)
                     elif step == 0:
                         interval_ms = round((steps[0] + steps[1]) / 2)
                     else:
                         interval_ms = steps[step]
-                elif rating_value == 3 and step + 1 < len(steps):
+                elif g == 3 and step + 1 < len(steps):
                     step += 1
                     interval_ms = steps[step]
                 else:
-                    state = int(CardState.REVIEW)
-            if state == CardState.REVIEW:
-                days = f._next_interval(stability=stability)
-                if self.fuzz:
-                    days = self._fuzzed_days(days, card_id, reps)
-                due = day_start(today + days)
-                out.append((state, None, stability, difficulty, due))
+                    state = review_state
+            if state == review_state:
+                days = min(max(round((s / factor) * interval_scale), 1), max_ivl)
+                if fuzz is not None:
+                    days = fuzz(days, card_id, reps)
+                out.append((state, None, s, d, day_start(today + days), max(1, days)))
             else:
-                assert interval_ms is not None
-                out.append((state, step, stability, difficulty, at + interval_ms))
+                due = at + interval_ms  # type: ignore[operator]
+                if due >= day_start(today + 1):  # a step past the rollover counts in days
+                    out.append((state, step, s, d, due, max(1, day_of(due) - today)))
+                else:
+                    out.append((state, step, s, d, due, -max(1, (interval_ms + 500) // 1000)))  # type: ignore[operator]
             last = at
         return out
 

@@ -201,8 +201,11 @@ def test_fast_replay_equals_review(history, card_id, steps, fuzz) -> None:  # ty
         pairs.append((rating, at))
     fast = s.replay_ms(pairs, card_id)
     memory = NEW
-    for (rating, ms), (state, step, stability, difficulty, due) in zip(pairs, fast):
+    from srs.review import anki_interval
+
+    for (rating, ms), (state, step, stability, difficulty, due, interval) in zip(pairs, fast):
         memory = s.review(memory, rating, datetime.fromtimestamp(ms / 1000, timezone.utc), card_id)
         assert (int(memory.state), memory.step) == (state, step)
         assert memory.stability == stability and memory.difficulty == difficulty
         assert round(memory.due.timestamp() * 1000) == due  # type: ignore[union-attr]
+        assert anki_interval(s.clock, state, due, ms) == interval
