@@ -20,7 +20,6 @@ import shutil
 import statistics
 import time
 import zipfile
-from datetime import datetime, timezone
 from pathlib import Path
 
 from bench.common import OUT, python, wall_and_peak

@@ -160,7 +160,6 @@ def review(obj: Context, deck: str | None, new_limit: int | None, review_limit: 
             console,
             _read_key,
             clock,
-            deck_label=deck or "All decks",
             live_timer=console.is_terminal,
             edit=lambda card: _edit_behind(obj, session, card),
         )

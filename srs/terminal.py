@@ -114,7 +114,6 @@ def run_review(
     console: Console,
     read_key: Callable[[], str],
     now: Callable[[], datetime],
-    deck_label: str = "All decks",
     live_timer: bool = False,
     edit: Callable[[Card], bool] | None = None,
 ) -> SessionSummary:

@@ -21,7 +21,7 @@ from srs.clock import Clock
 from srs.db import open_database
 from srs.decks import ensure_builtin_decks
 from srs.errors import ImportError_
-from srs.models import Card, CardState, Note, Rating, Review
+from srs.models import Card, CardState, Note, Review
 from srs.review import Schedulers, replay_card
 from srs.scheduler import NEW, Scheduler, memory_of
 from srs.settings import clock_for, set_setting

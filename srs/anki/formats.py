@@ -279,7 +279,6 @@ def _media_modern(archive: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo])
 
 def extract_media(path: Path, package: AnkiPackage, folder: Path) -> dict[str, str]:
     """Copy media files into *folder* under safe names; returns original -> stored name."""
-    import zstandard
 
     folder.mkdir(parents=True, exist_ok=True)
     stored: dict[str, str] = {}

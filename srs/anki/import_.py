@@ -71,11 +71,8 @@ def _own_fields(kind: str, nt: NoteType, values: list[str]) -> dict[str, str]:
     if kind == NoteKind.LIST:
         items = [re.sub(r"^•\s*", "", line) for line in _field_text(raw.get("Items", "")).split("\n") if line.strip()]
         return {"Context": _field_text(raw.get("Context", "")), "Items": "\n".join(items)}
-    computed = {"Hint", "Stories", "Beats", "Numbers"}
-    fields = {name: _field_text(value) for name, value in raw.items() if name not in computed}
-    if kind == NoteKind.STORY:
-        fields = {k: v for k, v in fields.items()}
-    return fields
+    computed = {"Hint", "Stories", "Beats", "Numbers"}  # derived by the exporter, not stored
+    return {name: _field_text(value) for name, value in raw.items() if name not in computed}
 
 
 def _foreign_fields(nt: NoteType, values: list[str], ords: list[int]) -> dict[str, str]:
@@ -205,8 +202,7 @@ def _merge(session: Session, package: AnkiPackage, now: datetime, progress: Prog
     from sqlalchemy import select
 
     from srs.decks import get_or_create_deck
-    from srs.review import Schedulers, anki_interval
-    from srs.scheduler import apply_memory
+    from srs.review import Schedulers
     from srs.settings import clock_for
 
     summary = ImportSummary()
@@ -364,7 +360,7 @@ def _merge(session: Session, package: AnkiPackage, now: datetime, progress: Prog
             added = True
         if added:
             history.sort()
-            _replay(card, history, schedulers.for_card_in(card.deck_id), clock, inserts, updates, anki_interval, apply_memory, now)
+            _replay(card, history, schedulers.for_card_in(card.deck_id), inserts, updates, now)
     progress("reviews", len(by_card), len(by_card))
     if new_cards:
         conn.exec_driver_sql(
@@ -425,9 +421,9 @@ def to_key(value: datetime) -> int:
     return round(value.timestamp() * 1000)
 
 
-def _replay(card, history, scheduler, clock, inserts, updates, anki_interval, apply_memory, now) -> None:  # type: ignore[no-untyped-def]
+def _replay(card, history, scheduler, inserts, updates, now) -> None:  # type: ignore[no-untyped-def]
     """Replay a card's merged history: rows to insert or update, and the card's state."""
-    from srs.scheduler import Memory
+    from srs.scheduler import Memory, apply_memory
 
     states = scheduler.replay_ms([(rating, at_ms) for at_ms, rating, _, _ in history], card.id)
     last_interval = 0
