@@ -159,6 +159,9 @@ def run_review(
         console.print()
         console.print(header)
         console.print(Panel(Text(safe(sides.front)), title="Question", title_align="left", border_style="cyan"))
+        # End the read transaction before waiting for the user: a second srs
+        # process may write meanwhile, and our answer must see its changes.
+        review.session.commit()
         shown_at = now()
 
         # Wait for reveal, undo, edit or quit.

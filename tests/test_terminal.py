@@ -120,3 +120,30 @@ def test_interval_labels() -> None:
     assert format_interval(clock.day_start(clock.today(NOW) + 3), NOW, clock) == "3d"
     assert format_interval(clock.day_start(clock.today(NOW) + 90), NOW, clock) == "3.0mo"
     assert format_interval(clock.day_start(clock.today(NOW) + 730), NOW, clock) == "2.0y"
+
+
+def test_another_writer_while_waiting_for_a_key(db: Database) -> None:
+    """A second connection writing while the session waits for a key does not break the answer."""
+    from srs.db import open_database
+    from srs.settings import set_setting
+
+    add_notes(db, 1)
+    other = open_database(db.path)
+    clock = FakeClock(NOW)
+    keys = iter(" 3q")
+
+    def read() -> str:
+        key = next(keys, "q")
+        if key == " ":  # while the card is on screen, another process writes
+            with other.session(write=True) as session:
+                set_setting(session, "new_per_day", 11)
+                session.commit()
+        clock.now += timedelta(seconds=3)
+        return key
+
+    with db.session(write=True) as session:
+        summary = run_review(ReviewSession(session, Limits(10, 100)), Console(file=io.StringIO()), read, clock)
+    other.close()
+    assert summary.answered == 1
+    with db.session() as session:
+        assert len(session.scalars(select(Review)).all()) == 1
