@@ -367,6 +367,41 @@ def import_(obj: Context, file: Path) -> None:
         click.echo(f"  skipped {count} revlog row(s): {reason}")
 
 
+@cli.command()
+@click.option("--preset", help="Only this preset (default: every preset).")
+@click.option("--reschedule", is_flag=True, help="Recompute due dates with the new parameters.")
+@click.option("--dry-run", is_flag=True, help="Report only; keep the current parameters.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_obj
+def optimize(obj: Context, preset: str | None, reschedule: bool, dry_run: bool, as_json: bool) -> None:
+    """Fit FSRS parameters to your own review history.
+
+    New parameters are adopted only when they predict your answers better
+    (lower log loss) than the current ones.
+
+    Example: srs optimize --reschedule
+    """
+    from srs.optimize import optimize as fit
+    from srs.optimize import reschedule as redo
+
+    with obj.database().session(write=True) as session:
+        results = fit(session, preset, adopt=not dry_run)
+        rescheduled = {r.preset: redo(session, r.preset, obj.now()) for r in results if r.adopted and reschedule}
+        session.commit()
+    if as_json:
+        _json([{**r.as_dict(), "rescheduled": rescheduled.get(r.preset, 0)} for r in results])
+        return
+    for r in results:
+        click.echo(f"{r.preset}: {r.reviews} reviews of {r.cards} cards, {r.items} training items. {r.message}.")
+        if r.current is not None and r.fitted is not None:
+            click.echo(
+                f"  log loss {r.current.log_loss:.4f} -> {r.fitted.log_loss:.4f}; "
+                f"RMSE(bins) {r.current.rmse_bins:.4f} -> {r.fitted.rmse_bins:.4f}"
+            )
+        if r.preset in rescheduled:
+            click.echo(f"  rescheduled {rescheduled[r.preset]} cards")
+
+
 # --- editing ----------------------------------------------------------------------
 
 
