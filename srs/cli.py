@@ -402,6 +402,26 @@ def optimize(obj: Context, preset: str | None, reschedule: bool, dry_run: bool, 
             click.echo(f"  rescheduled {rescheduled[r.preset]} cards")
 
 
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_obj
+def stats(obj: Context, as_json: bool) -> None:
+    """Your activity, true retention, the due forecast and recall by deck and competency.
+
+    Example: srs stats
+    """
+    from srs.stats import collection_stats
+
+    with obj.database().session() as session:
+        data = collection_stats(session, obj.now())
+    if as_json:
+        _json(data)
+        return
+    from srs.terminal import stats_view
+
+    _console().print(stats_view(data))
+
+
 # --- editing ----------------------------------------------------------------------
 
 

@@ -382,3 +382,72 @@ def coverage_view(data: dict) -> Group:  # type: ignore[type-arg]
         for q in missing[:5]:
             parts.append(Text(f"  {q['id']}: {safe(q['question'])}"))
     return Group(*parts)
+
+
+_HEAT = ("grey23", "dark_green", "green4", "green3", "bright_green")
+
+
+def stats_view(data: dict) -> Group:  # type: ignore[type-arg]
+    """The terminal form of ``stats.collection_stats``: heatmap, bars and tables."""
+    from datetime import date as date_type
+
+    from rich.table import Table
+
+    parts: list = []  # type: ignore[type-arg]
+    if not data["reviews"]:
+        return Group(Text("Nothing to show yet: no reviews so far. Start with `srs review`."))
+    parts.append(
+        Text(
+            f"{data['reviews']} reviews · studied {data['days_studied']} of the last 182 days · "
+            f"streak {data['streak_days']} day(s) · {data['minutes_per_study_day']} min per study day",
+            style="bold",
+        )
+    )
+    # Calendar heatmap: one column per week, Monday on top.
+    activity = data["activity"]
+    counts = [a["reviews"] for a in activity]
+    top = max(counts) or 1
+    first = date_type.fromisoformat(activity[0]["date"])
+    pad = first.weekday()
+    cells: list[tuple[int, int] | None] = [None] * pad + [(c, i) for i, c in enumerate(counts)]
+    weeks = (len(cells) + 6) // 7
+    grid = Text()
+    for weekday, name in enumerate("MTWTFSS"):
+        grid.append(f"{name} ")
+        for week in range(weeks):
+            index = week * 7 + weekday
+            cell = cells[index] if index < len(cells) else None
+            if cell is None:
+                grid.append("  ")
+            else:
+                level = 0 if cell[0] == 0 else 1 + min(3, int(3 * cell[0] / top))
+                grid.append("■ ", style=_HEAT[level])
+        grid.append("\n")
+    parts.append(Text("Reviews per day, last 26 weeks", style="underline"))
+    parts.append(grid)
+
+    parts.append(Text("Due in the next 30 days", style="underline"))
+    most = max((f["due"] for f in data["forecast"]), default=0) or 1
+    bars = Text()
+    for f in data["forecast"]:
+        bars.append(f"{f['date'][5:]} ")
+        bars.append("█" * max(0, round(40 * f["due"] / most)), style="cyan")
+        bars.append(f" {f['due']}\n")
+    parts.append(bars)
+
+    for title, rows, key in (
+        ("True retention by month (answers to review cards rated Hard or better)", data["retention_by_month"], "period"),
+        ("Recall now, by deck", data["recall_by_deck"], "deck"),
+        ("Recall now, by competency", data["recall_by_competency"], "label"),
+    ):
+        if not rows:
+            continue
+        table = Table(title=title, title_justify="left")
+        table.add_column(key)
+        table.add_column("cards" if key != "period" else "reviews", justify="right")
+        table.add_column("%", justify="right")
+        for row in rows:
+            value = row.get("retention", row.get("recall"))
+            table.add_row(Text(safe(str(row[key]))), str(row.get("cards", row.get("reviews"))), f"{value:.0%}")
+        parts.append(table)
+    return Group(*parts)

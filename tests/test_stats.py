@@ -1,0 +1,55 @@
+"""Statistics: activity, true retention, forecast and recall, from a pinned history."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from srs.cli import cli
+from srs.db import Database
+from srs.models import Card, Rating
+from srs.review import Limits, ReviewSession
+from srs.stats import FORECAST_DAYS, collection_stats
+
+from .conftest import NOW
+from .test_review import add_notes
+
+
+def test_empty_collection_says_nothing_yet(tmp_path: Path) -> None:
+    """Stats on a collection with no reviews is not an error: it says there is nothing yet."""
+    result = CliRunner().invoke(cli, ["--db", str(tmp_path / "s.db"), "--now", "2026-11-25T08:00:00", "stats"])
+    assert (result.exit_code, result.output) == (0, "Nothing to show yet: no reviews so far. Start with `srs review`.\n")
+    data = json.loads(CliRunner().invoke(cli, ["--db", str(tmp_path / "s.db"), "--now", "2026-11-25T08:00:00", "stats", "--json"]).output)
+    assert data["reviews"] == 0 and data["retention_by_month"] == [] and len(data["forecast"]) == FORECAST_DAYS
+
+
+def test_pinned_history(db: Database) -> None:
+    """Counts per day, true retention of review answers, streak, forecast and recall come out exactly."""
+    ids = add_notes(db, 3)
+    with db.session(write=True) as session:
+        review = ReviewSession(session, Limits(10, 100))
+        day0 = NOW - timedelta(days=20)
+        for card_id in ids:  # day 0: three new cards, Easy (8 days, fuzzed)
+            review.answer(session.get(Card, card_id), Rating.EASY, day0, 30_000)  # type: ignore[arg-type]
+        later = NOW - timedelta(days=1)
+        review.answer(session.get(Card, ids[0]), Rating.GOOD, later, 60_000)  # type: ignore[arg-type]
+        review.answer(session.get(Card, ids[1]), Rating.AGAIN, later, 60_000)  # type: ignore[arg-type]
+        session.commit()
+        data = collection_stats(session, NOW)
+    active = {a["date"]: (a["reviews"], a["minutes"]) for a in data["activity"] if a["reviews"]}
+    assert active == {"2026-11-05": (3, 1.5), "2026-11-24": (2, 2.0)}
+    assert data["reviews"] == 5 and data["days_studied"] == 2 and data["streak_days"] == 1
+    assert data["retention_by_month"] == [{"period": "2026-11", "reviews": 2, "retention": 0.5}]
+    assert data["retention_by_week"] == [{"period": "2026-W48", "reviews": 2, "retention": 0.5}]
+    with db.session() as session:
+        clock = review.clock
+        offsets = sorted(max(0, clock.day_of(c.due) - clock.today(NOW)) for c in session.scalars(select(Card)))  # type: ignore[arg-type]
+    assert offsets[:2] == [0, 0]  # the relearning card and the overdue third card
+    assert sum(f["due"] for f in data["forecast"]) == sum(1 for o in offsets if o < FORECAST_DAYS)
+    assert data["forecast"][0]["due"] == 2
+    assert [row["deck"] for row in data["recall_by_deck"]] == ["D"] and data["recall_by_deck"][0]["cards"] == 3
+    assert data["recall_by_competency"] == []  # these notes carry no competency
