@@ -422,6 +422,34 @@ def stats(obj: Context, as_json: bool) -> None:
     _console().print(stats_view(data))
 
 
+@cli.command()
+@click.option("--count", type=click.IntRange(min=1, max=50), default=5, show_default=True, help="How many questions.")
+@click.option("--seed", type=int, hidden=True, help="Fix the draw (tests).")
+@click.pass_obj
+def mock(obj: Context, count: int, seed: int | None) -> None:
+    """A timed mock interview, weighted toward your weakest questions.
+
+    Answer each question aloud, press space when done, read your linked
+    stories, then rate yourself 1-4; ratings are recorded as reviews.
+
+    Example: srs mock --count 6
+    """
+    import random
+
+    from srs.mock import pick_questions
+    from srs.review import Limits, ReviewSession
+    from srs.terminal import run_mock
+
+    console = _console()
+    with obj.database().session() as session:
+        questions = pick_questions(session, obj.now(), count, random.Random(seed))
+        if not questions:
+            raise SrsError("no questions to ask: build a deck of questions first (srs deck build GUIDE.md)")
+        fixed = obj._now
+        clock = (lambda: fixed) if fixed is not None else (lambda: datetime.now(timezone.utc))
+        run_mock(ReviewSession(session, Limits.from_settings(session)), questions, console, _read_key, clock, console.is_terminal)
+
+
 # --- editing ----------------------------------------------------------------------
 
 

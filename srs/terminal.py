@@ -451,3 +451,57 @@ def stats_view(data: dict) -> Group:  # type: ignore[type-arg]
             table.add_row(Text(safe(str(row[key]))), str(row.get("cards", row.get("reviews"))), f"{value:.0%}")
         parts.append(table)
     return Group(*parts)
+
+
+def run_mock(
+    review: ReviewSession,
+    questions: list,  # type: ignore[type-arg]
+    console: Console,
+    read_key: Callable[[], str],
+    now: Callable[[], datetime],
+    live_timer: bool = False,
+) -> object:
+    """A timed mock interview: answer aloud, see your stories, rate yourself (recorded as reviews)."""
+    from srs.mock import MockAnswer, MockSummary
+
+    summary = MockSummary()
+
+    def key() -> str:
+        try:
+            return read_key() or "q"
+        except (KeyboardInterrupt, EOFError):
+            return "q"
+
+    for number, question in enumerate(questions, 1):
+        card = review.card(question.card_id)
+        console.print()
+        console.print(Text(f"Question {number} of {len(questions)}", style="bold cyan"))
+        console.print(Panel(Text(safe(question.question)), title="Interviewer", title_align="left", border_style="cyan"))
+        review.session.commit()
+        started = now()
+        if _wait(key, {" ", "\r", "\n", "q"}, _Timer(started, now), console, live_timer) == "q":
+            break
+        seconds = (now() - started).total_seconds()
+        style = "bold yellow" if seconds > LONG_ANSWER.total_seconds() else "dim"
+        console.print(Text(f"answered in {format_elapsed(now() - started)}" + ("  — over two minutes" if style != "dim" else ""), style=style))
+        console.print(Panel(Text(safe(review.sides(card).back)), title="Your material", title_align="left", border_style="green"))
+        console.print(Text("Rate your answer:  1 Again   2 Hard   3 Good   4 Easy   (q: stop)", style="dim"))
+        choice = _wait(key, {*RATING_KEYS, "q"}, None, console, False)
+        if choice == "q":
+            break
+        rating = RATING_KEYS[choice]
+        review.answer(card, rating, now(), int(seconds * 1000))
+        review.session.commit()
+        summary.answers.append(MockAnswer(question, seconds, int(rating)))
+
+    data = summary.as_dict()
+    if summary.answers:
+        console.print()
+        console.print(Text(f"Mock interview: {len(summary.answers)} answer(s), {format_elapsed(timedelta(seconds=data['total_seconds']))} in all.", style="bold"))  # type: ignore[arg-type]
+        for a in data["answers"]:  # type: ignore[attr-defined]
+            mark = "  (over two minutes)" if a["over_two_minutes"] else ""
+            console.print(Text(f"  {format_elapsed(timedelta(seconds=a['seconds']))}  {RATING_LABELS[Rating(a['rating'])]:<5}  {safe(a['question'])}{mark}"))
+        console.print(Text("Weakest competencies: " + ", ".join(data["weakest_competencies"])))  # type: ignore[arg-type]
+        if data["without_story"]:
+            console.print(Text(f"{len(data['without_story'])} question(s) had no story linked: prepare one with `srs story add`.", style="yellow"))  # type: ignore[arg-type]
+    return summary

@@ -1,0 +1,83 @@
+"""Mock interviews: the draw across competencies, the timed loop, the summary."""
+
+from __future__ import annotations
+
+import io
+import random
+from datetime import timedelta
+from pathlib import Path
+
+from rich.console import Console
+from sqlalchemy import select
+
+from srs.db import Database
+from srs.decks import ensure_builtin_decks
+from srs.mock import pick_questions
+from srs.models import Review
+from srs.review import Limits, ReviewSession
+from srs.stories import link_story, parse_story, save_story
+from srs.terminal import run_mock
+
+from .conftest import NOW
+from .test_terminal import FakeClock
+
+STORY = "---\ntitle: Ranking latency\ncompetencies: impact\n---\n## Situation\na\n## Task\nb\n## Action\nI c\n## Result\nd 40%\n"
+
+
+def test_draw_covers_competencies_weakest_first(db: Database) -> None:
+    """Eight questions come from eight competencies; a question with a story comes after those without."""
+    with db.session(write=True) as session:
+        ensure_builtin_decks(session, NOW)
+        story = save_story(session, parse_story(STORY), NOW)
+        linked = link_story(session, story.id, "biggest business impact", NOW)
+        session.commit()
+        picked = pick_questions(session, NOW, 8, random.Random(4))
+        assert len({q.competency for q in picked}) == 8
+        impact = [q for q in picked if q.competency == "impact"]
+        assert impact and impact[0].question != linked.fields["Question"]
+        everything = pick_questions(session, NOW, 100, random.Random(4))
+        impact_all = [q.question for q in everything if q.competency == "impact"]
+        assert impact_all[-1] == linked.fields["Question"]  # the one with a story is the least weak
+
+
+def test_mock_loop_times_rates_and_sums_up(db: Database) -> None:
+    """Each answer is timed, rated and recorded as a review; the summary flags over-long answers."""
+    with db.session(write=True) as session:
+        ensure_builtin_decks(session, NOW)
+        session.commit()
+        questions = pick_questions(session, NOW, 2, random.Random(1))
+        clock = FakeClock(NOW)
+        steps = iter([timedelta(seconds=150), timedelta(seconds=2), timedelta(seconds=40), timedelta(seconds=3)])
+        keys = iter(" 3 2")
+
+        def read() -> str:
+            clock.now += next(steps, timedelta(seconds=1))
+            return next(keys, "q")
+
+        out = io.StringIO()
+        summary = run_mock(ReviewSession(session, Limits(10, 100)), questions, Console(file=out, width=120), read, clock)
+        data = summary.as_dict()  # type: ignore[attr-defined]
+        assert [a["seconds"] for a in data["answers"]] == [150, 40]
+        assert [a["rating"] for a in data["answers"]] == [3, 2]
+        assert data["over_two_minutes"] == 1
+        assert len(data["without_story"]) == 2
+        assert len(session.scalars(select(Review)).all()) == 2
+        assert "over two minutes" in out.getvalue()
+
+
+def test_mock_without_questions_is_an_error(tmp_path: Path) -> None:
+    """With every question suspended there is nothing to ask: one line, exit 1."""
+    from click.testing import CliRunner
+
+    from srs.cli import cli
+
+    db = tmp_path / "m.db"
+    CliRunner().invoke(cli, ["--db", str(db), "status"])
+    import sqlite3
+
+    conn = sqlite3.connect(db)
+    conn.execute("update cards set suspended = 1")
+    conn.commit()
+    conn.close()
+    result = CliRunner().invoke(cli, ["--db", str(db), "mock"])
+    assert (result.exit_code, result.output) == (1, "Error: no questions to ask: build a deck of questions first (srs deck build GUIDE.md)\n")
