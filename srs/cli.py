@@ -450,6 +450,43 @@ def mock(obj: Context, count: int, seed: int | None) -> None:
         run_mock(ReviewSession(session, Limits.from_settings(session)), questions, console, _read_key, clock, console.is_terminal)
 
 
+@cli.command()
+@click.option("--interview", metavar="YYYY-MM-DD", help="The interview date to aim at.")
+@click.option("--max-minutes", type=int, help="Minutes a day you can spend until then.")
+@click.option("--clear", is_flag=True, help="Drop the plan: back to plain FSRS.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_obj
+def plan(obj: Context, interview: str | None, max_minutes: int | None, clear: bool, as_json: bool) -> None:
+    """Aim the schedule at an interview date and show the work until then.
+
+    Example: srs plan --interview 2026-12-15 --max-minutes 20
+    """
+    from srs.plan import clear_plan, plan_report, set_plan
+
+    db = obj.database()
+    if clear or interview:
+        with db.session(write=True) as session:
+            if clear:
+                clear_plan(session)
+            else:
+                assert interview is not None
+                set_plan(session, interview, max_minutes, obj.now())
+            session.commit()
+        if clear:
+            click.echo("Plan cleared: scheduling is plain FSRS again.")
+            return
+    elif max_minutes is not None:
+        raise SrsError("--max-minutes goes with --interview YYYY-MM-DD")
+    with db.session() as session:
+        report = plan_report(session, obj.now())
+    if as_json:
+        _json(report)
+        return
+    from srs.terminal import plan_view
+
+    _console().print(plan_view(report))
+
+
 # --- editing ----------------------------------------------------------------------
 
 

@@ -41,9 +41,14 @@ class Limits:
 
     @classmethod
     def from_settings(cls, session: Session, new: int | None = None, reviews: int | None = None) -> Limits:
+        """Limits from flags or settings; an interview plan with minutes caps reviews too."""
+        from srs.plan import daily_review_cap
+
+        review_limit = reviews if reviews is not None else int(get_setting(session, "reviews_per_day"))
+        cap = daily_review_cap(session)
         return cls(
             new if new is not None else int(get_setting(session, "new_per_day")),
-            reviews if reviews is not None else int(get_setting(session, "reviews_per_day")),
+            review_limit if cap is None else min(review_limit, cap),
         )
 
 
@@ -77,6 +82,9 @@ class Schedulers:
         self.fuzz = fuzz
         self._by_preset: dict[int, Scheduler] = {}
         self._deck_presets: dict[int, int] = {}
+        from srs.plan import deadline_day
+
+        self.deadline = deadline_day(session, clock)
 
     def for_card(self, card: Card) -> Scheduler:
         return self.for_card_in(card.deck_id)
@@ -93,7 +101,7 @@ class Schedulers:
         if preset_id not in self._by_preset:
             preset = self.session.get(Preset, preset_id)
             assert preset is not None
-            self._by_preset[preset_id] = Scheduler.from_preset(preset, self.clock, self.fuzz)
+            self._by_preset[preset_id] = Scheduler.from_preset(preset, self.clock, self.fuzz, self.deadline)
         return self._by_preset[preset_id]
 
 

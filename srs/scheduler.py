@@ -54,6 +54,7 @@ class Scheduler:
         relearning_steps: Sequence[int] = (600,),
         maximum_interval: int = 36500,
         fuzz: bool = True,
+        deadline_day: int | None = None,
     ) -> None:
         # fsrs is imported here, not at module level: read-only commands
         # (status, cards) never build a Scheduler and skip its import cost.
@@ -63,6 +64,7 @@ class Scheduler:
         self.clock = clock
         self.fuzz = fuzz
         self.maximum_interval = maximum_interval
+        self.deadline_day = deadline_day  # an interview day the schedule aims at (plan.py)
         self._fsrs = FsrsScheduler(
             parameters=tuple(parameters) if parameters is not None else DEFAULT_PARAMETERS,
             desired_retention=desired_retention,
@@ -76,7 +78,7 @@ class Scheduler:
         self._factor = 0.9 ** (1 / self._decay) - 1
 
     @classmethod
-    def from_preset(cls, preset: Preset, clock: Clock, fuzz: bool = True) -> Scheduler:
+    def from_preset(cls, preset: Preset, clock: Clock, fuzz: bool = True, deadline_day: int | None = None) -> Scheduler:
         return cls(
             clock,
             parameters=preset.parameters,
@@ -85,6 +87,7 @@ class Scheduler:
             relearning_steps=preset.relearning_steps,
             maximum_interval=preset.maximum_interval,
             fuzz=fuzz,
+            deadline_day=deadline_day,
         )
 
     @property
@@ -117,6 +120,7 @@ class Scheduler:
             days = (after.due - fsrs_now).days
             if self.fuzz:
                 days = self._fuzzed_days(days, card_id, reps)
+            days = self.aim_at_deadline(days, after.stability, self.clock.day_of(now))
             due = self.clock.day_start(self.clock.day_of(now) + days)
         else:
             due = now + (after.due - fsrs_now)
@@ -243,6 +247,8 @@ class Scheduler:
                 days = min(max(round((s / factor) * interval_scale), 1), max_ivl)
                 if fuzz is not None:
                     days = fuzz(days, card_id, reps)
+                if self.deadline_day is not None:
+                    days = self.aim_at_deadline(days, s, today)
                 out.append((state, None, s, d, day_start(today + days), max(1, days)))
             else:
                 due = at + interval_ms  # type: ignore[operator]
@@ -252,6 +258,28 @@ class Scheduler:
                     out.append((state, step, s, d, due, -max(1, (interval_ms + 500) // 1000)))  # type: ignore[operator]
             last = at
         return out
+
+    def aim_at_deadline(self, days: int, stability: float, today: int) -> int:
+        """Cap an interval that would jump past the interview with recall below target on the day.
+
+        Such a card is brought back in the last stretch before the interview
+        (the final fifth of the days left, one to three days), so it is fresh
+        on the day; a card whose recall on the day stays at the target keeps
+        its interval.
+        """
+        if self.deadline_day is None:
+            return days
+        left = self.deadline_day - today
+        if left <= 1 or today + days <= self.deadline_day:
+            return days  # seen again before the interview anyway
+        if self.recall(stability, left) >= self.desired_retention:
+            return days  # still recalled at the target on the day
+        return max(1, left - self.stretch(left))
+
+    @staticmethod
+    def stretch(days_left: int) -> int:
+        """How many days before the interview the last review should fall."""
+        return max(1, min(3, days_left // 5))
 
     def _fuzzed_days(self, days: int, card_id: int, reps: int) -> int:
         # The fuzz window is py-fsrs's (itself Anki's): no fuzz below 2.5

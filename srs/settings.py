@@ -39,9 +39,11 @@ SETTINGS = {
         SettingSpec("new_per_day", 10, "new cards introduced per day"),
         SettingSpec("reviews_per_day", 200, "review cards shown per day"),
         SettingSpec("builtin_decks_hash", "", "fingerprint of the built-in decks last built (internal)"),
+        SettingSpec("interview_date", "", "the interview day the schedule aims at (srs plan)"),
+        SettingSpec("plan_max_minutes", 0, "minutes per day the plan may use (srs plan)"),
     )
 }
-INTERNAL = {"builtin_decks_hash"}
+INTERNAL = {"builtin_decks_hash", "interview_date", "plan_max_minutes"}  # set by their own commands
 PRESET_KEYS = {
     "desired_retention": "probability of recall FSRS aims for (0.70-0.99)",
     "learning_steps": "learning steps, e.g. '1m 10m'",

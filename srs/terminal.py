@@ -505,3 +505,32 @@ def run_mock(
         if data["without_story"]:
             console.print(Text(f"{len(data['without_story'])} question(s) had no story linked: prepare one with `srs story add`.", style="yellow"))  # type: ignore[arg-type]
     return summary
+
+
+def plan_view(report: dict) -> Group:  # type: ignore[type-arg]
+    from rich.table import Table
+
+    recall = report["recall_on_the_day"]
+    lines: list = [  # type: ignore[type-arg]
+        Text(f"Interview {report['interview']}: {report['days_left']} day(s) left.", style="bold"),
+        Text(
+            f"Reviewed cards: {report['reviewed_cards']} (new: {report['new_cards']}). On the day, under today's "
+            f"schedule: {recall['at_least_90_percent']} at 90%+ recall, {recall['below_70_percent']} below 70%"
+            + (f", mean {recall['mean']:.0%}." if recall["mean"] is not None else ".")
+        ),
+    ]
+    if report["daily_review_cap"]:
+        lines.append(
+            Text(
+                f"Limit {report['max_minutes']} min a day at {report['seconds_per_review']} s per review: "
+                f"at most {report['daily_review_cap']} reviews a day."
+            )
+        )
+    table = Table(title="Workload until the interview", title_justify="left")
+    for name in ("date", "reviews", "minutes"):
+        table.add_column(name, justify="left" if name == "date" else "right")
+    for day in report["workload"]:
+        style = "yellow" if day["over_limit"] else ""
+        table.add_row(day["date"], str(day["reviews"]), f"{day['minutes']:.0f}", style=style)
+    lines.append(table)
+    return Group(*lines)
