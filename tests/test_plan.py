@@ -69,6 +69,8 @@ def test_plan_cli_and_bad_input(tmp_path: Path) -> None:
     def run(*args: str):  # type: ignore[no-untyped-def]
         return runner.invoke(cli, ["--db", db, "--now", "2026-11-25T08:00:00", "plan", *args])
 
+    assert runner.invoke(cli, ["--db", db, "config", "timezone", "Europe/Berlin"]).exit_code == 0
+
     assert (run("--interview", "2026-11-20").output, run("--interview", "2026-11-20").exit_code) == (
         "Error: the interview date 2026-11-20 is not in the future\n", 1)
     assert run("--interview", "soon").output == "Error: not a date: 'soon' (use YYYY-MM-DD)\n"
