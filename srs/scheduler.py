@@ -270,8 +270,8 @@ class Scheduler:
         if self.deadline_day is None:
             return days
         left = self.deadline_day - today
-        if left <= 1 or today + days <= self.deadline_day:
-            return days  # seen again before the interview anyway
+        if left <= 1 or today + days < self.deadline_day:
+            return days  # seen again before the interview day anyway
         if self.recall(stability, left) >= self.desired_retention:
             return days  # still recalled at the target on the day
         return max(1, left - self.stretch(left))
