@@ -404,16 +404,21 @@ def optimize(obj: Context, preset: str | None, reschedule: bool, dry_run: bool, 
 
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--png", "png", type=click.Path(path_type=Path, dir_okay=False), help="Also write the charts as a PNG image.")
 @click.pass_obj
-def stats(obj: Context, as_json: bool) -> None:
+def stats(obj: Context, as_json: bool, png: Path | None) -> None:
     """Your activity, true retention, the due forecast and recall by deck and competency.
 
-    Example: srs stats
+    Example: srs stats --png progress.png
     """
-    from srs.stats import collection_stats
+    from srs.stats import collection_stats, write_png
 
     with obj.database().session() as session:
         data = collection_stats(session, obj.now())
+    if png is not None:
+        if not data["reviews"]:
+            raise SrsError("nothing to chart yet: no reviews so far")
+        write_png(data, png)
     if as_json:
         _json(data)
         return

@@ -116,3 +116,49 @@ def collection_stats(session: Session, now: datetime) -> dict[str, Any]:
             {**row, "label": BY_SLUG[row["competency"]].label} for row in mean_rows(by_competency, "competency")
         ],
     }
+
+
+def write_png(data: dict[str, Any], path: Any) -> None:
+    """The same charts as the terminal view, as one PNG image (needs the `charts` extra)."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        from srs.errors import ConfigError
+
+        raise ConfigError("--png needs matplotlib: pip install 'srs[charts]'") from None
+    from datetime import date as date_type
+
+    activity = data["activity"]
+    first = date_type.fromisoformat(activity[0]["date"])
+    cells = [None] * first.weekday() + [a["reviews"] for a in activity]
+    weeks = (len(cells) + 6) // 7
+    grid = [[float("nan")] * weeks for _ in range(7)]
+    for i, value in enumerate(cells):
+        if value is not None:
+            grid[i % 7][i // 7] = value
+    fig, axes = plt.subplots(2, 2, figsize=(12, 7))
+    ax = axes[0][0]
+    ax.imshow(grid, cmap="Greens", aspect="auto")
+    ax.set_title("Reviews per day, last 26 weeks")
+    ax.set_yticks(range(7), list("MTWTFSS"))
+    ax.set_xticks([])
+    ax = axes[0][1]
+    ax.bar([f["date"][5:] for f in data["forecast"]], [f["due"] for f in data["forecast"]], color="tab:cyan")
+    ax.set_title("Due in the next 30 days")
+    ax.tick_params(axis="x", labelrotation=90, labelsize=7)
+    ax = axes[1][0]
+    months = data["retention_by_month"]
+    ax.plot([m["period"] for m in months], [m["retention"] for m in months], marker="o")
+    ax.set_ylim(0, 1)
+    ax.set_title("True retention by month")
+    ax = axes[1][1]
+    decks = data["recall_by_deck"]
+    ax.barh([d["deck"] for d in decks], [d["recall"] for d in decks], color="tab:green")
+    ax.set_xlim(0, 1)
+    ax.set_title("Recall now, by deck")
+    fig.tight_layout()
+    fig.savefig(path, format="png", dpi=100)
+    plt.close(fig)

@@ -53,3 +53,21 @@ def test_pinned_history(db: Database) -> None:
     assert data["forecast"][0]["due"] == 2
     assert [row["deck"] for row in data["recall_by_deck"]] == ["D"] and data["recall_by_deck"][0]["cards"] == 3
     assert data["recall_by_competency"] == []  # these notes carry no competency
+
+
+def test_png_charts(db: Database, tmp_path: Path) -> None:
+    """--png writes the charts as a PNG image."""
+    ids = add_notes(db, 2)
+    with db.session(write=True) as session:
+        review = ReviewSession(session, Limits(10, 100))
+        for card_id in ids:
+            review.answer(session.get(Card, card_id), Rating.EASY, NOW - timedelta(days=3), 10_000)  # type: ignore[arg-type]
+        session.commit()
+    result = CliRunner().invoke(cli, ["--db", str(db.path), "--now", NOW.isoformat(), "stats", "--png", str(tmp_path / "s.png")])
+    assert result.exit_code == 0, result.output
+    data = (tmp_path / "s.png").read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    assert (width, height) == (1200, 700)
+    empty = CliRunner().invoke(cli, ["--db", str(tmp_path / "e.db"), "stats", "--png", str(tmp_path / "e.png")])
+    assert (empty.exit_code, empty.output) == (1, "Error: nothing to chart yet: no reviews so far\n")
