@@ -1,0 +1,91 @@
+"""Benchmark: our optimizer against Anki's own on the same history.
+
+The spine collection (20,000 cards, 200,000 reviews) is exported by srs and
+imported into a fresh Anki collection with the official anki library. Anki
+fits parameters with its `compute_fsrs_params`; srs fits with `srs optimize`
+(fsrs-rs-python) on its own training items. Both parameter sets, and the
+defaults, are then scored on srs's training items: log loss and RMSE(bins),
+lower is better. Times are single runs (the fit is deterministic).
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+
+from bench.common import OUT
+from bench.spine import NOW, ensure_collection
+
+
+def run() -> dict[str, object]:
+    from anki.collection import Collection, ImportAnkiPackageOptions, ImportAnkiPackageRequest
+
+    from srs.anki.export import export_package
+    from srs.db import open_database
+    from srs.optimize import evaluate, optimize, training_items
+    from srs.settings import default_preset
+
+    work = OUT / "optimize"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    source = open_database(ensure_collection())
+    package = work / "history.apkg"
+    with source.session() as session:
+        export_package(session, package, NOW, force=True)
+        defaults = list(default_preset(session).parameters)
+    source.close()
+    (work / "anki").mkdir()
+    col = Collection(str(work / "anki" / "collection.anki2"))
+    col.set_config("fsrs", True)
+    col.import_anki_package(
+        ImportAnkiPackageRequest(package_path=str(package), options=ImportAnkiPackageOptions(with_scheduling=True, with_deck_configs=True))
+    )
+    start = time.perf_counter()
+    anki_params = list(
+        col._backend.compute_fsrs_params(
+            search="", current_params=[], ignore_revlogs_before_ms=0, num_of_relearning_steps=1, health_check=False
+        ).params
+    )
+    anki_seconds = time.perf_counter() - start
+    col.close()
+
+    copy = work / "srs.db"
+    shutil.copy(ensure_collection(), copy)
+    db = open_database(copy)
+    with db.session(write=True) as session:
+        start = time.perf_counter()
+        (result,) = optimize(session, "Default", adopt=False)
+        srs_seconds = time.perf_counter() - start
+        items, _, _ = training_items(session, default_preset(session).id)
+    db.close()
+    scores = {name: evaluate(params, items) for name, params in (("srs", result.parameters), ("anki", anki_params), ("defaults", defaults))}
+    return {
+        "items": len(items),
+        "srs_seconds": srs_seconds,
+        "anki_seconds": anki_seconds,
+        "scores": {k: {"log_loss": v.log_loss, "rmse_bins": v.rmse_bins} for k, v in scores.items()},
+    }
+
+
+def report(r: dict[str, object]) -> str:
+    scores = r["scores"]
+    assert isinstance(scores, dict)
+    ours, anki = scores["srs"]["log_loss"], scores["anki"]["log_loss"]
+    lines = [
+        "## Optimizer against Anki's (`bench/optimize.py`)",
+        "",
+        f"The spine history ({int(r['items']):,} training items from 200,000 reviews), scored on srs's training items.",
+        "",
+        "| parameters | log loss | RMSE(bins) | fit time (s) |",
+        "|---|---:|---:|---:|",
+        f"| fitted by `srs optimize` (fsrs-rs-python) | {ours:.4f} | {scores['srs']['rmse_bins']:.4f} | {float(r['srs_seconds']):.1f} |",  # type: ignore[arg-type]
+        f"| fitted by Anki's `compute_fsrs_params` | {anki:.4f} | {scores['anki']['rmse_bins']:.4f} | {float(r['anki_seconds']):.1f} |",  # type: ignore[arg-type]
+        f"| FSRS-6 defaults | {scores['defaults']['log_loss']:.4f} | {scores['defaults']['rmse_bins']:.4f} | |",
+        "",
+        f"Ratio of log losses, srs / Anki: {ours / anki:.4f} (target: within 1%).",
+    ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(report(run()))
