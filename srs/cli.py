@@ -149,7 +149,10 @@ def review(obj: Context, deck: str | None, new_limit: int | None, review_limit: 
 
     db = obj.database()
     console = _console()
-    with db.session(write=False) as session:
+    # Writing sessions begin with BEGIN IMMEDIATE, so an answer waits for a
+    # concurrent import instead of failing; the loop holds no transaction
+    # while the user thinks.
+    with db.session(write=True) as session:
         deck_ids = _deck_ids(session, deck)
         limits = Limits.from_settings(session, new_limit, review_limit)
         study = ReviewSession(session, limits, deck_ids)
@@ -446,7 +449,7 @@ def mock(obj: Context, count: int, seed: int | None) -> None:
     from srs.terminal import run_mock
 
     console = _console()
-    with obj.database().session() as session:
+    with obj.database().session(write=True) as session:
         questions = pick_questions(session, obj.now(), count, random.Random(seed))
         if not questions:
             raise SrsError("no questions to ask: build a deck of questions first (srs deck build GUIDE.md)")

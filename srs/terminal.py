@@ -188,6 +188,7 @@ def run_review(
         timing = Text(f"answered in {elapsed}", style="yellow" if revealed_at - shown_at >= LONG_ANSWER else "dim")
         console.print(Panel(Group(Text(safe(sides.back)), Text(""), timing), title="Answer", title_align="left", border_style="green"))
         console.print(buttons)
+        review.session.commit()  # hold no transaction while the user decides
 
         choice = _wait(key, {*RATING_KEYS, "u", "q", "e"}, None, console, False)
         while choice == "e":
@@ -486,6 +487,7 @@ def run_mock(
         console.print(Text(f"answered in {format_elapsed(now() - started)}" + ("  — over two minutes" if style != "dim" else ""), style=style))
         console.print(Panel(Text(safe(review.sides(card).back)), title="Your material", title_align="left", border_style="green"))
         console.print(Text("Rate your answer:  1 Again   2 Hard   3 Good   4 Easy   (q: stop)", style="dim"))
+        review.session.commit()
         choice = _wait(key, {*RATING_KEYS, "q"}, None, console, False)
         if choice == "q":
             break
