@@ -87,10 +87,13 @@ def deck_and_children(session: Session, name: str) -> list[int]:
     """Ids of the deck called *name* and of its sub-decks (Parent::Child)."""
     from sqlalchemy import select
 
-    deck = find_deck(session, name)
-    prefix = deck.name + "::"
     rows = session.execute(select(Deck.id, Deck.name)).all()
-    return [i for i, n in rows if i == deck.id or n.startswith(prefix)]
+    prefix = name.lower() + "::"
+    children = [i for i, n in rows if n.lower().startswith(prefix)]
+    if children:  # a parent may exist only through its children (Parent::Child)
+        exact = [i for i, n in rows if n.lower() == name.lower()]
+        return exact + children
+    return [find_deck(session, name).id]
 
 
 def sync_guide(session: Session, guide: Guide, deck_name: str, source: str, now: datetime) -> SyncResult:

@@ -202,3 +202,16 @@ def test_builtin_decks_built_once_and_resynced_on_change(db: Database, tmp_path:
         assert session.scalar(select(func.count(Card.id))) == total
     changed = [r for r in results if r.updated]
     assert [(r.deck, r.updated, r.added) for r in changed] == [("Interview::Behavioral questions", 1, 0)]
+
+
+def test_parent_deck_known_only_through_children(db: Database) -> None:
+    """--deck Parent selects Parent::A and Parent::B even when no deck is named just Parent."""
+    from srs.decks import deck_and_children, get_or_create_deck
+
+    with db.session(write=True) as session:
+        a = get_or_create_deck(session, "Parent::A", NOW)
+        b = get_or_create_deck(session, "Parent::B::C", NOW)
+        get_or_create_deck(session, "Parentless", NOW)
+        assert sorted(deck_and_children(session, "parent")) == sorted([a.id, b.id])
+        with pytest.raises(NotFoundError):
+            deck_and_children(session, "Nope")

@@ -1,0 +1,67 @@
+"""Killing `srs import` at many moments leaves the database whole: all of the import or none of it."""
+
+from __future__ import annotations
+
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(scope="module")
+def big_package(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An .apkg of 2,500 cards and 25,000 reviews, from the benchmark's generator, exported by srs."""
+    from bench import spine
+
+    folder = tmp_path_factory.mktemp("crash")
+    original = spine.CARDS
+    spine.CARDS = 2500
+    try:
+        spine.generate(folder / "source.db")
+    finally:
+        spine.CARDS = original
+    cmd = [sys.executable, "-m", "srs", "--db", str(folder / "source.db"), "--now", "2026-11-25T08:00:00"]
+    subprocess.run([*cmd, "export", str(folder / "big.apkg"), "--deck", "Bench"], check=True, capture_output=True, timeout=300)
+    return folder / "big.apkg"
+
+
+def counts(db: Path) -> tuple[int, int, int]:
+    conn = sqlite3.connect(db)
+    try:
+        assert conn.execute("pragma integrity_check").fetchone()[0] == "ok"
+        return tuple(conn.execute(f"select count(*) from {t}").fetchone()[0] for t in ("notes", "cards", "reviews"))  # type: ignore[return-value]
+    finally:
+        conn.close()
+
+
+def test_sigkill_during_import(big_package: Path, tmp_path: Path) -> None:
+    """SIGKILL at ten moments of an import: integrity holds and the import is all or nothing."""
+    db = tmp_path / "target.db"
+    cmd = [sys.executable, "-m", "srs", "--db", str(db), "--now", "2026-11-25T08:00:00"]
+    subprocess.run([*cmd, "status"], check=True, capture_output=True, timeout=60)
+    before = counts(db)
+    start = time.monotonic()
+    subprocess.run([*cmd, "import", str(big_package)], check=True, capture_output=True, timeout=300)
+    duration = time.monotonic() - start
+    after = counts(db)
+    assert after[2] - before[2] == 25_000
+    fresh = tmp_path / "fresh.db"
+    for attempt in range(10):
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{fresh}{suffix}").unlink(missing_ok=True)
+        fresh_cmd = [sys.executable, "-m", "srs", "--db", str(fresh), "--now", "2026-11-25T08:00:00"]
+        subprocess.run([*fresh_cmd, "status"], check=True, capture_output=True, timeout=60)
+        empty = counts(fresh)
+        process = subprocess.Popen([*fresh_cmd, "import", str(big_package)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(duration * (attempt + 0.5) / 10)  # from the start-up to the very end
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=60)
+        now = counts(fresh)
+        assert now in (empty, (empty[0] + after[0] - before[0], empty[1] + after[1] - before[1], empty[2] + 25_000)), attempt
+    # and a later import completes normally
+    subprocess.run([*fresh_cmd, "import", str(big_package)], check=True, capture_output=True, timeout=300)
+    assert counts(fresh)[2] == empty[2] + 25_000
