@@ -24,6 +24,7 @@ import re
 import sqlite3
 import struct
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -239,7 +240,7 @@ def read_package(path: Path, workdir: Path) -> AnkiPackage:
                 raise ImportError_(f"{path.name} has no Anki collection in it")
     except zipfile.BadZipFile as exc:
         raise ImportError_(f"{path.name} is a damaged zip file ({exc})") from None
-    except (EOFError, zipfile.LargeZipFile) as exc:
+    except (EOFError, zipfile.LargeZipFile, zlib.error) as exc:
         raise ImportError_(f"{path.name} is truncated or damaged ({exc})") from None
     package = read_collection(target, layout)
     package.media = media
@@ -283,6 +284,14 @@ def extract_media(path: Path, package: AnkiPackage, folder: Path) -> dict[str, s
     folder.mkdir(parents=True, exist_ok=True)
     stored: dict[str, str] = {}
     total = 0
+    try:
+        _extract(path, package, folder, stored, total)
+    except (zipfile.BadZipFile, EOFError, zlib.error) as exc:
+        raise ImportError_(f"{path.name}: a media file is damaged ({exc})") from None
+    return stored
+
+
+def _extract(path: Path, package: AnkiPackage, folder: Path, stored: dict[str, str], total: int) -> None:
     with zipfile.ZipFile(path) as archive:
         for name, member in package.media.items():
             safe = os.path.basename(name.replace("\\", "/"))
@@ -297,7 +306,6 @@ def extract_media(path: Path, package: AnkiPackage, folder: Path) -> dict[str, s
                 _copy_member(archive, info, out, data_limit)
             total += out.stat().st_size
             stored[name] = safe
-    return stored
 
 
 # --- the collection -----------------------------------------------------------------------

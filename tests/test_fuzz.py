@@ -1,0 +1,125 @@
+"""Mutated packages and guides: success or the project's own error, never a traceback or a half-written database."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import zipfile
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from srs.errors import SrsError
+
+EXAMPLES = int(os.environ.get("SRS_FUZZ_EXAMPLES", "25"))  # raise for a longer run
+NOW = datetime(2026, 11, 25, tzinfo=timezone.utc)
+
+
+@pytest.fixture(scope="module")
+def package_bytes(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    from srs.anki.export import export_package
+    from srs.db import open_database
+    from srs.decks import ensure_builtin_decks
+
+    folder = tmp_path_factory.mktemp("fuzz")
+    db = open_database(folder / "v.db")
+    with db.session(write=True) as session:
+        ensure_builtin_decks(session, NOW)
+        session.commit()
+        export_package(session, folder / "v.apkg", NOW, ["Interview::STAR and CARL"])
+    db.close()
+    return (folder / "v.apkg").read_bytes()
+
+
+def _snapshot(path: Path) -> tuple[int, int, int]:
+    conn = sqlite3.connect(path)
+    try:
+        return tuple(conn.execute(f"select count(*) from {t}").fetchone()[0] for t in ("notes", "cards", "reviews"))  # type: ignore[return-value]
+    finally:
+        conn.close()
+
+
+mutation = st.one_of(
+    st.tuples(st.just("flip"), st.integers(0, 10**6), st.integers(1, 255)),
+    st.tuples(st.just("truncate"), st.integers(0, 10**6), st.just(0)),
+)
+
+
+@given(st.lists(mutation, min_size=1, max_size=4))
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_mutated_package(package_bytes: bytes, tmp_path_factory: pytest.TempPathFactory, mutations) -> None:  # type: ignore[no-untyped-def]
+    """Flipped bytes and truncations anywhere in a package: imported, or refused with our error and nothing written."""
+    from srs.anki.import_ import import_package
+    from srs.db import open_database
+
+    folder = tmp_path_factory.mktemp("m")
+    data = bytearray(package_bytes)
+    for kind, position, value in mutations:
+        position %= max(1, len(data))
+        if kind == "flip":
+            data[position] ^= value
+        else:
+            del data[position:]
+    path = folder / "m.apkg"
+    path.write_bytes(bytes(data))
+    db = open_database(folder / "t.db")
+    before = _snapshot(db.path)
+    try:
+        with db.session(write=True) as session:
+            import_package(session, path, NOW)
+            session.commit()
+    except SrsError as exc:
+        assert str(exc) and "\n" not in str(exc)
+        assert _snapshot(db.path) == before
+    finally:
+        db.close()
+
+
+@given(st.sampled_from(["notes", "cards", "revlog", "col"]), st.sampled_from(["flds", "nid", "did", "ivl", "mid", "guid", "decks", "models"]))
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_altered_rows(package_bytes: bytes, tmp_path_factory: pytest.TempPathFactory, table: str, column: str) -> None:
+    """Rows altered inside the package's collection (wrong types, missing values): our error or success."""
+    from srs.anki.import_ import import_package
+    from srs.db import open_database
+
+    folder = tmp_path_factory.mktemp("r")
+    (folder / "p.apkg").write_bytes(package_bytes)
+    with zipfile.ZipFile(folder / "p.apkg") as archive:
+        archive.extract("collection.anki2", folder)
+    conn = sqlite3.connect(folder / "collection.anki2")
+    columns = {row[1] for row in conn.execute(f"pragma table_info({table})")}
+    if column in columns:
+        conn.execute(f"update {table} set {column} = 'garbage'")
+        conn.commit()
+    conn.close()
+    with zipfile.ZipFile(folder / "q.apkg", "w") as archive:
+        archive.write(folder / "collection.anki2", "collection.anki2")
+        archive.writestr("media", "{}")
+    db = open_database(folder / "t.db")
+    before = _snapshot(db.path)
+    try:
+        with db.session(write=True) as session:
+            import_package(session, folder / "q.apkg", NOW)
+            session.commit()
+    except SrsError as exc:
+        assert str(exc) and "\n" not in str(exc)
+        assert _snapshot(db.path) == before
+    finally:
+        db.close()
+
+
+@given(st.text(max_size=600))
+@settings(max_examples=EXAMPLES * 4, deadline=None)
+def test_any_story_text_parses_or_fails_cleanly(text: str) -> None:
+    """Any text given as a story is a story or a one-line StoryError."""
+    from srs.errors import StoryError
+    from srs.stories import parse_story
+
+    try:
+        parse_story("---\ntitle: t\n---\n" + text)
+        parse_story(text)
+    except StoryError as exc:
+        assert str(exc) and "\n" not in str(exc)
