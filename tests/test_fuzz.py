@@ -59,7 +59,7 @@ def test_mutated_package(package_bytes: bytes, tmp_path_factory: pytest.TempPath
     data = bytearray(package_bytes)
     for kind, position, value in mutations:
         position %= max(1, len(data))
-        if kind == "flip":
+        if kind == "flip" and data:
             data[position] ^= value
         else:
             del data[position:]

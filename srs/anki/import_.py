@@ -206,7 +206,11 @@ def _merge(session: Session, package: AnkiPackage, now: datetime, progress: Prog
     from srs.settings import clock_for
 
     summary = ImportSummary()
+    guids: set[str] = set()
     for note in package.notes:
+        if note.guid in guids or not note.guid:
+            raise ImportError_(f"the package has more than one note with guid {note.guid!r}")
+        guids.add(note.guid)
         nt = package.notetypes.get(note.mid)
         if nt is None:
             raise ImportError_(f"note {note.id} uses note type {note.mid}, which the package does not contain")
