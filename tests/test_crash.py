@@ -65,3 +65,44 @@ def test_sigkill_during_import(big_package: Path, tmp_path: Path) -> None:
     # and a later import completes normally
     subprocess.run([*fresh_cmd, "import", str(big_package)], check=True, capture_output=True, timeout=300)
     assert counts(fresh)[2] == empty[2] + 25_000
+
+
+def test_sigkill_during_review(tmp_path: Path) -> None:
+    """Killing `srs review` mid-session keeps every answer it acknowledged, and doubles none."""
+    import os
+
+    db = tmp_path / "r.db"
+    base = [sys.executable, "-m", "srs", "--db", str(db)]
+    subprocess.run([*base, "status"], check=True, capture_output=True, timeout=60)
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "120"}
+    total = 0
+    for answers in (1, 3, 5):
+        process = subprocess.Popen(
+            [*base, "review", "--new-limit", "100"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL, env=env,
+        )
+        assert process.stdin is not None and process.stdout is not None
+        acknowledged = 0
+        shown = 0
+        deadline = time.monotonic() + 60
+        while acknowledged < answers and time.monotonic() < deadline:
+            line = process.stdout.readline().decode()
+            if "─ Question ─" in line:  # a card is on screen: the previous answer was committed
+                shown += 1
+                acknowledged = shown - 1
+                if acknowledged < answers:
+                    process.stdin.write(b" 3")
+                    process.stdin.flush()
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+        process.stdin.close()
+        process.stdout.close()
+        total += acknowledged
+        conn = sqlite3.connect(db)
+        assert conn.execute("pragma integrity_check").fetchone()[0] == "ok"
+        stored = conn.execute("select count(*), count(distinct reviewed_at) from reviews").fetchone()
+        conn.close()
+        assert acknowledged == answers
+        assert stored[0] == total  # every acknowledged answer, and no other
+        assert stored[0] == stored[1]
+        total = stored[0]
