@@ -106,3 +106,32 @@ def test_sigkill_during_review(tmp_path: Path) -> None:
         assert stored[0] == total  # every acknowledged answer, and no other
         assert stored[0] == stored[1]
         total = stored[0]
+
+
+def test_review_while_importing(big_package: Path, tmp_path: Path) -> None:
+    """A review session answering while another process imports a large package: both finish, nothing lost."""
+    import os
+
+    db = tmp_path / "both.db"
+    base = [sys.executable, "-m", "srs", "--db", str(db), "--now", "2026-11-25T08:00:00"]
+    subprocess.run([*base, "status"], check=True, capture_output=True, timeout=60)
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "120"}
+    reviewer = subprocess.Popen([*base, "review"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    importer = subprocess.Popen([*base, "import", str(big_package)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert reviewer.stdin is not None and reviewer.stdout is not None
+    shown = 0
+    deadline = time.monotonic() + 120
+    while shown < 6 and time.monotonic() < deadline:
+        if "─ Question ─" in reviewer.stdout.readline().decode():
+            shown += 1
+            reviewer.stdin.write(b" 3" if shown < 6 else b"q")
+            reviewer.stdin.flush()
+    _, review_err = reviewer.communicate(timeout=120)
+    _, import_err = importer.communicate(timeout=300)
+    assert reviewer.returncode == 0, review_err.decode()
+    assert importer.returncode == 0, import_err.decode()
+    conn = sqlite3.connect(db)
+    own = conn.execute("select count(*) from reviews r join cards c on c.id = r.card_id join notes n on n.id = c.note_id where n.source != 'anki'").fetchone()[0]
+    imported = conn.execute("select count(*) from reviews r join cards c on c.id = r.card_id join notes n on n.id = c.note_id where n.source = 'anki'").fetchone()[0]
+    conn.close()
+    assert (own, imported) == (5, 25_000)
