@@ -42,21 +42,41 @@ def _snapshot(path: Path) -> tuple[int, int, int]:
         conn.close()
 
 
+@pytest.fixture(scope="module")
+def modern_bytes(package_bytes: bytes, tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    """The same content in Anki's current layout (zstd, protobuf), written by the anki library."""
+    from anki.collection import Collection, ExportAnkiPackageOptions, ImportAnkiPackageOptions, ImportAnkiPackageRequest
+
+    folder = tmp_path_factory.mktemp("modern")
+    (folder / "v.apkg").write_bytes(package_bytes)
+    col = Collection(str(folder / "collection.anki2"))
+    col.import_anki_package(
+        ImportAnkiPackageRequest(package_path=str(folder / "v.apkg"), options=ImportAnkiPackageOptions(with_scheduling=True))
+    )
+    col.export_anki_package(
+        out_path=str(folder / "m.apkg"),
+        options=ExportAnkiPackageOptions(with_scheduling=True, with_deck_configs=True, with_media=False, legacy=False),
+        limit=None,
+    )
+    col.close()
+    return (folder / "m.apkg").read_bytes()
+
+
 mutation = st.one_of(
     st.tuples(st.just("flip"), st.integers(0, 10**6), st.integers(1, 255)),
     st.tuples(st.just("truncate"), st.integers(0, 10**6), st.just(0)),
 )
 
 
-@given(st.lists(mutation, min_size=1, max_size=4))
-@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-def test_mutated_package(package_bytes: bytes, tmp_path_factory: pytest.TempPathFactory, mutations) -> None:  # type: ignore[no-untyped-def]
-    """Flipped bytes and truncations anywhere in a package: imported, or refused with our error and nothing written."""
+@given(st.lists(mutation, min_size=1, max_size=4), st.booleans())
+@settings(max_examples=EXAMPLES * 2, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_mutated_package(package_bytes: bytes, modern_bytes: bytes, tmp_path_factory: pytest.TempPathFactory, mutations, modern) -> None:  # type: ignore[no-untyped-def]
+    """Flipped bytes and truncations anywhere in a package, legacy or current layout: imported, or refused with our error."""
     from srs.anki.import_ import import_package
     from srs.db import open_database
 
     folder = tmp_path_factory.mktemp("m")
-    data = bytearray(package_bytes)
+    data = bytearray(modern_bytes if modern else package_bytes)
     for kind, position, value in mutations:
         position %= max(1, len(data))
         if kind == "flip" and data:
