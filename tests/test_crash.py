@@ -131,7 +131,7 @@ def test_review_while_importing(big_package: Path, tmp_path: Path) -> None:
     assert reviewer.returncode == 0, review_err.decode()
     assert importer.returncode == 0, import_err.decode()
     conn = sqlite3.connect(db)
-    own = conn.execute("select count(*) from reviews r join cards c on c.id = r.card_id join notes n on n.id = c.note_id where n.source != 'anki'").fetchone()[0]
-    imported = conn.execute("select count(*) from reviews r join cards c on c.id = r.card_id join notes n on n.id = c.note_id where n.source = 'anki'").fetchone()[0]
+    total = conn.execute("select count(*) from reviews").fetchone()[0]
     conn.close()
-    assert (own, imported) == (5, 25_000)
+    # 25,000 imported answers plus the reviewer's five (which may include cards the import just added)
+    assert total == 25_000 + 5
