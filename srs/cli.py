@@ -53,6 +53,11 @@ class Context:
     def now(self) -> datetime:
         return self._now or datetime.now(timezone.utc)
 
+    def clock(self) -> Any:
+        """A function giving the time: pinned by --now, else the real clock."""
+        fixed = self._now
+        return (lambda: fixed) if fixed is not None else (lambda: datetime.now(timezone.utc))
+
     def database(self, builtin: bool = True) -> Database:
         """Open the collection; build the built-in decks on first use."""
         if self._db is None:
@@ -156,8 +161,7 @@ def review(obj: Context, deck: str | None, new_limit: int | None, review_limit: 
         deck_ids = _deck_ids(session, deck)
         limits = Limits.from_settings(session, new_limit, review_limit)
         study = ReviewSession(session, limits, deck_ids)
-        fixed = obj._now
-        clock = (lambda: fixed) if fixed is not None else (lambda: datetime.now(timezone.utc))
+        clock = obj.clock()
         run_review(
             study,
             console,
@@ -453,8 +457,7 @@ def mock(obj: Context, count: int, seed: int | None) -> None:
         questions = pick_questions(session, obj.now(), count, random.Random(seed))
         if not questions:
             raise SrsError("no questions to ask: build a deck of questions first (srs deck build GUIDE.md)")
-        fixed = obj._now
-        clock = (lambda: fixed) if fixed is not None else (lambda: datetime.now(timezone.utc))
+        clock = obj.clock()
         run_mock(ReviewSession(session, Limits.from_settings(session)), questions, console, _read_key, clock, console.is_terminal)
 
 

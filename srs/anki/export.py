@@ -148,10 +148,15 @@ class NoteRow:
     modified: int
 
 
-def select_cards(session: Session, deck_names: list[str] | None) -> tuple[list[CardRow], dict[int, NoteRow]]:
-    """The cards (and their notes) of the selected decks, not of removed notes."""
+def _selected_deck_ids(session: Session, deck_names: list[str]) -> set[int]:
+    """The decks named (and their sub-decks)."""
     from srs.decks import deck_and_children
 
+    return {deck_id for name in deck_names for deck_id in deck_and_children(session, name)}
+
+
+def select_cards(session: Session, deck_names: list[str] | None) -> tuple[list[CardRow], dict[int, NoteRow]]:
+    """The cards (and their notes) of the selected decks, not of removed notes."""
     conn = session.connection()
     sql = (
         "SELECT c.id, c.note_id, c.ord, c.deck_id, c.state, c.step, c.stability, c.difficulty, c.due, "
@@ -161,9 +166,7 @@ def select_cards(session: Session, deck_names: list[str] | None) -> tuple[list[C
     ).format(kinds=", ".join(f"'{k}'" for k in NOTE_TYPES))
     rows = [CardRow(*r[:12], bool(r[12]), *r[13:]) for r in conn.exec_driver_sql(sql)]
     if deck_names:
-        ids: set[int] = set()
-        for name in deck_names:
-            ids.update(deck_and_children(session, name))
+        ids = _selected_deck_ids(session, deck_names)
         rows = [r for r in rows if r.deck_id in ids]
     wanted = {r.note_id for r in rows}
     notes = {}
@@ -232,7 +235,6 @@ def _count_unsupported(session: Session, deck_names: list[str] | None) -> int:
     """Notes the selection holds whose kind has no srs note type (imported Anki note types)."""
     from sqlalchemy import func, select
 
-    from srs.decks import deck_and_children
     from srs.models import Card, Note
 
     query = (
@@ -241,9 +243,7 @@ def _count_unsupported(session: Session, deck_names: list[str] | None) -> int:
         .where(Note.orphaned.is_(False), Note.kind.not_in(list(NOTE_TYPES)))
     )
     if deck_names:
-        ids: set[int] = set()
-        for name in deck_names:
-            ids.update(deck_and_children(session, name))
+        ids = _selected_deck_ids(session, deck_names)
         query = query.where(Card.deck_id.in_(ids))
     return session.scalar(query) or 0
 
