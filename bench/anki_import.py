@@ -68,7 +68,8 @@ def _make_package(work: Path) -> Path:
 
 
 def _srs_in_process(package: Path, db_path: Path, timings: dict[str, float] | None = None) -> float:
-    from srs.anki import formats, import_
+    from srs import scheduler
+    from srs.anki import import_
     from srs.db import open_database
     from srs.settings import set_setting
 
@@ -81,7 +82,8 @@ def _srs_in_process(package: Path, db_path: Path, timings: dict[str, float] | No
     if timings is not None:
         for module, name, label in (
             (import_, "read_package", "read the package (unzip, zstd, SQLite)"),
-            (import_, "_replay", "replay every card's history (FSRS)"),
+            (import_, "answers_for_fsrs", "choose the answers FSRS learns from"),
+            (scheduler.Scheduler, "replay_batch", "replay every card's history (FSRS, batched)"),
         ):
             original = getattr(module, name)
             originals.append((module, name, original))
@@ -104,7 +106,6 @@ def _srs_in_process(package: Path, db_path: Path, timings: dict[str, float] | No
         for module, name, original in originals:
             setattr(module, name, original)
         db.close()
-    _ = formats
     return elapsed
 
 

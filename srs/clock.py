@@ -12,9 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import lru_cache
 from datetime import date, datetime, time, timedelta, timezone
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from srs.errors import ConfigError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 # A fixed UTC timeline on which day N is exactly N * 24 hours after the
@@ -89,6 +93,54 @@ class Clock:
         if value is None:
             value = self._starts[day] = round(self.day_start(day).timestamp() * 1000)
         return value
+
+    def days_of_ms(self, ms: np.ndarray) -> np.ndarray:
+        """``day_of_ms`` for an array of Unix-millisecond instants, vectorised.
+
+        A day number is the local wall-clock time, less the rollover hour,
+        floored to whole days; the wall-clock time is the UTC instant plus the
+        zone's offset, which changes only at a few transitions. The offset is
+        sampled every six hours across the span of *ms*, and each change is
+        located to its 15-minute slot by bisection.
+        """
+        import numpy as np
+
+        slots = np.asarray(ms, dtype=np.int64) // 900_000
+        if slots.size == 0:
+            return slots
+        lo, hi = int(slots.min()), int(slots.max())
+
+        def offset(slot: int) -> int:
+            delta = datetime.fromtimestamp(slot * _SLOT, self.tz).utcoffset()
+            return int(delta.total_seconds()) if delta is not None else 0
+
+        changes, offsets = [lo], [offset(lo)]
+        previous = lo
+        for sample in range(lo + 24, hi + 24, 24):  # six hours = 24 slots
+            value = offset(sample)
+            while value != offsets[-1]:  # a change in (previous, sample]: find its slot
+                a, b = previous, sample
+                while b - a > 1:
+                    middle = (a + b) // 2
+                    if offset(middle) == offsets[-1]:
+                        a = middle
+                    else:
+                        b = middle
+                changes.append(b)
+                offsets.append(offset(b))
+                previous = b
+            previous = sample
+        index = np.searchsorted(np.asarray(changes, dtype=np.int64), slots, side="right") - 1
+        local = slots * _SLOT + np.asarray(offsets, dtype=np.int64)[index]
+        return (local - self.rollover_hour * 3600) // 86_400
+
+    def day_starts_ms(self, days: np.ndarray) -> np.ndarray:
+        """``day_start_ms`` for an array of day numbers."""
+        import numpy as np
+
+        unique, inverse = np.unique(np.asarray(days, dtype=np.int64), return_inverse=True)
+        starts = np.fromiter((self.day_start_ms(int(day)) for day in unique), dtype=np.int64, count=len(unique))
+        return starts[inverse.reshape(-1)]
 
     def date_of_day(self, day: int) -> date:
         return date.fromordinal(day + _EPOCH_ORDINAL)

