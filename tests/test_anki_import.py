@@ -433,6 +433,53 @@ def test_review_csv(tmp_path: Path) -> None:
     db.close()
 
 
+def test_answer_moved_off_a_taken_instant_is_recognised_next_time(tmp_path: Path) -> None:
+    """Two logs answer different cards in the same millisecond: the second answer moves by 1 ms, once."""
+    from srs.anki.import_ import import_package
+
+    first, second = tmp_path / "a.csv", tmp_path / "b.csv"
+    header = "card_id,review_time,review_rating,review_state,review_duration\n"
+    first.write_text(header + "1,1780000000000,3,0,5000\n")
+    second.write_text(header + "2,1780000000000,4,0,5000\n")
+    db = fresh_db(tmp_path / "srs.db", "UTC")
+    now = datetime(2026, 11, 25, tzinfo=timezone.utc)
+    results = []
+    for path in (first, second, second, first):
+        with db.session(write=True) as session:
+            results.append(import_package(session, path, now))
+            session.commit()
+    assert [(r.reviews_added, r.reviews_present) for r in results] == [(1, 0), (1, 0), (0, 1), (0, 1)]
+    with db.session() as session:
+        times = session.connection().exec_driver_sql("select reviewed_at from reviews order by reviewed_at").scalars().all()
+    db.close()
+    assert times == [1780000000000, 1780000000001]
+
+
+def test_unknown_answer_buttons_are_skipped_and_counted(tmp_path: Path) -> None:
+    """A revlog row with a button Anki never writes is not fed to FSRS; it is counted in the summary."""
+    from srs.anki.import_ import import_package
+
+    package = valid_package(tmp_path / "v")
+    work = tmp_path / "w"
+    with zipfile.ZipFile(package) as archive:
+        archive.extractall(work)
+    conn = sqlite3.connect(work / "collection.anki2")
+    cid = conn.execute("select id from cards where id not in (select cid from revlog) limit 1").fetchone()[0]
+    # (id, cid, usn, ease, ivl, lastIvl, factor, time, type): a learning answer, then a button 9
+    conn.execute("insert into revlog values (1780000000000, ?, -1, 3, -600, 0, 2500, 1000, 0)", (cid,))
+    conn.execute("insert into revlog values (1780000600000, ?, -1, 9, 1, 0, 2500, 1000, 1)", (cid,))
+    conn.commit()
+    conn.close()
+    odd = make_zip(tmp_path / "odd.apkg", {"collection.anki2": (work / "collection.anki2").read_bytes(), "media": b"{}"})
+    db = fresh_db(tmp_path / "srs.db", "UTC")
+    with db.session(write=True) as session:
+        summary = import_package(session, odd, datetime(2026, 11, 25, tzinfo=timezone.utc))
+        session.commit()
+    db.close()
+    assert summary.skipped == {"unknown answer button": 1}
+    assert summary.reviews_added == 1
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [

@@ -25,8 +25,7 @@ import json
 import re
 import tempfile
 from collections import Counter, defaultdict
-from collections.abc import Callable
-from itertools import compress
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -343,16 +342,17 @@ def _merge(session: Session, package: AnkiPackage, now: datetime, progress: Prog
                 for c in new_cards
             ],
         )
-    if reviews.inserts:
+    if reviews.insert_count:
         # A large history goes in faster with the review indexes rebuilt once
         # afterwards (inside this transaction; the unique index re-checks times).
-        rebuild = len(reviews.inserts) > 20_000
+        rebuild = reviews.insert_count > 20_000
         indexes = conn.exec_driver_sql(
             "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'reviews' AND sql IS NOT NULL"
         ).all() if rebuild else []
         for name, _ in indexes:
             conn.exec_driver_sql(f'DROP INDEX "{name}"')
-        conn.exec_driver_sql(
+        # the DB-API connection itself (same transaction): it takes an iterator, SQLAlchemy wants a list
+        conn.connection.dbapi_connection.executemany(  # type: ignore[union-attr]
             "INSERT INTO reviews (card_id, reviewed_at, rating, duration_ms, prev_state, state, step, stability, "
             "difficulty, due, interval, last_interval) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
             reviews.inserts,
@@ -371,7 +371,10 @@ def _merge(session: Session, package: AnkiPackage, now: datetime, progress: Prog
 
 @dataclass
 class _Rows:
-    inserts: list[tuple] = field(default_factory=list)  # type: ignore[type-arg]
+    """Review rows to write, streamed into executemany (a list of 200,000 tuples costs 100 MB)."""
+
+    inserts: Iterable[tuple] = ()  # type: ignore[type-arg]
+    insert_count: int = 0
     updates: list[tuple] = field(default_factory=list)  # type: ignore[type-arg]
 
 
@@ -480,35 +483,41 @@ def _merge_reviews(conn, package, card_map, scheduler_for, summary, progress, no
     starts[first] = True
     prev_state = np.where(starts, int(CardState.NEW), np.roll(state, 1))
     last_interval = np.where(starts, 0, np.roll(interval, 1))
-    steps = [None if s < 0 else s for s in step.tolist()]
-    columns = [prev_state.tolist(), state.tolist(), steps, stability.tolist(), difficulty.tolist(), due.tolist(),
-               interval.tolist(), last_interval.tolist()]
-    head = [card.tolist(), at.tolist(), rating.tolist(), duration.tolist()]
+    columns = [prev_state, state, step, stability, difficulty, due, interval, last_interval]
     fresh = review_id < 0
-    if fresh.all():
-        rows.inserts = list(zip(*head, *columns))
-    else:
-        rows.inserts = list(compress(zip(*head, *columns), fresh.tolist()))
-        rows.updates = list(compress(zip(*columns, review_id.tolist()), (~fresh).tolist()))
+    rows.insert_count = int(fresh.sum())
+    inserts = np.flatnonzero(fresh)
+    rows.inserts = _stream([card[inserts], at[inserts], rating[inserts], duration[inserts], *(c[inserts] for c in columns)], 6)
+    if rows.insert_count < len(card):
+        updates = np.flatnonzero(~fresh)
+        rows.updates = list(_stream([*(c[updates] for c in columns), review_id[updates]], 2))
 
     # each replayed card takes the state after its last answer
     last = bounds[1:] - 1
-    lapses = np.add.reduceat(((prev_state == CardState.REVIEW) & (rating == 1)).astype(np.int64), first)
-    reps = np.diff(bounds)
-    for i, (card_id, row) in enumerate(zip(card[first].tolist(), last.tolist())):
+    lapses = np.add.reduceat(((prev_state == CardState.REVIEW) & (rating == 1)).astype(np.int64), first).tolist()
+    reps = np.diff(bounds).tolist()
+    finals = zip(card[last].tolist(), state[last].tolist(), step[last].tolist(), stability[last].tolist(),
+                 difficulty[last].tolist(), due[last].tolist(), at[last].tolist(), reps, lapses)
+    for card_id, state_, step_, stability_, difficulty_, due_, at_, reps_, lapses_ in finals:
         target = cards[card_id]
-        values = dict(
-            state=int(state[row]), step=steps[row], stability=float(stability[row]), difficulty=float(difficulty[row]),
-            reps=int(reps[i]), lapses=int(lapses[i]),
-        )
-        for name, value in values.items():
-            setattr(target, name, value)
+        target.state, target.step = state_, None if step_ < 0 else step_
+        target.stability, target.difficulty, target.reps, target.lapses = stability_, difficulty_, reps_, lapses_
         if isinstance(target, _NewCard):
-            target.due_ms, target.last_ms = int(due[row]), int(at[row])
+            target.due_ms, target.last_ms = due_, at_
         else:
-            target.due, target.last_review = _ms(int(due[row])), _ms(int(at[row]))
-            target.modified = now
+            target.due, target.last_review, target.modified = _ms(due_), _ms(at_), now
     return rows
+
+
+def _stream(arrays: list[np.ndarray], steps_at: int, chunk: int = 25_000) -> Iterator[tuple]:  # type: ignore[type-arg]
+    """Rows as tuples of Python values, a chunk at a time (200,000 rows of lists would cost 100 MB).
+
+    Column *steps_at* holds learning steps, where -1 means none (NULL).
+    """
+    for lo in range(0, len(arrays[0]), chunk):
+        columns = [a[lo : lo + chunk].tolist() for a in arrays]
+        columns[steps_at] = [None if s < 0 else s for s in columns[steps_at]]
+        yield from zip(*columns)
 
 
 def _unique_times(conn, at: np.ndarray) -> np.ndarray:  # type: ignore[no-untyped-def]
