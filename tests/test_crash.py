@@ -135,3 +135,68 @@ def test_review_while_importing(big_package: Path, tmp_path: Path) -> None:
     conn.close()
     # 25,000 imported answers plus the reviewer's five (which may include cards the import just added)
     assert total == 25_000 + 5
+
+
+def test_sigkill_inside_an_answers_transaction(tmp_path: Path) -> None:
+    """Killed after an answer's rows are written but before its commit: that answer vanishes whole.
+
+    The earlier answers stay; the interrupted one leaves neither a review row
+    nor a changed card (its card still matches the replay of its reviews);
+    while it was paused, another writer was held off, so the transaction was
+    really open.
+    """
+    import os
+
+    from srs.db import open_database
+    from srs.models import Card
+    from srs.review import Schedulers
+    from srs.scheduler import memory_of
+    from srs.settings import clock_for
+
+    db = tmp_path / "t.db"
+    base = [sys.executable, "-m", "srs", "--db", str(db)]
+    subprocess.run([*base, "status"], check=True, capture_output=True, timeout=60)
+    helper = Path(__file__).with_name("pause_in_answer.py")
+    for pause_at in (1, 3):
+        before = sqlite3.connect(db).execute("select count(*) from reviews").fetchone()[0]
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "120", "SRS_PAUSE_AT_ANSWER": str(pause_at)}
+        process = subprocess.Popen(
+            [sys.executable, str(helper), "--db", str(db), "review", "--new-limit", "100"],
+            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
+        )
+        assert process.stdin is not None and process.stderr is not None
+        process.stdin.write(b" 3" * pause_at)  # reveal and answer Good, pause_at times
+        process.stdin.flush()
+        deadline = time.monotonic() + 60
+        line = ""
+        while "PAUSED-IN-TRANSACTION" not in line and time.monotonic() < deadline:
+            line = process.stderr.readline().decode()
+        assert "PAUSED-IN-TRANSACTION" in line
+        other = sqlite3.connect(db, timeout=0.2)
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            other.execute("begin immediate")
+        assert other.execute("select count(*) from reviews").fetchone()[0] == before + pause_at - 1  # readers see only commits
+        other.close()
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+        process.stdin.close()
+        process.stderr.close()
+        conn = sqlite3.connect(db)
+        assert conn.execute("pragma integrity_check").fetchone()[0] == "ok"
+        assert conn.execute("select count(*) from reviews").fetchone()[0] == before + pause_at - 1
+        conn.close()
+    database = open_database(db)
+    with database.session() as session:
+        from sqlalchemy import select
+
+        from srs.models import Review
+
+        schedulers = Schedulers(session, clock_for(session))
+        reviews = session.scalars(select(Review).order_by(Review.reviewed_at)).all()
+        assert len(reviews) == 2  # none from the first session, the two before the pause from the second
+        for card in session.scalars(select(Card)):
+            history = [(r.rating, r.reviewed_at) for r in reviews if r.card_id == card.id]
+            assert card.reps == len(history)  # the interrupted answer left no trace on its card either
+            if history:
+                assert memory_of(card) == schedulers.for_card(card).replay(history, card.id)
+    database.close()

@@ -65,19 +65,46 @@ def modern_bytes(package_bytes: bytes, tmp_path_factory: pytest.TempPathFactory)
 mutation = st.one_of(
     st.tuples(st.just("flip"), st.integers(0, 10**6), st.integers(1, 255)),
     st.tuples(st.just("truncate"), st.integers(0, 10**6), st.just(0)),
+    # a member's declared size, in its local header and the central directory
+    st.tuples(
+        st.sampled_from(["size", "compressed size"]),
+        st.integers(0, 20),
+        st.one_of(st.sampled_from([0, 1, 2**31 - 1, 2**31, 2**32 - 1]), st.integers(0, 2**32 - 1)),
+    ),
 )
+
+
+def _declare_size(data: bytearray, member: int, value: int, compressed: bool) -> None:
+    """Overwrite a zip member's declared size (ZIP APPNOTE 4.3.7 and 4.3.12)."""
+    import struct
+
+    entries = []
+    at = data.find(b"PK\x01\x02")
+    while at != -1 and at + 46 <= len(data):
+        entries.append(at)
+        at = data.find(b"PK\x01\x02", at + 4)
+    if not entries:
+        return
+    entry = entries[member % len(entries)]
+    struct.pack_into("<I", data, entry + (20 if compressed else 24), value)
+    local = struct.unpack_from("<I", data, entry + 42)[0]
+    if data[local : local + 4] == b"PK\x03\x04" and local + 30 <= len(data):
+        struct.pack_into("<I", data, local + (18 if compressed else 22), value)
 
 
 @given(st.lists(mutation, min_size=1, max_size=4), st.booleans())
 @settings(max_examples=EXAMPLES * 2, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_mutated_package(package_bytes: bytes, modern_bytes: bytes, tmp_path_factory: pytest.TempPathFactory, mutations, modern) -> None:  # type: ignore[no-untyped-def]
-    """Flipped bytes and truncations anywhere in a package, legacy or current layout: imported, or refused with our error."""
+    """Flipped bytes, truncations and lying member sizes in a package, legacy or current layout: imported, or refused with our error."""
     from srs.anki.import_ import import_package
     from srs.db import open_database
 
     folder = tmp_path_factory.mktemp("m")
     data = bytearray(modern_bytes if modern else package_bytes)
     for kind, position, value in mutations:
+        if kind in ("size", "compressed size"):
+            _declare_size(data, position, value, kind == "compressed size")
+            continue
         position %= max(1, len(data))
         if kind == "flip" and data:
             data[position] ^= value
@@ -143,3 +170,87 @@ def test_any_story_text_parses_or_fails_cleanly(text: str) -> None:
         parse_story(text)
     except StoryError as exc:
         assert str(exc) and "\n" not in str(exc)
+
+
+GUIDE = (Path(__file__).resolve().parent.parent / "decks" / "behavioral-questions.md").read_bytes()
+
+line_edit = st.one_of(
+    st.tuples(st.just("delete"), st.integers(0, 10**4), st.just(b"")),
+    st.tuples(st.just("duplicate"), st.integers(0, 10**4), st.just(b"")),
+    st.tuples(st.just("insert"), st.integers(0, 10**4), st.binary(max_size=40)),
+    st.tuples(st.just("insert"), st.integers(0, 10**4), st.text(max_size=40).map(lambda s: s.encode())),
+    st.tuples(st.just("insert"), st.integers(0, 10**4), st.sampled_from([b"# ", b"## ", b"- ", b"1. ", b"**", b"> ", b"```", b"|---|", b"<div>", b"\x00", b"\xff\xfe"])),
+    st.tuples(st.just("flip"), st.integers(0, 10**6), st.integers(1, 255).map(lambda v: bytes([v]))),
+    st.tuples(st.just("truncate"), st.integers(0, 10**6), st.just(b"")),
+)
+
+
+def _mutate_guide(edits: list[tuple[str, int, bytes]]) -> bytes:
+    lines = GUIDE.split(b"\n")
+    for kind, position, value in edits:
+        if kind in ("flip", "truncate"):
+            data = bytearray(b"\n".join(lines))
+            position %= max(1, len(data))
+            if kind == "flip" and data:
+                data[position] ^= value[0]
+            else:
+                del data[position:]
+            lines = bytes(data).split(b"\n")
+            continue
+        index = position % max(1, len(lines))
+        if kind == "delete" and lines:
+            del lines[index]
+        elif kind == "duplicate" and lines:
+            lines.insert(index, lines[index])
+        else:
+            lines.insert(index, value)
+    return b"\n".join(lines)
+
+
+@given(st.lists(line_edit, min_size=1, max_size=6))
+@settings(max_examples=EXAMPLES * 2, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_mutated_guide(tmp_path_factory: pytest.TempPathFactory, edits) -> None:  # type: ignore[no-untyped-def]
+    """A damaged guide, rebuilt over a deck built from the good one: synced, or our error with nothing changed.
+
+    On success, no note is deleted (removed items are suspended), a second
+    build of the same text changes nothing, and building the good guide again
+    brings every original item back.
+    """
+    from srs.decks import build_from_file
+    from srs.db import open_database
+
+    folder = tmp_path_factory.mktemp("g")
+    good, bad = folder / "good.md", folder / "bad.md"
+    good.write_bytes(GUIDE)
+    bad.write_bytes(_mutate_guide(edits))
+    db = open_database(folder / "t.db")
+    try:
+        with db.session(write=True) as session:
+            original = build_from_file(session, good, "Fuzz", NOW)
+            session.commit()
+        before = _snapshot(db.path)
+        try:
+            with db.session(write=True) as session:
+                build_from_file(session, bad, "Fuzz", NOW)
+                session.commit()
+        except SrsError as exc:
+            assert str(exc) and "\n" not in str(exc)
+            assert _snapshot(db.path) == before
+            return
+        assert _snapshot(db.path)[0] >= before[0]  # notes are never deleted
+        with db.session(write=True) as session:
+            again = build_from_file(session, bad, "Fuzz", NOW)
+            session.commit()
+        assert (again.added, again.updated, again.restored) == (0, 0, 0)
+        with db.session(write=True) as session:
+            back = build_from_file(session, good, "Fuzz", NOW)
+            session.commit()
+            from sqlalchemy import select
+
+            from srs.models import Note
+
+            live = {n.source_key for n in session.scalars(select(Note).where(Note.source == "guide:Fuzz", Note.orphaned.is_(False)))}
+        assert back.added + back.updated + back.unchanged == original.added  # restored ones are among these
+        assert len(live) == original.added
+    finally:
+        db.close()
