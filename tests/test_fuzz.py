@@ -185,8 +185,9 @@ line_edit = st.one_of(
 )
 
 
-def _mutate_guide(edits: list[tuple[str, int, bytes]]) -> bytes:
-    lines = GUIDE.split(b"\n")
+def _mutate(edits: list[tuple[str, int, bytes]], text: bytes = GUIDE) -> bytes:
+    """*text* with line edits, byte flips and truncations applied in turn."""
+    lines = text.split(b"\n")
     for kind, position, value in edits:
         if kind in ("flip", "truncate"):
             data = bytearray(b"\n".join(lines))
@@ -222,7 +223,7 @@ def test_mutated_guide(tmp_path_factory: pytest.TempPathFactory, edits) -> None:
     folder = tmp_path_factory.mktemp("g")
     good, bad = folder / "good.md", folder / "bad.md"
     good.write_bytes(GUIDE)
-    bad.write_bytes(_mutate_guide(edits))
+    bad.write_bytes(_mutate(edits))
     db = open_database(folder / "t.db")
     try:
         with db.session(write=True) as session:
@@ -254,3 +255,39 @@ def test_mutated_guide(tmp_path_factory: pytest.TempPathFactory, edits) -> None:
         assert len(live) == original.added
     finally:
         db.close()
+
+
+@given(st.lists(line_edit, min_size=1, max_size=5))
+@settings(max_examples=EXAMPLES * 2, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_mutated_story_file(tmp_path_factory: pytest.TempPathFactory, edits) -> None:  # type: ignore[no-untyped-def]
+    """`srs story edit ID --file` with a damaged story: saved (and shown back the same), or one error line, nothing changed."""
+    from click.testing import CliRunner
+
+    from srs.cli import cli
+    from srs.stories import parse_story
+
+    from .test_stories import STORY
+
+    folder = tmp_path_factory.mktemp("s")
+    db = folder / "t.db"
+    runner = CliRunner()
+
+    def run(*args: str):  # type: ignore[no-untyped-def]
+        return runner.invoke(cli, ["--db", str(db), "--now", "2026-11-25T08:00:00", *args], env={"COLUMNS": "200"})
+
+    (folder / "good.md").write_text(STORY)
+    assert run("story", "add", "--file", str(folder / "good.md")).exit_code == 0
+    story_id = sqlite3.connect(db).execute("select note_id from stories").fetchone()[0]
+    (folder / "bad.md").write_bytes(_mutate(edits, STORY.encode()))
+    before = _snapshot(db)
+    shown_before = run("story", "show", str(story_id)).output
+    result = run("story", "edit", str(story_id), "--file", str(folder / "bad.md"))
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    if result.exit_code:
+        assert result.exit_code == 1
+        assert result.output.startswith("Error: ") and result.output.count("\n") == 1, result.output
+        assert _snapshot(db) == before
+        assert run("story", "show", str(story_id)).output == shown_before
+    else:
+        shown = run("story", "show", str(story_id)).output
+        assert parse_story(shown) == parse_story((folder / "bad.md").read_text(encoding="utf-8"))
