@@ -86,6 +86,7 @@ def _srs_in_process(package: Path, db_path: Path, timings: dict[str, float] | No
             (import_, "answers_for_fsrs", "choose the answers FSRS learns from"),
             (scheduler.Scheduler, "replay_batch", "replay every card's history (FSRS, batched)"),
             (import_, "_merge_reviews", _MERGE),
+            (import_, "_write_rows", "write cards and review rows, rebuild the review indexes"),
         ):
             original = getattr(module, name)
             originals.append((module, name, original))
@@ -208,7 +209,7 @@ def run() -> dict[str, object]:
     total = _srs_in_process(package, work / "srs.db", phases)
     # _merge_reviews contains the two phases before it: keep only its own part
     phases[_MERGE] -= phases["choose the answers FSRS learns from"] + phases["replay every card's history (FSRS, batched)"]
-    phases["notes and cards; writing all rows; commit (the rest)"] = total - sum(phases.values())
+    phases["notes and cards: match, render, insert notes; commit (the rest)"] = total - sum(phases.values())
     phases["total"] = total
     replay = _replay_comparison(work / "srs.db")
     med = statistics.median

@@ -456,7 +456,7 @@ def test_answer_moved_off_a_taken_instant_is_recognised_next_time(tmp_path: Path
 
 
 def test_unknown_answer_buttons_are_skipped_and_counted(tmp_path: Path) -> None:
-    """A revlog row with a button Anki never writes is not fed to FSRS; it is counted in the summary."""
+    """Revlog rows with a button Anki never writes, or an impossible time, are not fed to FSRS; they are counted."""
     from srs.anki.import_ import import_package
 
     package = valid_package(tmp_path / "v")
@@ -468,6 +468,8 @@ def test_unknown_answer_buttons_are_skipped_and_counted(tmp_path: Path) -> None:
     # (id, cid, usn, ease, ivl, lastIvl, factor, time, type): a learning answer, then a button 9
     conn.execute("insert into revlog values (1780000000000, ?, -1, 3, -600, 0, 2500, 1000, 0)", (cid,))
     conn.execute("insert into revlog values (1780000600000, ?, -1, 9, 1, 0, 2500, 1000, 1)", (cid,))
+    for damaged in (2**62, -5):  # times no calendar holds
+        conn.execute("insert into revlog values (?, ?, -1, 3, 1, 0, 2500, 1000, 1)", (damaged, cid))
     conn.commit()
     conn.close()
     odd = make_zip(tmp_path / "odd.apkg", {"collection.anki2": (work / "collection.anki2").read_bytes(), "media": b"{}"})
@@ -476,7 +478,7 @@ def test_unknown_answer_buttons_are_skipped_and_counted(tmp_path: Path) -> None:
         summary = import_package(session, odd, datetime(2026, 11, 25, tzinfo=timezone.utc))
         session.commit()
     db.close()
-    assert summary.skipped == {"unknown answer button": 1}
+    assert summary.skipped == {"unknown answer button": 1, "answer time out of range": 2}
     assert summary.reviews_added == 1
 
 

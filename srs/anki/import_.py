@@ -332,6 +332,13 @@ def _merge(session: Session, package: AnkiPackage, now: datetime, progress: Prog
 
     # 4-5. review history, merged and replayed per card (as arrays: 200,000 rows are common)
     reviews = _merge_reviews(conn, package, card_map, schedulers_for(session), summary, progress, now)
+    _write_rows(conn, new_cards, reviews, now_ms)
+    session.flush()
+    return summary
+
+
+def _write_rows(conn, new_cards: list[_NewCard], reviews: _Rows, now_ms: int) -> None:  # type: ignore[no-untyped-def]
+    """Insert the new cards and review rows, and update the replayed ones."""
     if new_cards:
         conn.exec_driver_sql(
             "INSERT INTO cards (id, note_id, ord, deck_id, state, step, stability, difficulty, due, last_review, reps, "
@@ -365,8 +372,6 @@ def _merge(session: Session, package: AnkiPackage, now: datetime, progress: Prog
             "interval = ?, last_interval = ? WHERE id = ?",
             reviews.updates,
         )
-    session.flush()
-    return summary
 
 
 @dataclass
@@ -386,6 +391,10 @@ def schedulers_for(session: Session) -> Callable[[int], Scheduler]:
     return Schedulers(session, clock_for(session)).for_card_in
 
 
+# Answer times (Unix ms) past this are damage, not history: 9000-01-01, leaving
+# room for a century-long interval within the calendar Python can handle.
+_LATEST_MS = 221_845_392_000_000
+
 # How far an answer's time may have been moved to keep review times unique
 # (see _unique_times) and still be recognised as the same answer.
 _MOVED_AT_MOST_MS = 64
@@ -401,10 +410,15 @@ def _merge_reviews(conn, package, card_map, scheduler_for, summary, progress, no
     ours = np.fromiter((c.id for c in card_map.values()), dtype=np.int64, count=len(card_map))
     in_package = np.isin(rev.cid, anki_ids)
     button = (rev.ease >= 0) & (rev.ease <= 4)
+    dated = (rev.id > 0) & (rev.id < _LATEST_MS)
     summary.skipped.update(
-        +Counter({"card not in the package": int((~in_package).sum()), "unknown answer button": int((in_package & ~button).sum())})
+        +Counter({
+            "card not in the package": int((~in_package).sum()),
+            "unknown answer button": int((in_package & ~button).sum()),
+            "answer time out of range": int((in_package & button & ~dated).sum()),
+        })
     )
-    chosen = np.flatnonzero(in_package & button)
+    chosen = np.flatnonzero(in_package & button & dated)
     chosen = chosen[np.lexsort((rev.id[chosen], rev.cid[chosen]))]  # by card, then time
     keep, skipped = answers_for_fsrs(rev.cid[chosen], rev.ease[chosen], rev.ivl[chosen], rev.factor[chosen], rev.type[chosen])
     summary.skipped.update(skipped)
