@@ -6,7 +6,7 @@ import json
 import random
 import sqlite3
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -433,6 +433,19 @@ def test_review_csv(tmp_path: Path) -> None:
     db.close()
 
 
+def altered_package(tmp_path: Path, alter: Callable[[sqlite3.Connection], None]) -> Path:
+    """The valid legacy package with its collection changed by *alter*."""
+    package = valid_package(tmp_path / "v")
+    work = tmp_path / "w"
+    with zipfile.ZipFile(package) as archive:
+        archive.extractall(work)
+    conn = sqlite3.connect(work / "collection.anki2")
+    alter(conn)
+    conn.commit()
+    conn.close()
+    return make_zip(tmp_path / "odd.apkg", {"collection.anki2": (work / "collection.anki2").read_bytes(), "media": b"{}"})
+
+
 def test_answer_moved_off_a_taken_instant_is_recognised_next_time(tmp_path: Path) -> None:
     """Two logs answer different cards in the same millisecond: the second answer moves by 1 ms, once."""
     from srs.anki.import_ import import_package
@@ -459,20 +472,15 @@ def test_unknown_answer_buttons_are_skipped_and_counted(tmp_path: Path) -> None:
     """Revlog rows with a button Anki never writes, or an impossible time, are not fed to FSRS; they are counted."""
     from srs.anki.import_ import import_package
 
-    package = valid_package(tmp_path / "v")
-    work = tmp_path / "w"
-    with zipfile.ZipFile(package) as archive:
-        archive.extractall(work)
-    conn = sqlite3.connect(work / "collection.anki2")
-    cid = conn.execute("select id from cards where id not in (select cid from revlog) limit 1").fetchone()[0]
-    # (id, cid, usn, ease, ivl, lastIvl, factor, time, type): a learning answer, then a button 9
-    conn.execute("insert into revlog values (1780000000000, ?, -1, 3, -600, 0, 2500, 1000, 0)", (cid,))
-    conn.execute("insert into revlog values (1780000600000, ?, -1, 9, 1, 0, 2500, 1000, 1)", (cid,))
-    for damaged in (2**62, -5):  # times no calendar holds
-        conn.execute("insert into revlog values (?, ?, -1, 3, 1, 0, 2500, 1000, 1)", (damaged, cid))
-    conn.commit()
-    conn.close()
-    odd = make_zip(tmp_path / "odd.apkg", {"collection.anki2": (work / "collection.anki2").read_bytes(), "media": b"{}"})
+    def damage(conn: sqlite3.Connection) -> None:
+        cid = conn.execute("select id from cards where id not in (select cid from revlog) limit 1").fetchone()[0]
+        # (id, cid, usn, ease, ivl, lastIvl, factor, time, type): a learning answer, then a button 9
+        conn.execute("insert into revlog values (1780000000000, ?, -1, 3, -600, 0, 2500, 1000, 0)", (cid,))
+        conn.execute("insert into revlog values (1780000600000, ?, -1, 9, 1, 0, 2500, 1000, 1)", (cid,))
+        for damaged in (2**62, -5):  # times no calendar holds
+            conn.execute("insert into revlog values (?, ?, -1, 3, 1, 0, 2500, 1000, 1)", (damaged, cid))
+
+    odd = altered_package(tmp_path, damage)
     db = fresh_db(tmp_path / "srs.db", "UTC")
     with db.session(write=True) as session:
         summary = import_package(session, odd, datetime(2026, 11, 25, tzinfo=timezone.utc))
@@ -550,16 +558,11 @@ def test_oddities_are_skipped_and_counted(tmp_path: Path) -> None:
     """Revlog rows for cards not in the package, and unknown card data keys, are tolerated and counted."""
     from srs.anki.import_ import import_package
 
-    package = valid_package(tmp_path / "v")
-    work = tmp_path / "w"
-    with zipfile.ZipFile(package) as archive:
-        archive.extractall(work)
-    conn = sqlite3.connect(work / "collection.anki2")
-    conn.execute("insert into revlog values (1780000000000, 424242, -1, 3, 1, 0, 2500, 1000, 1)")
-    conn.execute("""update cards set data = '{"s": 3.0, "d": 5.0, "mystery": [1, 2]}'""")
-    conn.commit()
-    conn.close()
-    odd = make_zip(tmp_path / "odd.apkg", {"collection.anki2": (work / "collection.anki2").read_bytes(), "media": b"{}"})
+    def oddities(conn: sqlite3.Connection) -> None:
+        conn.execute("insert into revlog values (1780000000000, 424242, -1, 3, 1, 0, 2500, 1000, 1)")
+        conn.execute("""update cards set data = '{"s": 3.0, "d": 5.0, "mystery": [1, 2]}'""")
+
+    odd = altered_package(tmp_path, oddities)
     db = fresh_db(tmp_path / "srs.db", "UTC")
     with db.session(write=True) as session:
         summary = import_package(session, odd, datetime(2026, 11, 25, tzinfo=timezone.utc))
