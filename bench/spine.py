@@ -102,7 +102,11 @@ def generate(path: Path) -> None:
             reviews.append((review_id, card_id, at_ms, rating, duration, int(before.state), int(after.state), after.step, after.stability, after.difficulty, to_ms(after.due), interval, last_interval))
             last_interval = interval
         cards.append((card_id, card_id, 0, decks[i % 10], int(memory.state), memory.step, memory.stability, memory.difficulty, to_ms(memory.due), to_ms(memory.last_review), memory.reps, memory.lapses, 0, i, now_ms, now_ms))
-    conn.executemany("INSERT INTO notes VALUES (?,?,?,?,?,?,?,?,?,?)", notes)
+    conn.executemany(
+        "INSERT INTO notes (id, guid, kind, fields, tags, source, source_key, orphaned, created, modified) "
+        "VALUES (?,?,?,?,?,?,?,?,?,?)",
+        notes,
+    )
     conn.executemany("INSERT INTO cards VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", cards)
     conn.executemany("INSERT INTO reviews VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", reviews)
     conn.commit()

@@ -333,8 +333,8 @@ def export(obj: Context, out: Path, decks: tuple[str, ...], no_scheduling: bool,
     )
     if result.unsupported_notes:
         click.echo(
-            f"Not exported: {result.unsupported_notes} note(s) of note types imported from Anki "
-            "(srs writes only its own note types so far)."
+            f"Not exported: {result.unsupported_notes} note(s) with no Anki note type "
+            "(placeholders from a review-log CSV, or imported before srs kept note types: import that package again)."
         )
 
 

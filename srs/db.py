@@ -168,7 +168,30 @@ def _m003_review_intervals(conn: Connection) -> None:
 
 # Ordered; position + 1 is the schema version a step leads to. Never edit a
 # step that has shipped: append a new one.
-MIGRATIONS: list[Callable[[Connection], None]] = [_m001_initial, _m002_stories, _m003_review_intervals]
+def _m004_anki_notetypes(conn: Connection) -> None:
+    """Notes imported from foreign Anki note types keep what it takes to export them again.
+
+    ``anki_notetypes`` holds those note types as Anki defines them (fields,
+    card templates, CSS); an imported note keeps its note type's id and its
+    raw field HTML beside the text srs shows.
+    """
+    conn.exec_driver_sql(
+        """CREATE TABLE anki_notetypes (
+            id INTEGER PRIMARY KEY,
+            name VARCHAR NOT NULL,
+            cloze BOOLEAN NOT NULL,
+            fields JSON NOT NULL,
+            templates JSON NOT NULL,
+            css TEXT NOT NULL
+        )"""
+    )
+    conn.exec_driver_sql("ALTER TABLE notes ADD COLUMN anki_notetype_id INTEGER REFERENCES anki_notetypes(id)")
+    conn.exec_driver_sql("ALTER TABLE notes ADD COLUMN anki_fields JSON")
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [
+    _m001_initial, _m002_stories, _m003_review_intervals, _m004_anki_notetypes,
+]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -125,8 +125,23 @@ class Note(Base):
     orphaned: Mapped[bool] = mapped_column(Boolean, default=False)  # gone from its source
     created: Mapped[datetime] = mapped_column(UTCDateTime)
     modified: Mapped[datetime] = mapped_column(UTCDateTime)
+    # notes of a foreign Anki note type: that note type, and the raw field HTML
+    anki_notetype_id: Mapped[int | None] = mapped_column(ForeignKey("anki_notetypes.id"), default=None)
+    anki_fields: Mapped[list[str] | None] = mapped_column(JSON, default=None)
 
     cards: Mapped[list[Card]] = relationship(back_populates="note", order_by="Card.ord")
+
+
+class AnkiNotetype(Base):
+    """A foreign Anki note type, kept so its notes can be exported as they came."""
+
+    __tablename__ = "anki_notetypes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)  # Anki's note type id
+    name: Mapped[str] = mapped_column(String)
+    cloze: Mapped[bool] = mapped_column(Boolean)
+    fields: Mapped[list[str]] = mapped_column(JSON)
+    templates: Mapped[list[list[str]]] = mapped_column(JSON)  # [name, front format, back format]
+    css: Mapped[str] = mapped_column(Text)
 
 
 class Card(Base):

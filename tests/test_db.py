@@ -209,3 +209,28 @@ def test_upgrade_to_schema_3_fills_intervals_and_unique_times(tmp_path: Path) ->
     assert rows[1] == (2, t0 + 600_000, anki_interval(clock, 2, t0 + 3 * day, t0 + 600_000), rows[0][2])
     assert rows[2][1] == t0 + 1  # moved on by a millisecond
     assert rows[2][2] == anki_interval(clock, 2, t0 + 8 * day, t0 + 1)
+
+
+def test_upgrade_to_schema_4_keeps_notes(tmp_path: Path) -> None:
+    """Schema 3 notes are kept; the columns for foreign Anki note types start empty."""
+    from sqlalchemy import create_engine
+
+    path = tmp_path / "v3.db"
+    engine = create_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:
+        for step in dbmod.MIGRATIONS[:3]:
+            step(conn)
+        conn.exec_driver_sql(f"PRAGMA application_id = {APPLICATION_ID}")
+        conn.exec_driver_sql("PRAGMA user_version = 3")
+        conn.exec_driver_sql(
+            "INSERT INTO notes (id, guid, kind, fields, tags, source, source_key, orphaned, created, modified) "
+            """VALUES (7, 'g', 'anki', '{"Front 0": "q"}', '[]', 'anki', NULL, 0, 1, 1)"""
+        )
+    engine.dispose()
+    open_database(path).close()
+    conn = sqlite3.connect(path)
+    assert conn.execute("SELECT id, kind, fields, anki_notetype_id, anki_fields FROM notes").fetchall() == [
+        (7, "anki", '{"Front 0": "q"}', None, None)
+    ]
+    assert conn.execute("SELECT count(*) FROM anki_notetypes").fetchone()[0] == 0
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4

@@ -33,10 +33,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from srs.anki.notetypes import CSS, NOTE_TYPES, NoteType
+from srs.anki.notetypes import CSS, NOTE_TYPES
 from srs.clock import Clock
 from srs.errors import ExportError
-from srs.models import CardState, Deck, NoteKind, Preset
+from srs.models import AnkiNotetype, CardState, Deck, NoteKind, Preset
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -95,13 +95,16 @@ def _note_fields(stories: StoryIndex, note: NoteRow) -> list[str]:
     return [_html(f.get(name, "")) for name in NOTE_TYPES[kind].fields]
 
 
-def _genanki_model(genanki: Any, nt: NoteType) -> Any:
+def _genanki_model(
+    genanki: Any, model_id: int, name: str, fields: list[str], templates: list[Any], css: str = CSS, cloze: bool = False
+) -> Any:
     return genanki.Model(
-        nt.model_id,
-        nt.name,
-        fields=[{"name": name} for name in nt.fields],
-        templates=[{"name": name, "qfmt": front, "afmt": back} for name, front, back in nt.templates],
-        css=CSS,
+        model_id,
+        name,
+        fields=[{"name": field} for field in fields],
+        templates=[{"name": template, "qfmt": front, "afmt": back} for template, front, back in templates],
+        css=css,
+        model_type=genanki.Model.CLOZE if cloze else genanki.Model.FRONT_BACK,
     )
 
 
@@ -146,6 +149,8 @@ class NoteRow:
     tags: list[str]
     created: int
     modified: int
+    anki_notetype_id: int | None = None  # a foreign Anki note type (imported notes)
+    anki_fields: list[str] | None = None  # its raw field HTML
 
 
 def _selected_deck_ids(session: Session, deck_names: list[str]) -> set[int]:
@@ -161,8 +166,8 @@ def select_cards(session: Session, deck_names: list[str] | None) -> tuple[list[C
     sql = (
         "SELECT c.id, c.note_id, c.ord, c.deck_id, c.state, c.step, c.stability, c.difficulty, c.due, "
         "c.last_review, c.reps, c.lapses, c.suspended, c.position, c.created "
-        "FROM cards c JOIN notes n ON n.id = c.note_id WHERE NOT n.orphaned AND n.kind IN ({kinds}) "
-        "ORDER BY c.note_id, c.ord"
+        "FROM cards c JOIN notes n ON n.id = c.note_id WHERE NOT n.orphaned "
+        "AND (n.kind IN ({kinds}) OR n.anki_notetype_id IS NOT NULL) ORDER BY c.note_id, c.ord"
     ).format(kinds=", ".join(f"'{k}'" for k in NOTE_TYPES))
     rows = [CardRow(*r[:12], bool(r[12]), *r[13:]) for r in conn.exec_driver_sql(sql)]
     if deck_names:
@@ -170,11 +175,14 @@ def select_cards(session: Session, deck_names: list[str] | None) -> tuple[list[C
         rows = [r for r in rows if r.deck_id in ids]
     wanted = {r.note_id for r in rows}
     notes = {}
-    for note_id, guid, kind, fields, tags, created, modified in conn.exec_driver_sql(
-        "SELECT id, guid, kind, fields, tags, created, modified FROM notes WHERE NOT orphaned"
+    for note_id, guid, kind, fields, tags, created, modified, mid, raw in conn.exec_driver_sql(
+        "SELECT id, guid, kind, fields, tags, created, modified, anki_notetype_id, anki_fields FROM notes WHERE NOT orphaned"
     ):
         if note_id in wanted:
-            notes[note_id] = NoteRow(note_id, guid, kind, json.loads(fields), json.loads(tags), created, modified)
+            notes[note_id] = NoteRow(
+                note_id, guid, kind, json.loads(fields), json.loads(tags), created, modified, mid,
+                json.loads(raw) if raw is not None else None,
+            )
     return rows, notes
 
 
@@ -240,7 +248,7 @@ def _count_unsupported(session: Session, deck_names: list[str] | None) -> int:
     query = (
         select(func.count(func.distinct(Note.id)))
         .join(Card, Card.note_id == Note.id)
-        .where(Note.orphaned.is_(False), Note.kind.not_in(list(NOTE_TYPES)))
+        .where(Note.orphaned.is_(False), Note.kind.not_in(list(NOTE_TYPES)), Note.anki_notetype_id.is_(None))
     )
     if deck_names:
         ids = _selected_deck_ids(session, deck_names)
@@ -270,10 +278,16 @@ def _build_collection(
         home.setdefault(card.note_id, card.deck_id)
 
     stories = StoryIndex(session)
-    models = {kind: _genanki_model(genanki, nt) for kind, nt in NOTE_TYPES.items()}
+    models: dict[str | int, Any] = {
+        kind: _genanki_model(genanki, nt.model_id, nt.name, nt.fields, nt.templates) for kind, nt in NOTE_TYPES.items()
+    }
+    foreign = {n.anki_notetype_id for n in notes.values() if n.kind not in NOTE_TYPES}
+    for nt in session.scalars(select(AnkiNotetype).where(AnkiNotetype.id.in_(foreign))):
+        # a foreign note type as it was imported: same id, fields, templates and CSS
+        models[nt.id] = _genanki_model(genanki, nt.id, nt.name, nt.fields, nt.templates, nt.css, nt.cloze)
     gdecks = {d.id: genanki.Deck(d.anki_id, d.name, description=_html(d.description)) for d in decks.values()}
-    for kind in {n.kind for n in notes.values()}:
-        next(iter(gdecks.values())).add_model(models[kind])  # genanki writes a deck's models with it
+    for key in {_model_key(n) for n in notes.values()}:
+        next(iter(gdecks.values())).add_model(models[key])  # genanki writes a deck's models with it
     stamp = now.timestamp()
     conn = sqlite3.connect(path, uri=True)
     try:
@@ -290,6 +304,14 @@ def _build_collection(
         note_ids = dict(zip((n.id for n in ordered), _unique_ids([n.created for n in ordered])))
         rows = []
         for note in ordered:
+            if note.kind not in NOTE_TYPES:  # a foreign note goes back exactly as Anki gave it
+                model = models[_model_key(note)]
+                values = _fit(note.anki_fields or [], len(model.fields))
+                rows.append(
+                    (note_ids[note.id], note.guid, model.model_id, note.modified // 1000,
+                     _anki_tags(note.tags), "\x1f".join(values), values[0] if values else "")
+                )
+                continue
             gnote = genanki.Note(
                 model=models[note.kind],
                 fields=_note_fields(stories, note),
@@ -322,6 +344,21 @@ def _build_collection(
     finally:
         conn.close()
     return len(decks), len(notes), len(cards), review_count
+
+
+def _model_key(note: NoteRow) -> str | int:
+    """Which note type a note is written with: srs's own for its kind, else its foreign one."""
+    return note.kind if note.kind in NOTE_TYPES else note.anki_notetype_id  # type: ignore[return-value]
+
+
+def _fit(values: list[str], count: int) -> list[str]:
+    """Field values fitted to a note type's field count (it may have changed in a later import)."""
+    return (values + [""] * count)[:count]
+
+
+def _anki_tags(tags: list[str]) -> str:
+    """Tags as Anki stores them: space-separated, with a space at each end."""
+    return f" {' '.join(t.replace(' ', '_') for t in tags)} " if tags else ""
 
 
 def _source_uri(session: Session) -> str:

@@ -35,7 +35,7 @@ from srs.anki.formats import AnkiPackage, DeckOptions, NoteType, Revlog, read_pa
 from srs.anki.notetypes import BY_MODEL_ID
 from srs.anki.render import card_text, html_to_text
 from srs.errors import ImportError_
-from srs.models import Card, CardState, Note, NoteKind, Preset, Story
+from srs.models import AnkiNotetype, Card, CardState, Note, NoteKind, Preset, Story
 
 if TYPE_CHECKING:
     import numpy as np
@@ -264,6 +264,16 @@ def _merge(session: Session, package: AnkiPackage, now: datetime, progress: Prog
         cards_by_note[acard.nid].append(acard)
     position = (session.scalar(select(Card.position).order_by(Card.position.desc()).limit(1)) or 0) + 1
     now_ms = to_key(now)
+    keep_notetypes = package.layout != "csv"  # a review log's placeholder notes have no real note type
+    if keep_notetypes:  # foreign note types first: notes refer to them
+        for mid in {n.mid for n in package.notes}:
+            nt = package.notetypes[mid]
+            if nt.id not in BY_MODEL_ID:
+                session.merge(
+                    AnkiNotetype(id=nt.id, name=nt.name, cloze=nt.cloze, fields=list(nt.fields),
+                                 templates=[list(t) for t in nt.templates], css=nt.css)
+                )
+        session.flush()
     new_notes: list[tuple[_NewNote, list]] = []  # type: ignore[type-arg]
     placed: list[tuple[Note, list]] = []  # type: ignore[type-arg]
     for done, anote in enumerate(package.notes):
@@ -277,18 +287,25 @@ def _merge(session: Session, package: AnkiPackage, now: datetime, progress: Prog
             acards.sort(key=lambda c: c.ord)
         fields = _own_fields(kind, nt, anote.fields) if own is not None else _foreign_fields(nt, anote.fields, [c.ord for c in acards])
         tags = list(anote.tags)
+        # a foreign note keeps its note type and raw fields, to be exported as it came
+        mid, raw = (nt.id, anote.fields) if own is None and keep_notetypes else (None, None)
         note = existing_notes.get(anote.guid)
         if note is None:
             created = anote.id if anote.id > 0 else now_ms
-            new_notes.append((_NewNote(anote.guid, kind, fields, tags, created, anote.mod * 1000), acards))
+            new_notes.append((_NewNote(anote.guid, kind, fields, tags, created, anote.mod * 1000, mid, raw), acards))
             summary.notes_new += 1
         else:
-            if int(note.modified.timestamp()) < anote.mod and (note.fields != fields or note.tags != tags):
+            newer = int(note.modified.timestamp()) < anote.mod
+            if newer and (note.fields != fields or note.tags != tags or (raw is not None and note.anki_fields != raw)):
                 note.fields, note.tags, note.modified = fields, tags, _EPOCH + timedelta(seconds=anote.mod)
+                note.anki_notetype_id, note.anki_fields = mid, raw
                 summary.notes_updated += 1
             else:
+                if note.kind == ANKI_KIND and note.anki_fields is None and raw is not None:
+                    note.anki_notetype_id, note.anki_fields = mid, raw  # imported before srs kept them
                 summary.notes_unchanged += 1
             placed.append((note, acards))
+
     # New notes and cards go in with plain executemany: an import may add tens
     # of thousands, and ORM objects would cost more than everything else.
     note_base = conn.exec_driver_sql("SELECT coalesce(max(id), 0) FROM notes").scalar() or 0
@@ -297,10 +314,11 @@ def _merge(session: Session, package: AnkiPackage, now: datetime, progress: Prog
     if new_notes:
         encode = json.JSONEncoder(ensure_ascii=False).encode
         conn.exec_driver_sql(
-            "INSERT INTO notes (id, guid, kind, fields, tags, source, source_key, orphaned, created, modified) "
-            "VALUES (?,?,?,?,?,'anki',NULL,0,?,?)",
+            "INSERT INTO notes (id, guid, kind, fields, tags, source, source_key, orphaned, created, modified, "
+            "anki_notetype_id, anki_fields) VALUES (?,?,?,?,?,'anki',NULL,0,?,?,?,?)",
             [
-                (n.id, n.guid, n.kind, encode(n.fields), encode(n.tags) if n.tags else "[]", n.created_ms, n.modified_ms)
+                (n.id, n.guid, n.kind, encode(n.fields), encode(n.tags) if n.tags else "[]", n.created_ms, n.modified_ms,
+                 n.mid, None if n.raw is None else encode(n.raw))
                 for n, _ in new_notes
             ],
         )
@@ -562,12 +580,16 @@ def _unique_times(conn, at: np.ndarray) -> np.ndarray:  # type: ignore[no-untype
 class _NewNote:
     """A note the import adds: plain attributes, written in one batch."""
 
-    __slots__ = ("id", "guid", "kind", "fields", "tags", "created_ms", "modified_ms")
+    __slots__ = ("id", "guid", "kind", "fields", "tags", "created_ms", "modified_ms", "mid", "raw")
 
-    def __init__(self, guid: str, kind: str, fields: dict[str, str], tags: list[str], created_ms: int, modified_ms: int) -> None:
+    def __init__(
+        self, guid: str, kind: str, fields: dict[str, str], tags: list[str], created_ms: int, modified_ms: int,
+        mid: int | None, raw: list[str] | None,
+    ) -> None:
         self.id = 0
         self.guid, self.kind, self.fields, self.tags = guid, kind, fields, tags
         self.created_ms, self.modified_ms = created_ms, modified_ms
+        self.mid, self.raw = mid, raw
 
 
 class _NewCard:
