@@ -130,6 +130,17 @@ def anki_world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
         yield {"zone": zone, "stored": stored, "packages": packages, "now": now, "folder": folder}
 
 
+def imported_world(anki_world: dict, tmp_path: Path, layout: str):  # type: ignore[no-untyped-def,type-arg]
+    """A fresh srs collection with one of the world's packages imported (call in the world's zone)."""
+    from srs.anki.import_ import import_package
+
+    db = fresh_db(tmp_path / "srs.db", anki_world["zone"])
+    with db.session(write=True) as session:
+        import_package(session, anki_world["packages"][layout], anki_world["now"])
+        session.commit()
+    return db
+
+
 def fresh_db(path: Path, zone: str):  # type: ignore[no-untyped-def]
     db = open_database(path)
     with db.session(write=True) as session:
@@ -180,10 +191,7 @@ def test_foreign_cards_render_as_text(anki_world: dict, tmp_path: Path) -> None:
     from srs.templates import card_sides
 
     with local_timezone(anki_world["zone"]):
-        db = fresh_db(tmp_path / "srs.db", anki_world["zone"])
-        with db.session(write=True) as session:
-            import_package(session, anki_world["packages"]["modern"], anki_world["now"])
-            session.commit()
+        db = imported_world(anki_world, tmp_path, "modern")
         with db.session() as session:
             notes = session.scalars(select(Note).where(Note.kind == "anki")).all()
             sides = {(card_sides(n, c.ord).front, card_sides(n, c.ord).back) for n in notes for c in n.cards}
@@ -224,10 +232,8 @@ def test_foreign_notes_go_back_to_anki_as_they_came(anki_world: dict, tmp_path: 
         return notetypes, notes
 
     with local_timezone(anki_world["zone"]):
-        db = fresh_db(tmp_path / "srs.db", anki_world["zone"])
-        with db.session(write=True) as session:
-            import_package(session, anki_world["packages"]["modern"], anki_world["now"])
-            session.commit()
+        db = imported_world(anki_world, tmp_path, "modern")
+        with db.session() as session:
             result = export_package(session, tmp_path / "back.apkg", anki_world["now"])
             states = {
                 (n.guid, c.ord): (c.state, c.stability, c.due)
@@ -269,10 +275,7 @@ def test_importing_again_completes_notes_imported_before_note_types_were_kept(an
     from srs.anki.import_ import import_package
 
     with local_timezone(anki_world["zone"]):
-        db = fresh_db(tmp_path / "srs.db", anki_world["zone"])
-        with db.session(write=True) as session:
-            import_package(session, anki_world["packages"]["legacy"], anki_world["now"])
-            session.commit()
+        db = imported_world(anki_world, tmp_path, "legacy")
         with db.session(write=True) as session:  # as schema 3 left them
             session.connection().exec_driver_sql("UPDATE notes SET anki_notetype_id = NULL, anki_fields = NULL")
             session.connection().exec_driver_sql("DELETE FROM anki_notetypes")
