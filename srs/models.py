@@ -38,12 +38,17 @@ class UTCDateTime(TypeDecorator[datetime]):
     def process_result_value(self, value: int | None, dialect: Any) -> datetime | None:
         if value is None:
             return None
-        return datetime.fromtimestamp(value / 1000, tz=timezone.utc)
+        return from_ms(value)
 
 
 def to_ms(value: datetime) -> int:
     """The stored form of a datetime, for hand-written queries."""
     return round(value.timestamp() * 1000)
+
+
+def from_ms(value: int) -> datetime:
+    """A stored instant (Unix ms) as the aware UTC datetime the models give."""
+    return datetime.fromtimestamp(value / 1000, tz=timezone.utc)
 
 
 class CardState(IntEnum):

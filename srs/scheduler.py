@@ -56,6 +56,31 @@ class Replayed(NamedTuple):
     due: np.ndarray  # Unix ms
     interval: np.ndarray  # Anki's revlog units: days if positive, else seconds
 
+    def previous_states(self, bounds: np.ndarray) -> np.ndarray:
+        """The state before each answer (new before each card's first)."""
+        import numpy as np
+
+        previous = np.roll(self.state, 1)
+        previous[bounds[:-1]] = int(CardState.NEW)
+        return previous
+
+    def final_memories(self, bounds: np.ndarray, ratings: np.ndarray, times: np.ndarray) -> list[Memory]:
+        """Each card's memory after its last answer, as ``replay`` gives it."""
+        import numpy as np
+
+        from srs.models import from_ms
+
+        last = bounds[1:] - 1
+        lapse = (self.previous_states(bounds) == CardState.REVIEW) & (np.asarray(ratings) == Rating.AGAIN)
+        lapses = np.add.reduceat(lapse.astype(np.int64), bounds[:-1]).tolist()
+        finals = zip(self.state[last].tolist(), self.step[last].tolist(), self.stability[last].tolist(),
+                     self.difficulty[last].tolist(), self.due[last].tolist(), np.asarray(times)[last].tolist(),
+                     np.diff(bounds).tolist(), lapses)
+        return [
+            Memory(CardState(state), None if step < 0 else step, stability, difficulty, from_ms(due), from_ms(at), reps, lapses_)
+            for state, step, stability, difficulty, due, at, reps, lapses_ in finals
+        ]
+
 
 class Scheduler:
     """FSRS with one preset's options on one clock."""
@@ -457,11 +482,19 @@ def memory_of(card: object) -> Memory:
     )
 
 
+def memory_columns(memory: Memory) -> dict[str, object]:
+    """A Memory as the values of a card row's columns."""
+    columns: dict[str, object] = {
+        name: getattr(memory, name) for name in ("step", "stability", "difficulty", "due", "last_review", "reps", "lapses")
+    }
+    columns["state"] = int(memory.state)
+    return columns
+
+
 def apply_memory(card: object, memory: Memory) -> None:
     """Write a Memory into a card row's columns."""
-    for name in ("step", "stability", "difficulty", "due", "last_review", "reps", "lapses"):
-        setattr(card, name, getattr(memory, name))
-    card.state = int(memory.state)  # type: ignore[attr-defined]
+    for name, value in memory_columns(memory).items():
+        setattr(card, name, value)
 
 
-__all__ = ["NEW", "Memory", "Scheduler", "apply_memory", "memory_of"]
+__all__ = ["NEW", "Memory", "Replayed", "Scheduler", "apply_memory", "memory_columns", "memory_of"]
