@@ -325,11 +325,15 @@ def export(obj: Context, out: Path, decks: tuple[str, ...], no_scheduling: bool,
         force = click.confirm(f"{out} exists. Replace it?", default=False)
         if not force:
             raise SrsError(f"{out} already exists; nothing written")
-    with obj.database().session() as session:
-        result = export_package(session, out, obj.now(), list(decks) or None, not no_scheduling, force)
+    db = obj.database()
+    with db.session() as session:
+        result = export_package(
+            session, out, obj.now(), list(decks) or None, not no_scheduling, force, media_folder=db.path.parent / "media"
+        )
     click.echo(
         f"Wrote {result.path}: {result.notes} notes, {result.cards} cards, {result.reviews} reviews "
-        f"in {result.decks} deck(s)" + (" (without scheduling)" if no_scheduling else "") + "."
+        f"in {result.decks} deck(s)" + (f", {result.media} media files" if result.media else "")
+        + (" (without scheduling)" if no_scheduling else "") + "."
     )
     if result.unsupported_notes:
         click.echo(

@@ -374,3 +374,20 @@ def test_replay_unaffected_by_export(world: dict) -> None:  # type: ignore[type-
 
         for card in session.scalars(select(Card).where(Card.state != CardState.NEW)):
             assert replay_card(session, card, schedulers) == memory_of(card)
+
+
+def test_media_references_never_leave_the_media_folder(tmp_path: Path) -> None:
+    """Only plain file names found in the media folder are packaged: no paths, nothing outside it."""
+    from srs.anki.export import NoteRow, _media_files
+
+    folder = tmp_path / "media"
+    (folder / "sub").mkdir(parents=True)
+    for name in ("ok.png", "sub/inner.png", "a&b.mp3"):
+        (folder / name).write_bytes(b"x")
+    (tmp_path / "secret.txt").write_text("no")
+    raw = [
+        '<img src="ok.png"> <img src="../secret.txt"> <img src="/etc/passwd"> <img src="sub/inner.png">',
+        "[sound:a&amp;b.mp3] [sound:..] <img data-src=\"ok.png\"> <img src='missing.png'>",
+    ]
+    notes = {1: NoteRow(1, "g", "anki", {}, [], 0, 0, 5, raw)}
+    assert [f.name for f in _media_files(notes, folder)] == ["a&b.mp3", "ok.png"]

@@ -597,12 +597,9 @@ def test_bad_csv(tmp_path: Path, text: str, message: str) -> None:
     assert result.exit_code == 1 and message in result.output and len(result.output.splitlines()) == 1
 
 
-def test_media_copied_under_safe_names(tmp_path: Path) -> None:
-    """Media of a package are copied into the media folder; hostile names cannot escape it."""
+def media_package(tmp_path: Path) -> tuple[Path, str]:
+    """A package written by the anki library with a picture (stored) and a sound (missing) on one note."""
     from anki.collection import ExportAnkiPackageOptions
-
-    from srs.anki.import_ import import_package
-    from srs.templates import card_sides
 
     (tmp_path / "anki").mkdir()
     col = anki_collection(tmp_path / "anki" / "collection.anki2")
@@ -617,6 +614,34 @@ def test_media_copied_under_safe_names(tmp_path: Path) -> None:
         limit=None,
     )
     col.close()
+    return out, stored_name
+
+
+def test_media_go_back_to_anki_with_their_notes(tmp_path: Path) -> None:
+    """`srs export` packages the media files imported notes show; Anki receives them byte for byte."""
+    package, stored_name = media_package(tmp_path)
+    db = tmp_path / "c.db"
+    runner = CliRunner()
+    base = ["--db", str(db), "--now", "2026-11-25T08:00:00"]
+    assert runner.invoke(cli, [*base, "import", str(package)]).exit_code == 0
+    assert (tmp_path / "media" / stored_name).is_file()
+    result = runner.invoke(cli, [*base, "export", str(tmp_path / "back.apkg"), "--deck", "Media"])
+    assert result.exit_code == 0, result.output
+    assert "1 media files" in result.output.splitlines()[0]  # the sound was never in the package
+    (tmp_path / "back").mkdir()
+    col = anki_collection(tmp_path / "back" / "collection.anki2")
+    import_apkg(col, tmp_path / "back.apkg")
+    assert (Path(col.media.dir()) / stored_name).read_bytes() == b"\x89PNG fake image"
+    assert col.media.check().missing == ["talk.mp3"]
+    col.close()
+
+
+def test_media_copied_under_safe_names(tmp_path: Path) -> None:
+    """Media of a package are copied into the media folder; hostile names cannot escape it."""
+    from srs.anki.import_ import import_package
+    from srs.templates import card_sides
+
+    out, stored_name = media_package(tmp_path)
     db = fresh_db(tmp_path / "srs.db", "UTC")
     media = tmp_path / "media"
     with db.session(write=True) as session:
