@@ -186,7 +186,6 @@ def test_memory_states_match_anki(anki_world: dict, layout: str, tmp_path: Path)
 
 def test_foreign_cards_render_as_text(anki_world: dict, tmp_path: Path) -> None:  # type: ignore[type-arg]
     """Basic, reversed and cloze cards arrive with their text; the preset carries Anki's parameters."""
-    from srs.anki.import_ import import_package
     from srs.settings import default_preset
     from srs.templates import card_sides
 
@@ -218,7 +217,6 @@ def test_foreign_notes_go_back_to_anki_as_they_came(anki_world: dict, tmp_path: 
     into a collection that already has those notes, it adds no note and no
     note type.
     """
-    from srs.anki.import_ import import_package
 
     def snapshot(col):  # type: ignore[no-untyped-def]
         notetypes = {

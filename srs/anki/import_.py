@@ -120,7 +120,6 @@ def answers_for_fsrs(
     index = np.arange(n, dtype=np.int64)
     first = np.flatnonzero(np.r_[True, cid[1:] != cid[:-1]])  # each card's first row
     card = np.cumsum(np.r_[False, cid[1:] != cid[:-1]])  # card number of each row
-    begin = first[card]
     cram = (kind == 3) & (factor == 0)
     reset = (kind == 4) & (factor == 0)
     graded = ease > 0
