@@ -17,7 +17,15 @@ import statistics
 import time
 from pathlib import Path
 
-from bench.common import OUT, python, wall_and_peak
+from bench.common import (
+    OUT,
+    anki_collection,
+    anki_export,
+    anki_import,
+    phase_table,
+    python,
+    wall_and_peak,
+)
 from bench.spine import NOW, ensure_collection
 
 RUNS = 5
@@ -42,8 +50,6 @@ def _fresh(path: Path) -> Path:
 
 
 def _make_package(work: Path) -> Path:
-    from anki.collection import Collection, ExportAnkiPackageOptions, ImportAnkiPackageOptions, ImportAnkiPackageRequest
-
     from srs.anki.export import export_package
     from srs.db import open_database
 
@@ -52,18 +58,10 @@ def _make_package(work: Path) -> Path:
     with db.session() as session:
         export_package(session, ours, NOW, force=True)
     db.close()
-    (work / "source").mkdir()
-    col = Collection(str(work / "source" / "collection.anki2"))
-    col.set_config("fsrs", True)
-    col.import_anki_package(
-        ImportAnkiPackageRequest(package_path=str(ours), options=ImportAnkiPackageOptions(with_scheduling=True, with_deck_configs=True))
-    )
+    col = anki_collection(work / "source" / "collection.anki2")
+    anki_import(col, ours)
     package = work / "anki.apkg"
-    col.export_anki_package(
-        out_path=str(package),
-        options=ExportAnkiPackageOptions(with_scheduling=True, with_deck_configs=True, with_media=False, legacy=False),
-        limit=None,
-    )
+    anki_export(col, package)
     col.close()
     return package
 
@@ -174,8 +172,6 @@ def _timed(fn) -> float:  # type: ignore[no-untyped-def]
 
 
 def run() -> dict[str, object]:
-    from anki.collection import Collection, ImportAnkiPackageOptions, ImportAnkiPackageRequest
-
     work = OUT / "import"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
@@ -183,13 +179,9 @@ def run() -> dict[str, object]:
 
     def anki_in_process() -> float:
         folder = work / f"anki-{time.perf_counter_ns()}"
-        folder.mkdir()
-        col = Collection(str(folder / "collection.anki2"))
-        col.set_config("fsrs", True)
+        col = anki_collection(folder / "collection.anki2")
         start = time.perf_counter()
-        col.import_anki_package(
-            ImportAnkiPackageRequest(package_path=str(package), options=ImportAnkiPackageOptions(with_scheduling=True, with_deck_configs=True))
-        )
+        anki_import(col, package)
         elapsed = time.perf_counter() - start
         col.close()
         shutil.rmtree(folder)
@@ -244,16 +236,10 @@ def report(r: dict[str, object]) -> str:
         f"| Anki `import_anki_package` (in-process) | {f('anki_in_process_s'):.2f} | | |",
         f"| `srs import` (whole process) | {f('srs_process_s'):.2f} | {f('srs_process_s') / f('anki_process_s'):.2f} | {f('srs_peak_mib'):.0f} |",
         f"| Python process importing with the anki library | {f('anki_process_s'):.2f} | | {f('anki_peak_mib'):.0f} |",
-        "",
-        "Where srs's time goes (one run):",
-        "",
-        "| phase | seconds |",
-        "|---|---:|",
     ]
     phases = r["phases"]
     assert isinstance(phases, dict)
-    for name, value in phases.items():
-        lines.append(f"| {name} | {value:.2f} |")
+    lines += phase_table(phases)
     rp = r["replay"]
     assert isinstance(rp, dict)
     lines += [

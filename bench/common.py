@@ -67,3 +67,42 @@ def wall_and_peak(cmd: Sequence[str], env: dict[str, str] | None = None) -> tupl
     out = subprocess.run([sys.executable, "-c", _RSS_WRAPPER, *cmd], env=env, check=True, capture_output=True, text=True)
     wall_s, rss_kb = out.stdout.split()
     return float(wall_s), int(rss_kb) / 1024
+
+
+# The official anki library, used as the baseline (imported lazily: it is heavy).
+
+
+def anki_collection(path: Path):  # type: ignore[no-untyped-def]
+    """A fresh Anki collection with FSRS on."""
+    from anki.collection import Collection
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    col = Collection(str(path))
+    col.set_config("fsrs", True)
+    return col
+
+
+def anki_import(col, package: Path) -> None:  # type: ignore[no-untyped-def]
+    """Anki's importer, with scheduling and deck options."""
+    from anki.collection import ImportAnkiPackageOptions, ImportAnkiPackageRequest
+
+    col.import_anki_package(
+        ImportAnkiPackageRequest(package_path=str(package), options=ImportAnkiPackageOptions(with_scheduling=True, with_deck_configs=True))
+    )
+
+
+def anki_export(col, out: Path, legacy: bool = False) -> None:  # type: ignore[no-untyped-def]
+    """Anki's exporter, with scheduling and deck options, no media."""
+    from anki.collection import ExportAnkiPackageOptions
+
+    col.export_anki_package(
+        out_path=str(out),
+        options=ExportAnkiPackageOptions(with_scheduling=True, with_deck_configs=True, with_media=False, legacy=legacy),
+        limit=None,
+    )
+
+
+def phase_table(phases: dict[str, float]) -> list[str]:
+    """Report lines for where one run's time went."""
+    lines = ["", "Where srs's time goes (one run):", "", "| phase | seconds |", "|---|---:|"]
+    return lines + [f"| {name} | {value:.2f} |" for name, value in phases.items()]

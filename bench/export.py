@@ -22,7 +22,15 @@ import time
 import zipfile
 from pathlib import Path
 
-from bench.common import OUT, python, wall_and_peak
+from bench.common import (
+    OUT,
+    anki_collection,
+    anki_export,
+    anki_import,
+    phase_table,
+    python,
+    wall_and_peak,
+)
 from bench.spine import NOW, ensure_collection
 
 RUNS = 5
@@ -99,8 +107,6 @@ def _phases(db_path: Path, out: Path) -> dict[str, float]:
 
 
 def run() -> dict[str, object]:
-    from anki.collection import Collection, ExportAnkiPackageOptions, ImportAnkiPackageOptions, ImportAnkiPackageRequest
-
     db_path = ensure_collection()
     work = OUT / "export"
     shutil.rmtree(work, ignore_errors=True)
@@ -109,23 +115,13 @@ def run() -> dict[str, object]:
     _srs_in_process(db_path, ours)  # warm up, and the package Anki imports
 
     col_path = work / "anki" / "collection.anki2"
-    col_path.parent.mkdir()
-    col = Collection(str(col_path))
-    col.set_config("fsrs", True)
-    col.import_anki_package(
-        ImportAnkiPackageRequest(
-            package_path=str(ours), options=ImportAnkiPackageOptions(with_scheduling=True, with_deck_configs=True)
-        )
-    )
+    col = anki_collection(col_path)
+    anki_import(col, ours)
     notes, revlog = col.note_count(), col.db.scalar("select count() from revlog")
 
     def anki_in_process(legacy: bool) -> float:
         start = time.perf_counter()
-        col.export_anki_package(
-            out_path=str(work / f"anki-{legacy}.apkg"),
-            options=ExportAnkiPackageOptions(with_scheduling=True, with_deck_configs=True, with_media=False, legacy=legacy),
-            limit=None,
-        )
+        anki_export(col, work / f"anki-{legacy}.apkg", legacy)
         return time.perf_counter() - start
 
     srs_runs = [_srs_in_process(db_path, ours) for _ in range(RUNS)]
@@ -180,17 +176,10 @@ def report(r: dict[str, object]) -> str:
         f"{f('srs_peak_mib'):.0f} | |",
         f"| Python process opening the Anki collection and exporting (legacy) | {f('anki_process_s'):.2f} | | "
         f"{f('anki_peak_mib'):.0f} | |",
-        "",
-        "Where srs's time goes (one run):",
-        "",
-        "| phase | seconds |",
-        "|---|---:|",
     ]
     phases = r["phases"]
     assert isinstance(phases, dict)
-    for name, value in phases.items():
-        lines.append(f"| {name} | {value:.2f} |")
-    return "\n".join(lines)
+    return "\n".join(lines + phase_table(phases))
 
 
 if __name__ == "__main__":

@@ -17,13 +17,11 @@ from __future__ import annotations
 import shutil
 import time
 
-from bench.common import OUT
+from bench.common import OUT, anki_collection, anki_import
 from bench.spine import NOW, ensure_collection
 
 
 def run() -> dict[str, object]:
-    from anki.collection import Collection, ImportAnkiPackageOptions, ImportAnkiPackageRequest
-
     from srs.anki.export import export_package
     from srs.db import open_database
     from srs.optimize import evaluate, optimize, training_items
@@ -38,12 +36,8 @@ def run() -> dict[str, object]:
         export_package(session, package, NOW, force=True)
         defaults = list(default_preset(session).parameters)
     source.close()
-    (work / "anki").mkdir()
-    col = Collection(str(work / "anki" / "collection.anki2"))
-    col.set_config("fsrs", True)
-    col.import_anki_package(
-        ImportAnkiPackageRequest(package_path=str(package), options=ImportAnkiPackageOptions(with_scheduling=True, with_deck_configs=True))
-    )
+    col = anki_collection(work / "anki" / "collection.anki2")
+    anki_import(col, package)
     start = time.perf_counter()
     anki_params = list(
         col._backend.compute_fsrs_params(

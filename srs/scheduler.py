@@ -202,32 +202,6 @@ class Scheduler:
         """The forgetting curve: recall probability *elapsed_days* after a review."""
         return (1 + self._factor * elapsed_days / stability) ** self._decay
 
-    def replay_ms(
-        self, history: Sequence[tuple[int, int]], card_id: int
-    ) -> list[tuple[int, int | None, float, float, int, int]]:
-        """One card's (rating, answer time in ms) pairs replayed: the state after each answer.
-
-        Returns (state, step, stability, difficulty, due in ms, interval) per
-        answer; ``replay_batch`` for a single card.
-        """
-        import numpy as np
-
-        if not history:
-            return []
-        ratings = np.fromiter((g for g, _ in history), dtype=np.int64, count=len(history))
-        times = np.fromiter((at for _, at in history), dtype=np.int64, count=len(history))
-        out = self.replay_batch(np.array([card_id]), np.array([0, len(history)]), ratings, times)
-        return list(
-            zip(
-                out.state.tolist(),
-                [None if step < 0 else step for step in out.step.tolist()],
-                out.stability.tolist(),
-                out.difficulty.tolist(),
-                out.due.tolist(),
-                out.interval.tolist(),
-            )
-        )
-
     def replay_batch(self, card_ids: np.ndarray, bounds: np.ndarray, ratings: np.ndarray, times: np.ndarray) -> Replayed:
         """Replay many cards' histories at once: the state after every answer.
 

@@ -65,6 +65,18 @@ def import_apkg(col, package: Path, with_scheduling: bool = True):  # type: igno
     )
 
 
+def export_apkg(col, out: Path, legacy: bool = False, scheduling: bool = True, media: bool = False) -> Path:  # type: ignore[no-untyped-def]
+    """Anki's own exporter (deck options go with scheduling)."""
+    from anki.collection import ExportAnkiPackageOptions
+
+    col.export_anki_package(
+        out_path=str(out),
+        options=ExportAnkiPackageOptions(with_scheduling=scheduling, with_deck_configs=scheduling, with_media=media, legacy=legacy),
+        limit=None,
+    )
+    return out
+
+
 def simulate_history(db: Database, end: datetime, days: int, seed: int = 7, limit_cards: int | None = None) -> None:
     """Study every day for *days* days before *end*, at varied hours, with mixed ratings."""
     rng = random.Random(seed)

@@ -26,7 +26,7 @@ from srs.review import Schedulers, replay_card
 from srs.scheduler import NEW, Scheduler, memory_of
 from srs.settings import clock_for, set_setting
 
-from .anki_helpers import anki_collection, daytime_zone, import_apkg, local_timezone, simulate_history
+from .anki_helpers import anki_collection, daytime_zone, export_apkg, import_apkg, local_timezone, simulate_history
 
 # "Optimised" parameters: FSRS-6 defaults nudged, as a user's own would be.
 PARAMS = [0.25, 1.1, 2.6, 9.0, 6.2, 0.75, 2.9, 0.005, 1.95, 0.15, 0.85, 1.4, 0.07, 0.28, 1.6, 0.55, 1.9, 0.5, 0.1, 0.06, 0.16]
@@ -113,16 +113,11 @@ def anki_world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
     folder = tmp_path_factory.mktemp("anki")
     with local_timezone(zone):
         col, stored = build_anki_collection(folder, zone, now)
-        from anki.collection import ExportAnkiPackageOptions
 
         packages = {}
         for layout, legacy in (("modern", False), ("legacy", True)):
             out = folder / f"{layout}.apkg"
-            col.export_anki_package(
-                out_path=str(out),
-                options=ExportAnkiPackageOptions(with_scheduling=True, with_deck_configs=True, with_media=False, legacy=legacy),
-                limit=None,
-            )
+            export_apkg(col, out, legacy=legacy)
             packages[layout] = out
         colpkg = folder / "whole.colpkg"
         col.export_collection_package(str(colpkg), include_media=False, legacy=False)
@@ -429,7 +424,6 @@ def test_cli_summary(tmp_path: Path) -> None:
 
 def test_merge_after_reviewing_in_anki(tmp_path: Path) -> None:
     """Export to Anki, review and edit there, import back: note updated, review added, nothing doubled."""
-    from anki.collection import ExportAnkiPackageOptions
 
     from srs.anki.import_ import import_package
 
@@ -456,11 +450,7 @@ def test_merge_after_reviewing_in_anki(tmp_path: Path) -> None:
         note["Question"] = note["Question"] + " (edited in Anki)"
         col.update_note(note)
         back = tmp_path / "back.apkg"
-        col.export_anki_package(
-            out_path=str(back),
-            options=ExportAnkiPackageOptions(with_scheduling=True, with_deck_configs=True, with_media=False, legacy=False),
-            limit=None,
-        )
+        export_apkg(col, back)
         col.close()
         with db.session(write=True) as session:
             summary = import_package(session, back, datetime.now(timezone.utc))
@@ -597,7 +587,6 @@ def test_bad_csv(tmp_path: Path, text: str, message: str) -> None:
 
 def media_package(tmp_path: Path) -> tuple[Path, str]:
     """A package written by the anki library with a picture (stored) and a sound (missing) on one note."""
-    from anki.collection import ExportAnkiPackageOptions
 
     (tmp_path / "anki").mkdir()
     col = anki_collection(tmp_path / "anki" / "collection.anki2")
@@ -606,11 +595,7 @@ def media_package(tmp_path: Path) -> tuple[Path, str]:
     note["Front"], note["Back"] = f'What does this show? <img src="{stored_name}">', "A pipeline [sound:talk.mp3]"
     col.add_note(note, col.decks.id("Media"))
     out = tmp_path / "media.apkg"
-    col.export_anki_package(
-        out_path=str(out),
-        options=ExportAnkiPackageOptions(with_scheduling=False, with_deck_configs=False, with_media=True, legacy=False),
-        limit=None,
-    )
+    export_apkg(col, out, scheduling=False, media=True)
     col.close()
     return out, stored_name
 

@@ -14,6 +14,8 @@ from hypothesis import strategies as st
 
 from srs.errors import SrsError
 
+from .anki_helpers import export_apkg
+
 EXAMPLES = int(os.environ.get("SRS_FUZZ_EXAMPLES", "25"))  # raise for a longer run
 NOW = datetime(2026, 11, 25, tzinfo=timezone.utc)
 
@@ -45,7 +47,7 @@ def _snapshot(path: Path) -> tuple[int, int, int]:
 @pytest.fixture(scope="module")
 def modern_bytes(package_bytes: bytes, tmp_path_factory: pytest.TempPathFactory) -> bytes:
     """The same content in Anki's current layout (zstd, protobuf), written by the anki library."""
-    from anki.collection import Collection, ExportAnkiPackageOptions, ImportAnkiPackageOptions, ImportAnkiPackageRequest
+    from anki.collection import Collection, ImportAnkiPackageOptions, ImportAnkiPackageRequest
 
     folder = tmp_path_factory.mktemp("modern")
     (folder / "v.apkg").write_bytes(package_bytes)
@@ -53,11 +55,7 @@ def modern_bytes(package_bytes: bytes, tmp_path_factory: pytest.TempPathFactory)
     col.import_anki_package(
         ImportAnkiPackageRequest(package_path=str(folder / "v.apkg"), options=ImportAnkiPackageOptions(with_scheduling=True))
     )
-    col.export_anki_package(
-        out_path=str(folder / "m.apkg"),
-        options=ExportAnkiPackageOptions(with_scheduling=True, with_deck_configs=True, with_media=False, legacy=False),
-        limit=None,
-    )
+    export_apkg(col, folder / "m.apkg")
     col.close()
     return (folder / "m.apkg").read_bytes()
 

@@ -17,7 +17,7 @@ from srs.review import Schedulers, replay_card
 from srs.scheduler import memory_of
 from srs.settings import clock_for, default_preset
 
-from .anki_helpers import daytime_zone, local_timezone
+from .anki_helpers import daytime_zone, export_apkg, local_timezone
 from .test_anki_import import build_anki_collection, fresh_db
 
 
@@ -73,14 +73,9 @@ def anki_history(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-u
                 search="", current_params=[], ignore_revlogs_before_ms=0, num_of_relearning_steps=1, health_check=False
             ).params
         )
-        from anki.collection import ExportAnkiPackageOptions
 
         package = folder / "p.apkg"
-        col.export_anki_package(
-            out_path=str(package),
-            options=ExportAnkiPackageOptions(with_scheduling=True, with_deck_configs=True, with_media=False, legacy=False),
-            limit=None,
-        )
+        export_apkg(col, package)
         col.close()
     return {"zone": zone, "now": now, "package": package, "anki_params": anki_params}
 

@@ -192,14 +192,17 @@ from hypothesis import strategies as st  # noqa: E402
 )
 @settings(max_examples=150, deadline=None)
 def test_fast_replay_equals_review(history, card_id, steps, fuzz) -> None:  # type: ignore[no-untyped-def]
-    """The import's fast replay gives exactly the states that answering one by one gives."""
+    """The batch replay of one card gives exactly the states that answering one by one gives."""
     s = Scheduler(Clock(BERLIN, 4), learning_steps=steps, relearning_steps=steps[-1:], fuzz=fuzz)
     at = 1_780_000_000_000
     pairs = []
     for rating, gap in history:
         at += gap
         pairs.append((rating, at))
-    fast = s.replay_ms(pairs, card_id)
+    import numpy as np
+
+    out = s.replay_batch(np.array([card_id]), np.array([0, len(pairs)]), np.array([r for r, _ in pairs]), np.array([t for _, t in pairs]))
+    fast = [(st, None if sp < 0 else sp, sb, df, du, iv) for st, sp, sb, df, du, iv in zip(*(a.tolist() for a in out))]
     memory = NEW
     from srs.review import anki_interval
 

@@ -35,13 +35,12 @@ from srs.anki.formats import AnkiPackage, DeckOptions, NoteType, Revlog, read_pa
 from srs.anki.notetypes import BY_MODEL_ID
 from srs.anki.render import card_text, html_to_text
 from srs.errors import ImportError_
-from srs.models import AnkiNotetype, Card, CardState, Note, NoteKind, Preset, Story
+from srs.models import AnkiNotetype, Card, CardState, Note, NoteKind, Preset, Story, to_ms
+from srs.scheduler import Memory, Replayed, Scheduler, apply_memory
 
 if TYPE_CHECKING:
     import numpy as np
     from sqlalchemy.orm import Session
-
-    from srs.scheduler import Scheduler
 
 ANKI_KIND = "anki"  # notes of foreign note types
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -58,10 +57,6 @@ class ImportSummary:
     reviews_present: int = 0
     skipped: Counter[str] = field(default_factory=Counter)
     media: int = 0
-
-
-def _ms(value: int) -> datetime:
-    return _EPOCH + timedelta(milliseconds=value)
 
 
 def _field_text(value: str) -> str:
@@ -262,7 +257,7 @@ def _merge(session: Session, package: AnkiPackage, now: datetime, progress: Prog
     for acard in package.cards:
         cards_by_note[acard.nid].append(acard)
     position = (session.scalar(select(Card.position).order_by(Card.position.desc()).limit(1)) or 0) + 1
-    now_ms = to_key(now)
+    now_ms = to_ms(now)
     keep_notetypes = package.layout != "csv"  # a review log's placeholder notes have no real note type
     if keep_notetypes:  # foreign note types first: notes refer to them
         for mid in {n.mid for n in package.notes}:
@@ -510,10 +505,10 @@ def _merge_reviews(conn, package, card_map, scheduler_for, summary, progress, no
         state[a:b], step[a:b], stability[a:b], difficulty[a:b], due[a:b], interval[a:b] = out
         progress("reviews", int(b), len(card))
 
-    starts = np.zeros(len(card), dtype=bool)
-    starts[first] = True
-    prev_state = np.where(starts, int(CardState.NEW), np.roll(state, 1))
-    last_interval = np.where(starts, 0, np.roll(interval, 1))
+    replayed = Replayed(state, step, stability, difficulty, due, interval)
+    prev_state = replayed.previous_states(bounds)
+    last_interval = np.roll(interval, 1)
+    last_interval[first] = 0
     columns = [prev_state, state, step, stability, difficulty, due, interval, last_interval]
     fresh = review_id < 0
     rows.insert_count = int(fresh.sum())
@@ -524,19 +519,13 @@ def _merge_reviews(conn, package, card_map, scheduler_for, summary, progress, no
         rows.updates = list(_stream([*(c[updates] for c in columns), review_id[updates]], 2))
 
     # each replayed card takes the state after its last answer
-    last = bounds[1:] - 1
-    lapses = np.add.reduceat(((prev_state == CardState.REVIEW) & (rating == 1)).astype(np.int64), first).tolist()
-    reps = np.diff(bounds).tolist()
-    finals = zip(card[last].tolist(), state[last].tolist(), step[last].tolist(), stability[last].tolist(),
-                 difficulty[last].tolist(), due[last].tolist(), at[last].tolist(), reps, lapses)
-    for card_id, state_, step_, stability_, difficulty_, due_, at_, reps_, lapses_ in finals:
+    for card_id, memory in zip(card[first].tolist(), replayed.final_memories(bounds, rating, at)):
         target = cards[card_id]
-        target.state, target.step = state_, None if step_ < 0 else step_
-        target.stability, target.difficulty, target.reps, target.lapses = stability_, difficulty_, reps_, lapses_
         if isinstance(target, _NewCard):
-            target.due_ms, target.last_ms = due_, at_
+            target.set_memory(memory)
         else:
-            target.due, target.last_review, target.modified = _ms(due_), _ms(at_), now
+            apply_memory(target, memory)
+            target.modified = now
     return rows
 
 
@@ -605,9 +594,11 @@ class _NewCard:
         self.last_ms: int | None = None
         self.reps = self.lapses = 0
 
-
-def to_key(value: datetime) -> int:
-    return round(value.timestamp() * 1000)
+    def set_memory(self, memory: Memory) -> None:
+        self.state, self.step, self.stability, self.difficulty = int(memory.state), memory.step, memory.stability, memory.difficulty
+        self.due_ms = to_ms(memory.due) if memory.due else None
+        self.last_ms = to_ms(memory.last_review) if memory.last_review else None
+        self.reps, self.lapses = memory.reps, memory.lapses
 
 
 CSV_COLUMNS = ("card_id", "review_time", "review_rating", "review_state", "review_duration")
