@@ -17,7 +17,7 @@ its review count, so replaying the same history gives the same schedule.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, NamedTuple
@@ -64,21 +64,24 @@ class Replayed(NamedTuple):
         previous[bounds[:-1]] = int(CardState.NEW)
         return previous
 
-    def final_memories(self, bounds: np.ndarray, ratings: np.ndarray, times: np.ndarray) -> list[Memory]:
-        """Each card's memory after its last answer, as ``replay`` gives it."""
+    def final_states(self, bounds: np.ndarray, ratings: np.ndarray, times: np.ndarray) -> Iterator[tuple[int, ...]]:
+        """Per card, after its last answer: (state, step or -1, stability, difficulty, due ms, last answer ms, reps, lapses)."""
         import numpy as np
-
-        from srs.models import from_ms
 
         last = bounds[1:] - 1
         lapse = (self.previous_states(bounds) == CardState.REVIEW) & (np.asarray(ratings) == Rating.AGAIN)
         lapses = np.add.reduceat(lapse.astype(np.int64), bounds[:-1]).tolist()
-        finals = zip(self.state[last].tolist(), self.step[last].tolist(), self.stability[last].tolist(),
-                     self.difficulty[last].tolist(), self.due[last].tolist(), np.asarray(times)[last].tolist(),
-                     np.diff(bounds).tolist(), lapses)
+        return zip(self.state[last].tolist(), self.step[last].tolist(), self.stability[last].tolist(),
+                   self.difficulty[last].tolist(), self.due[last].tolist(), np.asarray(times)[last].tolist(),
+                   np.diff(bounds).tolist(), lapses)
+
+    def final_memories(self, bounds: np.ndarray, ratings: np.ndarray, times: np.ndarray) -> list[Memory]:
+        """Each card's memory after its last answer, as ``replay`` gives it."""
+        from srs.models import from_ms
+
         return [
-            Memory(CardState(state), None if step < 0 else step, stability, difficulty, from_ms(due), from_ms(at), reps, lapses_)
-            for state, step, stability, difficulty, due, at, reps, lapses_ in finals
+            Memory(CardState(state), None if step < 0 else step, stability, difficulty, from_ms(due), from_ms(at), reps, lapses)
+            for state, step, stability, difficulty, due, at, reps, lapses in self.final_states(bounds, ratings, times)
         ]
 
 

@@ -35,8 +35,8 @@ from srs.anki.formats import AnkiPackage, DeckOptions, NoteType, Revlog, read_pa
 from srs.anki.notetypes import BY_MODEL_ID
 from srs.anki.render import card_text, html_to_text
 from srs.errors import ImportError_
-from srs.models import AnkiNotetype, Card, CardState, Note, NoteKind, Preset, Story, to_ms
-from srs.scheduler import Memory, Replayed, Scheduler, apply_memory
+from srs.models import AnkiNotetype, Card, CardState, Note, NoteKind, Preset, Story, from_ms, to_ms
+from srs.scheduler import Replayed, Scheduler
 
 if TYPE_CHECKING:
     import numpy as np
@@ -519,13 +519,15 @@ def _merge_reviews(conn, package, card_map, scheduler_for, summary, progress, no
         rows.updates = list(_stream([*(c[updates] for c in columns), review_id[updates]], 2))
 
     # each replayed card takes the state after its last answer
-    for card_id, memory in zip(card[first].tolist(), replayed.final_memories(bounds, rating, at)):
+    for card_id, final in zip(card[first].tolist(), replayed.final_states(bounds, rating, at)):
         target = cards[card_id]
-        if isinstance(target, _NewCard):
-            target.set_memory(memory)
+        state_, step_, stability_, difficulty_, due_ms, last_ms, reps, lapses = final
+        target.state, target.step = state_, None if step_ < 0 else step_
+        target.stability, target.difficulty, target.reps, target.lapses = stability_, difficulty_, reps, lapses
+        if isinstance(target, _NewCard):  # plain ms: tens of thousands of cards, no datetimes
+            target.due_ms, target.last_ms = due_ms, last_ms
         else:
-            apply_memory(target, memory)
-            target.modified = now
+            target.due, target.last_review, target.modified = from_ms(due_ms), from_ms(last_ms), now
     return rows
 
 
@@ -593,12 +595,6 @@ class _NewCard:
         self.due_ms: int | None = None  # Unix ms
         self.last_ms: int | None = None
         self.reps = self.lapses = 0
-
-    def set_memory(self, memory: Memory) -> None:
-        self.state, self.step, self.stability, self.difficulty = int(memory.state), memory.step, memory.stability, memory.difficulty
-        self.due_ms = to_ms(memory.due) if memory.due else None
-        self.last_ms = to_ms(memory.last_review) if memory.last_review else None
-        self.reps, self.lapses = memory.reps, memory.lapses
 
 
 CSV_COLUMNS = ("card_id", "review_time", "review_rating", "review_state", "review_duration")
