@@ -29,20 +29,35 @@ def daytime_zone(now: datetime, dst: bool = True) -> str:
     raise AssertionError(f"no daytime zone at {now}")  # the zones span the globe
 
 
+# Anki's Rust code reads the local zone through chrono's `Local`, which keeps
+# the zone it last read for up to a second before looking at TZ again
+# (chrono/src/offset/local/unix.rs, `Cache::offset`). A zone switch is only
+# seen by Anki once that second has passed; without the wait, a collection
+# made right after a switch gets the previous zone's creation offset and day
+# cutoff.
+CHRONO_ZONE_CACHE_SECONDS = 1.05
+
+
+def _set_tz(value: str | None) -> None:
+    if os.environ.get("TZ") == value:
+        return
+    if value is None:
+        del os.environ["TZ"]
+    else:
+        os.environ["TZ"] = value
+    time.tzset()
+    time.sleep(CHRONO_ZONE_CACHE_SECONDS)
+
+
 @contextmanager
 def local_timezone(name: str) -> Iterator[None]:
     """Run with TZ set, so Anki's Rust code and Python agree on local time."""
     old = os.environ.get("TZ")
-    os.environ["TZ"] = name
-    time.tzset()
+    _set_tz(name)
     try:
         yield
     finally:
-        if old is None:
-            del os.environ["TZ"]
-        else:
-            os.environ["TZ"] = old
-        time.tzset()
+        _set_tz(old)
 
 
 def anki_collection(path: Path):  # type: ignore[no-untyped-def]
