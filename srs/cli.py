@@ -372,8 +372,13 @@ def import_(obj: Context, file: Path) -> None:
     click.echo(
         f"Imported {file.name}: notes {summary.notes_new} new, {summary.notes_updated} updated, "
         f"{summary.notes_unchanged} unchanged; {summary.cards_new} new cards; reviews {summary.reviews_added} added, "
-        f"{summary.reviews_present} already present" + (f"; {summary.media} media files" if summary.media else "") + "."
+        f"{summary.reviews_present} already present" + (f"; {summary.media} media files ({summary.media_new} new)" if summary.media else "") + "."
     )
+    if summary.media_renamed:
+        click.echo(
+            f"  {summary.media_renamed} media file(s) stored under a new name (the folder already had a different file "
+            "by that name); their notes refer to the new name"
+        )
     for reason, count in sorted(summary.skipped.items()):
         click.echo(f"  skipped {count} revlog row(s): {reason}")
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 import html
 import json
 import os
-import re
 import sqlite3
 import tempfile
 import zipfile
@@ -34,6 +33,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from srs.anki.media import media_refs, plain_name
 from srs.anki.notetypes import CSS, NOTE_TYPES
 from srs.clock import Clock
 from srs.errors import ExportError
@@ -250,21 +250,15 @@ def export_package(
     return ExportResult(out, *counts, unsupported_notes=unsupported, media=len(media))
 
 
-# Media references in field HTML, as Anki finds them (rslib src/text.rs,
-# extract_media_refs): an element's src attribute, and [sound:...] tags.
-_MEDIA_REFS = re.compile(r"""<[a-z]+\b[^>]*?\ssrc\s*=\s*(?:"([^"]+)"|'([^']+)'|([^\s"'>]+))|\[sound:(.+?)\]""", re.IGNORECASE)
-
-
 def _media_files(notes: dict[int, NoteRow], folder: Path) -> list[Path]:
     """Files in *folder* that the exported imported notes refer to (plain names only, never a path)."""
     names = set()
     for note in notes.values():
         for value in note.anki_fields or []:
-            for match in _MEDIA_REFS.finditer(value):
-                names.add(html.unescape(next(group for group in match.groups() if group)))
+            names |= media_refs(value)
     files = []
     for name in sorted(names):
-        if name != os.path.basename(name) or name in (".", "..") or "\\" in name:
+        if not plain_name(name):
             continue  # a reference that is not a plain file name is never read from disk
         file = folder / name
         if file.is_file():

@@ -19,7 +19,6 @@ zip bomb or a lying header stops at the limit instead of filling the disk.
 from __future__ import annotations
 
 import json
-import os
 import re
 import sqlite3
 import struct
@@ -38,7 +37,6 @@ if TYPE_CHECKING:
 MAX_COLLECTION_BYTES = 2 << 30  # 2 GiB uncompressed
 MAX_MEDIA_BYTES = 4 << 30
 CHUNK = 1 << 20
-_SAFE_NAME = re.compile(r"^[^/\\\x00-\x1f]{1,200}$")
 
 
 @dataclass
@@ -228,7 +226,7 @@ def _check_name(name: str) -> None:
         raise ImportError_(f"unsafe member name in package: {name!r}")
 
 
-def _copy_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, out: Path, limit: int) -> None:
+def copy_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, out: Path, limit: int) -> None:
     if info.file_size > limit:
         raise ImportError_(f"{info.filename} would expand to {info.file_size} bytes, over the limit of {limit}")
     written = 0
@@ -240,7 +238,7 @@ def _copy_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, out: Path, lim
             dst.write(chunk)
 
 
-def _zstd_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, out: Path, limit: int) -> None:
+def zstd_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, out: Path, limit: int) -> None:
     import zstandard
 
     written = 0
@@ -273,14 +271,14 @@ def read_package(path: Path, workdir: Path) -> AnkiPackage:
                 version = meta.get(1, [0])[0]
                 if version not in (0, 3):
                     raise ImportError_(f"{path.name}: unknown package version {version}")
-                _zstd_member(archive, members["collection.anki21b"], target, MAX_COLLECTION_BYTES)
+                zstd_member(archive, members["collection.anki21b"], target, MAX_COLLECTION_BYTES)
                 layout = "anki21b"
                 media = _media_modern(archive, members)
             elif "collection.anki21" in members:
-                _copy_member(archive, members["collection.anki21"], target, MAX_COLLECTION_BYTES)
+                copy_member(archive, members["collection.anki21"], target, MAX_COLLECTION_BYTES)
                 layout, media = "anki21", _media_legacy(archive, members)
             elif "collection.anki2" in members:
-                _copy_member(archive, members["collection.anki2"], target, MAX_COLLECTION_BYTES)
+                copy_member(archive, members["collection.anki2"], target, MAX_COLLECTION_BYTES)
                 layout, media = "anki2", _media_legacy(archive, members)
             else:
                 raise ImportError_(f"{path.name} has no Anki collection in it")
@@ -322,36 +320,6 @@ def _media_modern(archive: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo])
         if name and member in members:
             out[name] = member
     return out
-
-
-def extract_media(path: Path, package: AnkiPackage, folder: Path) -> dict[str, str]:
-    """Copy media files into *folder* under safe names; returns original -> stored name."""
-
-    folder.mkdir(parents=True, exist_ok=True)
-    stored: dict[str, str] = {}
-    total = 0
-    try:
-        _extract(path, package, folder, stored, total)
-    except (zipfile.BadZipFile, EOFError, zlib.error) as exc:
-        raise ImportError_(f"{path.name}: a media file is damaged ({exc})") from None
-    return stored
-
-
-def _extract(path: Path, package: AnkiPackage, folder: Path, stored: dict[str, str], total: int) -> None:
-    with zipfile.ZipFile(path) as archive:
-        for name, member in package.media.items():
-            safe = os.path.basename(name.replace("\\", "/"))
-            if not _SAFE_NAME.match(safe) or safe in (".", ".."):
-                safe = re.sub(r"[^\w.-]", "_", safe)[:120] or "media"
-            info = archive.getinfo(member)
-            data_limit = MAX_MEDIA_BYTES - total
-            out = folder / safe
-            if package.layout == "anki21b":
-                _zstd_member(archive, info, out, data_limit)
-            else:
-                _copy_member(archive, info, out, data_limit)
-            total += out.stat().st_size
-            stored[name] = safe
 
 
 # --- the collection -----------------------------------------------------------------------

@@ -56,7 +56,9 @@ class ImportSummary:
     reviews_added: int = 0
     reviews_present: int = 0
     skipped: Counter[str] = field(default_factory=Counter)
-    media: int = 0
+    media: int = 0  # the package's media files, stored now or already in the folder
+    media_new: int = 0
+    media_renamed: int = 0  # new, stored under another name: a different file already had theirs
 
 
 def _field_text(value: str) -> str:
@@ -160,11 +162,25 @@ def import_package(
         return import_review_csv(session, path, now, progress)
     with tempfile.TemporaryDirectory(prefix="srs-import-") as work:
         package = read_package(path, Path(work))
-        summary = _merge(session, package, now, progress or (lambda stage, done, total: None))
+        media = None
         if media_folder is not None and package.media:
-            from srs.anki.formats import extract_media
+            from srs.anki.media import MediaImport
 
-            summary.media = len(extract_media(path, package, media_folder))
+            media = MediaImport(media_folder)
+        try:
+            if media is not None:
+                # first, so that notes refer to the names their files were stored under
+                media.store(path, package)
+                if media.renamed:
+                    for note in package.notes:
+                        note.fields = media.rewrite(note.fields)
+            summary = _merge(session, package, now, progress or (lambda stage, done, total: None))
+        except BaseException:
+            if media is not None:
+                media.discard()
+            raise
+        if media is not None:
+            summary.media, summary.media_new, summary.media_renamed = len(media.stored), len(media.added), media.added_renamed
     return summary
 
 
