@@ -236,3 +236,20 @@ def test_names_made_safe_and_hashed_within_limits() -> None:
     assert _hashed("README", digest) == f"README-{digest}"
     long = _hashed("é" * 200 + ".jpeg", digest)
     assert len(long.encode()) <= 120 and long.endswith(f"-{digest}.jpeg")
+
+
+def test_progress_reports_media_notes_and_reviews_in_order(tmp_path: Path) -> None:
+    """The progress callback hears each stage, in the order the import works, never past its total."""
+    from srs.anki.import_ import import_package
+
+    package = picture_package(tmp_path / "a", "diagram.png", PICTURE_A, "First")
+    heard: list[tuple[str, int, int]] = []
+    db = fresh_db(tmp_path / "srs.db", "UTC")
+    with db.session(write=True) as session:
+        import_package(session, package, datetime(2026, 11, 25, tzinfo=timezone.utc), tmp_path / "media",
+                       lambda stage, done, total: heard.append((stage, done, total)))
+        session.commit()
+    db.close()
+    stages = [stage for stage, _, _ in heard]
+    assert stages[0] == "media" and "notes" in stages and stages.index("notes") > stages.index("media")
+    assert all(0 <= done <= total for _, done, total in heard)

@@ -167,14 +167,15 @@ def import_package(
             from srs.anki.media import MediaImport
 
             media = MediaImport(media_folder)
+        report = progress or (lambda stage, done, total: None)
         try:
             if media is not None:
                 # first, so that notes refer to the names their files were stored under
-                media.store(path, package)
+                media.store(path, package, report)
                 if media.renamed:
                     for note in package.notes:
                         note.fields = media.rewrite(note.fields)
-            summary = _merge(session, package, now, progress or (lambda stage, done, total: None))
+            summary = _merge(session, package, now, report)
         except BaseException:
             if media is not None:
                 media.discard()

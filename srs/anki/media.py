@@ -28,6 +28,7 @@ from srs.errors import ImportError_
 
 if TYPE_CHECKING:
     from srs.anki.formats import AnkiPackage
+    from srs.anki.import_ import Progress
 
 # Media references in field HTML, as Anki finds them (rslib src/text.rs,
 # extract_media_refs): an element's src attribute, and [sound:...] tags.
@@ -115,14 +116,16 @@ class MediaImport:
         added = {path.name for path in self.added}
         return sum(1 for new in self.renamed.values() if new in added)
 
-    def store(self, path: Path, package: AnkiPackage) -> None:
+    def store(self, path: Path, package: AnkiPackage, progress: Progress | None = None) -> None:
         from srs.anki.formats import MAX_MEDIA_BYTES, copy_member, zstd_member
 
         self.folder.mkdir(parents=True, exist_ok=True)
         total = 0
         try:
             with zipfile.ZipFile(path) as archive:
-                for name, member in package.media.items():
+                for done, (name, member) in enumerate(package.media.items()):
+                    if progress is not None and done % 50 == 0:
+                        progress("media", done, len(package.media))
                     fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".incoming-")
                     os.close(fd)
                     incoming = Path(tmp)
