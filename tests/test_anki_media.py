@@ -253,3 +253,33 @@ def test_progress_reports_media_notes_and_reviews_in_order(tmp_path: Path) -> No
     stages = [stage for stage, _, _ in heard]
     assert stages[0] == "media" and "notes" in stages and stages.index("notes") > stages.index("media")
     assert all(0 <= done <= total for _, done, total in heard)
+
+
+def test_media_are_stored_under_the_write_lock(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """While an import picks names in the media folder, no other srs writer can start (so none picks the same)."""
+    from srs.anki import media as media_module
+    from srs.anki.import_ import import_package
+
+    package = picture_package(tmp_path / "a", "diagram.png", PICTURE_A, "First")
+    db_path = tmp_path / "srs.db"
+    db = fresh_db(db_path, "UTC")
+    place = media_module.MediaImport._place
+    locked: list[bool] = []
+
+    def checking_place(self, incoming, name):  # type: ignore[no-untyped-def]
+        other = sqlite3.connect(db_path, timeout=0)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            locked.append(False)
+        except sqlite3.OperationalError as exc:
+            locked.append("locked" in str(exc))
+        finally:
+            other.close()
+        return place(self, incoming, name)
+
+    monkeypatch.setattr(media_module.MediaImport, "_place", checking_place)
+    with db.session(write=True) as session:
+        import_package(session, package, datetime(2026, 11, 25, tzinfo=timezone.utc), tmp_path / "media")
+        session.commit()
+    db.close()
+    assert locked == [True]

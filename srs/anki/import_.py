@@ -170,7 +170,9 @@ def import_package(
         report = progress or (lambda stage, done, total: None)
         try:
             if media is not None:
-                # first, so that notes refer to the names their files were stored under
+                # first, so that notes refer to the names their files were stored under;
+                # under the write lock (taken at BEGIN), so no other import picks names now
+                session.connection()
                 media.store(path, package, report)
                 if media.renamed:
                     for note in package.notes:
