@@ -231,11 +231,25 @@ def test_names_made_safe_and_hashed_within_limits() -> None:
     assert safe_name("C:\\Users\\me\\pic.png") == "pic.png"
     assert safe_name("bell\x07.mp3") == "bell_.mp3"
     assert safe_name("..") == "media"
+    assert safe_name("\ud800.png") == "_.png"  # a lone surrogate from a JSON media list
     digest = hashlib.sha1(b"x").hexdigest()
     assert _hashed("diagram.png", digest) == f"diagram-{digest}.png"
     assert _hashed("README", digest) == f"README-{digest}"
     long = _hashed("é" * 200 + ".jpeg", digest)
     assert len(long.encode()) <= 120 and long.endswith(f"-{digest}.jpeg")
+    assert _hashed(".bashrc", digest) == f".bashrc-{digest}"
+
+
+@given(st.text(st.characters(), min_size=1, max_size=300) | st.text(st.characters(categories=["Cs", "Cc", "Ll"]), min_size=1, max_size=30))
+def test_safe_names_are_plain_and_short(name: str) -> None:
+    """Whatever a package calls a file, the stored name is one plain file name within Anki's length limit."""
+    from srs.anki.media import plain_name
+
+    stored = safe_name(name)
+    assert plain_name(stored) and len(stored.encode()) <= 120
+    assert len(_hashed(stored, hashlib.sha1(b"x").hexdigest()).encode()) <= 120
+    if plain_name(name) and len(name.encode()) <= 120:
+        assert stored == name  # an ordinary name is kept as it is
 
 
 def test_progress_reports_media_notes_and_reviews_in_order(tmp_path: Path) -> None:
@@ -283,3 +297,16 @@ def test_media_are_stored_under_the_write_lock(tmp_path: Path, monkeypatch: pyte
         session.commit()
     db.close()
     assert locked == [True]
+
+
+@pytest.mark.parametrize("name", ["\ud800.png", "a" * 300 + ".png", "con\x00trol.png", "..", "dir/"], ids=["surrogate", "long", "nul", "dots", "folder"])
+def test_odd_media_names_are_stored_not_refused(tmp_path: Path, name: str) -> None:
+    """Media names Anki would never write still import: under a plain, short name inside the folder."""
+    package = valid_package(tmp_path / "v")
+    with zipfile.ZipFile(package) as archive:
+        collection = archive.read("collection.anki2")
+    odd = make_zip(tmp_path / "odd.apkg", {"collection.anki2": collection, "media": json.dumps({"0": name}).encode(), "0": b"data"})
+    result = srs(tmp_path / "c.db", "import", str(odd))
+    assert result.exit_code == 0, result.output
+    stored = folder_state(tmp_path / "media")
+    assert list(stored.values()) == [b"data"] and len(next(iter(stored)).encode()) <= 120

@@ -64,25 +64,35 @@ def replace_media_refs(value: str, renamed: Mapping[str, str]) -> str:
 
 def plain_name(name: str) -> bool:
     """A name that can only mean a file directly inside the media folder."""
+    try:
+        name.encode()
+    except UnicodeEncodeError:  # a lone surrogate, which JSON media lists can spell
+        return False
     return bool(_PLAIN_NAME.match(name)) and name not in (".", "..")
 
 
 def safe_name(name: str) -> str:
-    """A plain file name for *name*: its last path part, odd characters replaced."""
+    """A plain file name for *name*: its last path part, odd characters replaced, not too long."""
     base = name.replace("\\", "/").rsplit("/", 1)[-1]
-    if plain_name(base):
-        return base
-    return re.sub(r"[^\w.-]", "_", base)[:_MAX_NAME_BYTES].strip(".") or "media"
+    if not plain_name(base):
+        base = re.sub(r"[^\w.-]", "_", base).strip(".") or "media"
+    return _shortened(base, "", _MAX_NAME_BYTES)
+
+
+def _shortened(name: str, suffix: str, limit: int) -> str:
+    """``stem + suffix + .ext`` within *limit* bytes, the stem cut (as rslib's split_and_truncate_filename)."""
+    stem, dot, ext = name.rpartition(".")
+    if not dot or not stem:
+        stem, ext = name, ""
+    ext = ext.encode()[:20].decode(errors="ignore")
+    room = limit - len(suffix.encode()) - (len(ext.encode()) + 1 if ext else 0)
+    stem = stem.encode()[: max(room, 1)].decode(errors="ignore") or "media"
+    return f"{stem}{suffix}.{ext}" if ext else f"{stem}{suffix}"
 
 
 def _hashed(name: str, digest: str) -> str:
-    """``stem-<sha1>.ext``, the stem shortened so the name stays within the length limit."""
-    stem, dot, ext = name.rpartition(".")
-    if not dot:
-        stem, ext = name, ""
-    room = _MAX_NAME_BYTES - len(digest) - 2 - len(ext.encode())
-    stem = stem.encode()[: max(room, 1)].decode(errors="ignore") or "media"
-    return f"{stem}-{digest}.{ext}" if ext else f"{stem}-{digest}"
+    """``stem-<sha1>.ext``: Anki's name for a different file under a taken name."""
+    return _shortened(name, f"-{digest}", _MAX_NAME_BYTES)
 
 
 def _sha1(path: Path) -> str:
