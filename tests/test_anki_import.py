@@ -682,3 +682,20 @@ def test_export_says_which_imported_notes_it_leaves_out(tmp_path: Path) -> None:
         "Not exported: 2 note(s) with no Anki note type "
         "(placeholders from a review-log CSV, or imported before srs kept note types: import that package again)."
     )
+
+
+def test_lone_surrogates_in_collection_json_are_replaced_not_fatal(tmp_path: Path) -> None:
+    """A legacy col row may spell a lone surrogate as a JSON escape (valid JSON, not valid text): it imports as U+FFFD."""
+
+    def surrogate_deck_names(conn: sqlite3.Connection) -> None:
+        decks = json.loads(conn.execute("select decks from col").fetchone()[0])
+        for deck in decks.values():
+            deck["name"] += "\udbff"
+        conn.execute("update col set decks = ?", (json.dumps(decks),))  # ensure_ascii spells it \\udbff
+
+    package = altered_package(tmp_path, surrogate_deck_names)
+    db = tmp_path / "c.db"
+    result = CliRunner().invoke(cli, ["--db", str(db), "--now", "2026-11-25T08:00:00", "import", str(package)])
+    assert result.exit_code == 0, (result.output, result.exception)
+    names = [row[0] for row in sqlite3.connect(db).execute("select name from decks")]
+    assert any(name.endswith("\ufffd") for name in names)

@@ -295,7 +295,7 @@ def _media_legacy(archive: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo])
     if "media" not in members:
         return {}
     try:
-        mapping = json.loads(archive.read("media") or b"{}")
+        mapping = _json(archive.read("media") or b"{}")
     except ValueError:
         raise ImportError_("the package's media list is not valid JSON") from None
     if not isinstance(mapping, dict):
@@ -354,6 +354,16 @@ def read_collection(path: Path, layout: str) -> AnkiPackage:
         conn.close()
 
 
+def _json(text: str | bytes) -> Any:
+    """JSON from the collection; a lone surrogate (valid JSON escape, not valid text) becomes U+FFFD."""
+    value = json.loads(text)
+    try:
+        json.dumps(value, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        value = json.loads(re.sub("[\ud800-\udfff]", "\ufffd", json.dumps(value, ensure_ascii=False)))
+    return value
+
+
 def _steps(values: Any) -> list[float]:
     return [float(v) for v in values] if isinstance(values, list) else []
 
@@ -361,7 +371,7 @@ def _steps(values: Any) -> list[float]:
 def _read_schema11(conn: sqlite3.Connection, layout: str) -> AnkiPackage:
     crt, conf, models, decks, dconf = conn.execute("SELECT crt, conf, models, decks, dconf FROM col").fetchone()
     try:
-        conf, models, decks, dconf = (json.loads(x or "{}") for x in (conf, models, decks, dconf))
+        conf, models, decks, dconf = (_json(x or "{}") for x in (conf, models, decks, dconf))
     except ValueError:
         raise ImportError_("the package's collection has invalid JSON in its col row") from None
     package = AnkiPackage(layout=layout, crt=int(crt), rollover=int(conf.get("rollover", 4) or 4))
