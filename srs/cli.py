@@ -65,6 +65,9 @@ class Context:
             from srs.decks import builtin_decks_stale, ensure_builtin_decks
 
             self._db = open_database(self.db_path)
+            self._db.on_wait = lambda: click.echo(
+                "Waiting for another srs process to finish writing (an import?)...", err=True
+            )
             if builtin:
                 with self._db.session() as session:
                     stale = builtin_decks_stale(session)

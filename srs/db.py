@@ -25,7 +25,8 @@ if TYPE_CHECKING:
 
 # PRAGMA application_id marks the file as ours ("SRS1").
 APPLICATION_ID = 0x53525331
-BUSY_TIMEOUT_MS = 30_000
+BUSY_TIMEOUT_MS = 30_000  # one wait of SQLite's busy handler for the write lock
+MAX_WAIT_SECONDS = 15 * 60  # in all, a writer waits this long for another srs process
 _SQLITE_HEADER = b"SQLite format 3\x00"
 
 
@@ -237,6 +238,9 @@ class Database:
     def __init__(self, path: Path, engine: Engine) -> None:
         self.path = path
         self.engine = engine
+        # Called once when a writer has waited a whole busy timeout for another
+        # process (a long import, say) and goes on waiting; the CLI says so.
+        self.on_wait: Callable[[], None] | None = None
 
     @contextmanager
     def session(self, write: bool = False) -> Iterator[Session]:
@@ -248,7 +252,7 @@ class Database:
         """
         from sqlalchemy.orm import Session
 
-        bind = self.engine.execution_options(srs_write=True) if write else self.engine
+        bind = self.engine.execution_options(srs_write=True, srs_on_wait=self.on_wait) if write else self.engine
         with Session(bind, expire_on_commit=False) as session:
             yield session
 
@@ -273,8 +277,40 @@ def _configure(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        write = conn.get_execution_options().get("srs_write", False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+        options = conn.get_execution_options()
+        if not options.get("srs_write", False):
+            conn.exec_driver_sql("BEGIN")
+            return
+        _begin_immediate(conn, options.get("srs_on_wait"))
+
+
+def _begin_immediate(conn: Connection, on_wait: Callable[[], None] | None) -> None:
+    """Take the write lock, waiting up to MAX_WAIT_SECONDS for another writer.
+
+    SQLite's busy handler waits BUSY_TIMEOUT_MS per attempt; a writer that
+    still finds the lock taken (another process importing a large package)
+    says so once through *on_wait* and tries again, rather than failing with
+    "database is locked". Nothing has been read or written yet at this point,
+    so trying again is safe.
+    """
+    import time
+
+    from sqlalchemy.exc import OperationalError
+
+    deadline = time.monotonic() + MAX_WAIT_SECONDS
+    told = False
+    while True:
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            return
+        except OperationalError as exc:
+            busy = "locked" in str(exc.orig) or "busy" in str(exc.orig)
+            if not busy or time.monotonic() >= deadline:
+                raise
+            if on_wait is not None and not told:
+                on_wait()
+                told = True
+            time.sleep(0.05)  # SQLite can answer "busy" at once, without its handler's wait
 
 
 def open_database(path: Path | str | None = None) -> Database:
