@@ -310,3 +310,19 @@ def test_odd_media_names_are_stored_not_refused(tmp_path: Path, name: str) -> No
     assert result.exit_code == 0, result.output
     stored = folder_state(tmp_path / "media")
     assert list(stored.values()) == [b"data"] and len(next(iter(stored)).encode()) <= 120
+
+
+def test_a_whole_collection_brings_its_media(tmp_path: Path) -> None:
+    """A .colpkg written by the anki library with its media: the files arrive, byte for byte, under their names."""
+    (tmp_path / "anki").mkdir()
+    col = anki_collection(tmp_path / "anki" / "collection.anki2")
+    name = col.media.write_data("chart.png", PICTURE_A)
+    note = col.new_note(col.models.by_name("Basic"))
+    note["Front"], note["Back"] = f'Chart <img src="{name}">', "answer"
+    col.add_note(note, col.decks.id("Pictures"))
+    package = tmp_path / "whole.colpkg"
+    col.export_collection_package(str(package), include_media=True, legacy=False)  # closes the collection
+    result = srs(tmp_path / "c.db", "import", str(package))
+    assert result.exit_code == 0, result.output
+    assert "1 media files (1 new)" in result.output
+    assert folder_state(tmp_path / "media") == {"chart.png": PICTURE_A}
