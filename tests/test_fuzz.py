@@ -45,8 +45,8 @@ def _snapshot(path: Path) -> tuple[int, int, int]:
 
 
 @pytest.fixture(scope="module")
-def modern_bytes(package_bytes: bytes, tmp_path_factory: pytest.TempPathFactory) -> bytes:
-    """The same content in Anki's current layout (zstd, protobuf), written by the anki library."""
+def anki_packages(package_bytes: bytes, tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
+    """The same content written by the anki library, current and legacy layout, with two media files."""
     from anki.collection import Collection, ImportAnkiPackageOptions, ImportAnkiPackageRequest
 
     folder = tmp_path_factory.mktemp("modern")
@@ -55,9 +55,17 @@ def modern_bytes(package_bytes: bytes, tmp_path_factory: pytest.TempPathFactory)
     col.import_anki_package(
         ImportAnkiPackageRequest(package_path=str(folder / "v.apkg"), options=ImportAnkiPackageOptions(with_scheduling=True))
     )
-    export_apkg(col, folder / "m.apkg")
+    picture = col.media.write_data("diagram.png", b"\x89PNG a picture that differs from the one already held")
+    sound = col.media.write_data("answer.mp3", b"ID3 a recorded answer" * 50)
+    note = col.new_note(col.models.by_name("Basic"))
+    note["Front"], note["Back"] = f'<img src="{picture}">', f"[sound:{sound}]"
+    col.add_note(note, col.decks.id("Media"))
+    out = {}
+    for layout, legacy in (("modern", False), ("legacy", True)):
+        export_apkg(col, folder / f"{layout}.apkg", legacy=legacy, media=True)
+        out[layout] = (folder / f"{layout}.apkg").read_bytes()
     col.close()
-    return (folder / "m.apkg").read_bytes()
+    return out
 
 
 mutation = st.one_of(
@@ -90,15 +98,27 @@ def _declare_size(data: bytearray, member: int, value: int, compressed: bool) ->
         struct.pack_into("<I", data, local + (18 if compressed else 22), value)
 
 
-@given(st.lists(mutation, min_size=1, max_size=4), st.booleans())
+HELD = b"\x89PNG the user's own picture, already in media/"
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in folder.iterdir()}
+
+
+@given(st.lists(mutation, min_size=1, max_size=4), st.sampled_from(["srs", "modern", "legacy"]))
 @settings(max_examples=EXAMPLES * 2, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-def test_mutated_package(package_bytes: bytes, modern_bytes: bytes, tmp_path_factory: pytest.TempPathFactory, mutations, modern) -> None:  # type: ignore[no-untyped-def]
-    """Flipped bytes, truncations and lying member sizes in a package, legacy or current layout: imported, or refused with our error."""
+def test_mutated_package(package_bytes: bytes, anki_packages: dict[str, bytes], tmp_path_factory: pytest.TempPathFactory, mutations, source) -> None:  # type: ignore[no-untyped-def]
+    """Flipped bytes, truncations and lying member sizes in a package (srs's, or Anki's in either layout, with media).
+
+    The only outcomes: imported, or refused with our one-line error and the
+    database and the media folder as they were. Either way a file already in
+    the media folder is never changed.
+    """
     from srs.anki.import_ import import_package
     from srs.db import open_database
 
     folder = tmp_path_factory.mktemp("m")
-    data = bytearray(modern_bytes if modern else package_bytes)
+    data = bytearray(package_bytes if source == "srs" else anki_packages[source])
     for kind, position, value in mutations:
         if kind in ("size", "compressed size"):
             _declare_size(data, position, value, kind == "compressed size")
@@ -110,17 +130,24 @@ def test_mutated_package(package_bytes: bytes, modern_bytes: bytes, tmp_path_fac
             del data[position:]
     path = folder / "m.apkg"
     path.write_bytes(bytes(data))
+    media = folder / "media"
+    media.mkdir()
+    (media / "diagram.png").write_bytes(HELD)
+    held = _files(media)
     db = open_database(folder / "t.db")
     before = _snapshot(db.path)
     try:
         with db.session(write=True) as session:
-            import_package(session, path, NOW)
+            import_package(session, path, NOW, media)
             session.commit()
     except SrsError as exc:
         assert str(exc) and "\n" not in str(exc)
         assert _snapshot(db.path) == before
+        assert _files(media) == held
     finally:
         db.close()
+    assert (media / "diagram.png").read_bytes() == HELD
+    assert not [p for p in media.iterdir() if p.name.startswith(".incoming-")]
 
 
 @given(st.sampled_from(["notes", "cards", "revlog", "col"]), st.sampled_from(["flds", "nid", "did", "ivl", "mid", "guid", "decks", "models"]))
