@@ -68,6 +68,8 @@ class Context:
             self._db.on_wait = lambda: click.echo(
                 "Waiting for another srs process to finish writing (an import?)...", err=True
             )
+            if self._db.backup is not None:
+                click.echo(f"Upgraded the database; a copy from before the upgrade is at {self._db.backup}", err=True)
             if builtin:
                 with self._db.session() as session:
                     stale = builtin_decks_stale(session)

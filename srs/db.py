@@ -238,6 +238,7 @@ class Database:
     def __init__(self, path: Path, engine: Engine) -> None:
         self.path = path
         self.engine = engine
+        self.backup: Path | None = None  # the copy made before this open upgraded the schema
         # Called once when a writer has waited a whole busy timeout for another
         # process (a long import, say) and goes on waiting; the CLI says so.
         self.on_wait: Callable[[], None] | None = None
@@ -332,6 +333,7 @@ def open_database(path: Path | str | None = None) -> Database:
     elif version < SCHEMA_VERSION and not os.access(path, os.W_OK):
         raise DatabaseError(f"cannot upgrade database {path}: file is not writable")
 
+    backup = _backup_before_upgrade(path, version) if 0 < version < SCHEMA_VERSION else None
     engine = create_engine(f"sqlite:///{path}", connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
     _configure(engine)
     try:
@@ -340,7 +342,47 @@ def open_database(path: Path | str | None = None) -> Database:
     except OperationalError as exc:
         engine.dispose()
         raise DatabaseError(f"cannot open database {path}: {exc.orig}") from None
-    return Database(path, engine)
+    database = Database(path, engine)
+    database.backup = backup
+    return database
+
+
+def backup_path(path: Path, version: int) -> Path:
+    """Where the copy of a schema-*version* database is kept before it is upgraded."""
+    return path.with_name(f"{path.name}.schema{version}.bak")
+
+
+def _backup_before_upgrade(path: Path, version: int) -> Path:
+    """Copy the collection (SQLite's online backup: a consistent snapshot) before migrating it.
+
+    A copy from an earlier attempt at the same upgrade is kept as it is: it
+    is the older one. Without a copy, nothing is migrated.
+    """
+    import tempfile
+
+    target = backup_path(path, version)
+    if target.is_file():
+        return target
+    partial: Path | None = None
+    try:
+        handle, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=path.parent)
+        os.close(handle)
+        partial = Path(name)
+        source = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000)
+        try:
+            copy = sqlite3.connect(partial)
+            try:
+                source.backup(copy)
+            finally:
+                copy.close()
+        finally:
+            source.close()
+        os.replace(partial, target)
+    except (OSError, sqlite3.Error) as exc:
+        if partial is not None:
+            partial.unlink(missing_ok=True)
+        raise DatabaseError(f"cannot back up {path} before upgrading it: {exc}") from None
+    return target
 
 
 def _migrate(conn: Connection, version: int) -> None:

@@ -234,3 +234,52 @@ def test_upgrade_to_schema_4_keeps_notes(tmp_path: Path) -> None:
     ]
     assert conn.execute("SELECT count(*) FROM anki_notetypes").fetchone()[0] == 0
     assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
+
+
+def _schema_1_database(path: Path) -> None:
+    from sqlalchemy import create_engine
+
+    engine = create_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:
+        dbmod.MIGRATIONS[0](conn)
+        conn.exec_driver_sql(f"PRAGMA application_id = {APPLICATION_ID}")
+        conn.exec_driver_sql("PRAGMA user_version = 1")
+        conn.exec_driver_sql("INSERT INTO settings VALUES ('rollover_hour', '5')")
+    engine.dispose()
+
+
+def test_an_upgrade_keeps_a_copy_of_the_old_database(tmp_path: Path) -> None:
+    """Before migrating, the old file is copied whole beside it; later opens neither copy nor touch it again."""
+    from click.testing import CliRunner
+
+    from srs.cli import cli
+
+    path = tmp_path / "old.db"
+    _schema_1_database(path)
+    result = CliRunner().invoke(cli, ["--db", str(path), "--now", "2026-11-25T08:00:00", "status"])
+    assert result.exit_code == 0, result.output
+    copy = dbmod.backup_path(path, 1)
+    assert f"a copy from before the upgrade is at {copy}" in result.stderr
+    old = sqlite3.connect(copy)
+    assert old.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert old.execute("SELECT value FROM settings WHERE key = 'rollover_hour'").fetchone()[0] == 5
+    assert old.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    old.close()
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    stamp = copy.stat().st_mtime_ns
+    again = CliRunner().invoke(cli, ["--db", str(path), "--now", "2026-11-25T08:00:00", "status"])
+    assert again.exit_code == 0 and "upgrade" not in again.stderr
+    assert copy.stat().st_mtime_ns == stamp
+    assert sorted(p.name for p in tmp_path.iterdir() if ".bak" in p.name) == [copy.name]
+
+
+def test_no_copy_no_upgrade(tmp_path: Path) -> None:
+    """When the copy cannot be written, the database is refused with one line and left at its old schema."""
+    path = tmp_path / "old.db"
+    _schema_1_database(path)
+    blocker = dbmod.backup_path(path, 1)
+    (blocker / "something").mkdir(parents=True)  # a folder where the copy should go
+    with pytest.raises(DatabaseError, match="cannot back up .* before upgrading it"):
+        open_database(path)
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["old.db", blocker.name]  # no partial copy left
