@@ -152,16 +152,8 @@ def test_write_sessions_queue_instead_of_failing(tmp_path: Path) -> None:
 
 def test_upgrade_from_schema_1_keeps_data(tmp_path: Path) -> None:
     """A version-1 database (before the story bank) is upgraded in place, its rows intact."""
-    from sqlalchemy import create_engine
-
     path = tmp_path / "old.db"
-    engine = create_engine(f"sqlite:///{path}")
-    with engine.begin() as conn:
-        dbmod.MIGRATIONS[0](conn)
-        conn.exec_driver_sql(f"PRAGMA application_id = {APPLICATION_ID}")
-        conn.exec_driver_sql("PRAGMA user_version = 1")
-        conn.exec_driver_sql("INSERT INTO settings VALUES ('rollover_hour', '5')")
-    engine.dispose()
+    _schema_1_database(path)
     database = open_database(path)
     with database.session() as session:
         from srs.settings import get_setting
@@ -237,6 +229,7 @@ def test_upgrade_to_schema_4_keeps_notes(tmp_path: Path) -> None:
 
 
 def _schema_1_database(path: Path) -> None:
+    """A database as the first srs left it, with one setting (rollover hour 5)."""
     from sqlalchemy import create_engine
 
     engine = create_engine(f"sqlite:///{path}")
