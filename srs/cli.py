@@ -371,9 +371,12 @@ def import_(obj: Context, file: Path) -> None:
         def progress(stage: str, done: int, total: int) -> None:
             bar.update(task, description=f"Importing {stage}", completed=done, total=total or None)
 
-        with db.session(write=True) as session:
-            summary = import_package(session, file, obj.now(), db.path.parent / "media", progress)
-            session.commit()
+        try:
+            with db.session(write=True) as session:
+                summary = import_package(session, file, obj.now(), db.path.parent / "media", progress)
+                session.commit()
+        except KeyboardInterrupt:
+            raise SrsError(f"interrupted: nothing from {file.name} was imported (an import is all or nothing)") from None
     click.echo(
         f"Imported {file.name}: notes {summary.notes_new} new, {summary.notes_updated} updated, "
         f"{summary.notes_unchanged} unchanged; {summary.cards_new} new cards; reviews {summary.reviews_added} added, "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sqlite3
 import subprocess
@@ -200,3 +201,51 @@ def test_sigkill_inside_an_answers_transaction(tmp_path: Path) -> None:
             if history:
                 assert memory_of(card) == schedulers.for_card(card).replay(history, card.id)
     database.close()
+
+
+def _wait_until_open(process: subprocess.Popen, path: Path) -> None:  # type: ignore[type-arg]
+    """Until *process* has *path* open (Linux: /proc/PID/fd)."""
+    deadline = time.monotonic() + 60
+    fds = Path(f"/proc/{process.pid}/fd")
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            if any(Path(os.readlink(fd)) == path for fd in fds.iterdir()):
+                return
+        except OSError:
+            pass  # an fd closed while we looked
+        time.sleep(0.005)
+
+
+def test_ctrl_c_during_import_says_nothing_was_imported(big_package: Path, tmp_path: Path) -> None:
+    """SIGINT (Ctrl-C) during an import: one line saying nothing was imported, a failing exit status, and it is true."""
+    db = tmp_path / "target.db"
+    cmd = [sys.executable, "-m", "srs", "--db", str(db), "--now", "2026-11-25T08:00:00"]
+
+    def fresh() -> tuple[int, int, int]:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{db}{suffix}").unlink(missing_ok=True)
+        subprocess.run([*cmd, "status"], check=True, capture_output=True, timeout=60)
+        return counts(db)
+
+    empty = fresh()
+    start = time.monotonic()
+    subprocess.run([*cmd, "import", str(big_package)], check=True, capture_output=True, timeout=300)
+    duration = time.monotonic() - start
+    whole = counts(db)
+    interrupted = 0
+    for fraction in (0.0, 0.1, 0.2, 0.3):  # from the moment the package is opened on
+        fresh()
+        process = subprocess.Popen([*cmd, "import", str(big_package)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        _wait_until_open(process, big_package)  # past Python's start-up, inside the import
+        time.sleep(duration * fraction)
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=60)
+        assert "Traceback" not in err
+        ours = f"Error: interrupted: nothing from {big_package.name} was imported (an import is all or nothing)"
+        if ours in err:
+            interrupted += 1
+            assert process.returncode != 0 and err.strip().splitlines()[0] == ours
+            assert counts(db) == empty
+        else:  # the signal came after the import had committed, on the way out
+            assert counts(db) == whole, (process.returncode, err)
+    assert interrupted >= 2
