@@ -387,6 +387,8 @@ def import_(obj: Context, file: Path) -> None:
             f"  {summary.media_renamed} media file(s) stored under a new name (the folder already had a different file "
             "by that name); their notes refer to the new name"
         )
+    for reason, count in sorted(summary.skipped_cards.items()):
+        click.echo(f"  skipped {count} card(s): {reason}")
     for reason, count in sorted(summary.skipped.items()):
         click.echo(f"  skipped {count} revlog row(s): {reason}")
 

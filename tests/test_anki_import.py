@@ -699,3 +699,31 @@ def test_lone_surrogates_in_collection_json_are_replaced_not_fatal(tmp_path: Pat
     assert result.exit_code == 0, (result.output, result.exception)
     names = [row[0] for row in sqlite3.connect(db).execute("select name from decks")]
     assert any(name.endswith("\ufffd") for name in names)
+
+
+def test_cards_anki_would_drop_are_skipped_and_counted(tmp_path: Path) -> None:
+    """A card whose note is missing, and a second card of the same template, are skipped with their revlog rows."""
+    first_card = "(select min(id) from cards)"
+
+    def broken(conn: sqlite3.Connection) -> None:
+        orphan_note = conn.execute("select max(id) from notes").fetchone()[0]
+        orphan_card = conn.execute("select id from cards where nid = ?", (orphan_note,)).fetchone()[0]
+        conn.execute("delete from notes where id = ?", (orphan_note,))
+        # a twin of the first card (same note, same template), with a later id and an answer of its own
+        conn.execute(f"insert into cards select id + 1000000, nid, did, ord, mod, usn, type, queue, due, ivl, factor, reps, "
+                     f"lapses, left, odue, odid, flags, data from cards where id = {first_card}")
+        twin = conn.execute(f"select id + 1000000 from cards where id = {first_card}").fetchone()[0]
+        conn.execute("insert into revlog values (1780000000000, ?, -1, 3, 1, 0, 2500, 1000, 0)", (twin,))
+        conn.execute("insert into revlog values (1780000001000, ?, -1, 3, 1, 0, 2500, 1000, 0)", (orphan_card,))
+        conn.execute(f"insert into revlog values (1780000002000, {first_card}, -1, 3, 1, 0, 2500, 1000, 0)")
+
+    db = tmp_path / "c.db"
+    result = CliRunner().invoke(cli, ["--db", str(db), "--now", "2026-11-25T08:00:00", "import", str(altered_package(tmp_path, broken))])
+    assert result.exit_code == 0, result.output
+    assert "skipped 1 card(s): its note is not in the package" in result.output
+    assert "skipped 1 card(s): a second card of the same template of its note" in result.output
+    assert "skipped 2 revlog row(s): card skipped" in result.output
+    conn = sqlite3.connect(db)
+    # the first card kept its own answer, and only that one
+    assert conn.execute("select count(*) from reviews").fetchone()[0] == 1
+    assert conn.execute("pragma integrity_check").fetchone()[0] == "ok"

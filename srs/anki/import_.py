@@ -55,7 +55,8 @@ class ImportSummary:
     cards_new: int = 0
     reviews_added: int = 0
     reviews_present: int = 0
-    skipped: Counter[str] = field(default_factory=Counter)
+    skipped: Counter[str] = field(default_factory=Counter)  # revlog rows, by reason
+    skipped_cards: Counter[str] = field(default_factory=Counter)  # cards Anki's own check would drop, by reason
     media: int = 0  # the package's media files, stored now or already in the folder
     media_new: int = 0
     media_renamed: int = 0  # new, stored under another name: a different file already had theirs
@@ -273,8 +274,14 @@ def _merge(session: Session, package: AnkiPackage, now: datetime, progress: Prog
         for card in session.scalars(select(Card).where(Card.note_id.in_(ids[chunk : chunk + 500]))):
             existing_cards[(card.note_id, card.ord)] = card
     cards_by_note: dict[int, list] = defaultdict(list)  # type: ignore[type-arg]
+    note_ids = {n.id for n in package.notes}
+    skipped_cards: list[int] = []
     for acard in package.cards:
-        cards_by_note[acard.nid].append(acard)
+        if acard.nid in note_ids:
+            cards_by_note[acard.nid].append(acard)
+        else:
+            skipped_cards.append(acard.id)
+            summary.skipped_cards["its note is not in the package"] += 1
     position = (session.scalar(select(Card.position).order_by(Card.position.desc()).limit(1)) or 0) + 1
     now_ms = to_ms(now)
     keep_notetypes = package.layout != "csv"  # a review log's placeholder notes have no real note type
@@ -297,7 +304,7 @@ def _merge(session: Session, package: AnkiPackage, now: datetime, progress: Prog
         kind = own.kind if own is not None else ANKI_KIND
         acards = cards_by_note.get(anote.id, [])
         if len(acards) > 1:
-            acards.sort(key=lambda c: c.ord)
+            acards.sort(key=lambda c: (c.ord, c.id))
         fields = _own_fields(kind, nt, anote.fields) if own is not None else _foreign_fields(nt, anote.fields, [c.ord for c in acards])
         tags = list(anote.tags)
         # a foreign note keeps its note type and raw fields, to be exported as it came
@@ -348,7 +355,13 @@ def _merge(session: Session, package: AnkiPackage, now: datetime, progress: Prog
     new_cards: list[_NewCard] = []
     card_base = conn.exec_driver_sql("SELECT coalesce(max(id), 0) FROM cards").scalar() or 0
     for note, acards in [*placed, *new_notes]:
+        ords: set[int] = set()
         for acard in acards:
+            if acard.ord in ords:  # kept: the first by template order, then id
+                skipped_cards.append(acard.id)
+                summary.skipped_cards["a second card of the same template of its note"] += 1
+                continue
+            ords.add(acard.ord)
             card = existing_cards.get((note.id, acard.ord))
             deck_id = deck_for(acard.did, acard.odid)  # also brings the deck's options for cards srs has
             if card is None:
@@ -362,7 +375,7 @@ def _merge(session: Session, package: AnkiPackage, now: datetime, progress: Prog
     summary.cards_new = len(new_cards)
 
     # 4-5. review history, merged and replayed per card (as arrays: 200,000 rows are common)
-    reviews = _merge_reviews(conn, package, card_map, schedulers_for(session), summary, progress, now)
+    reviews = _merge_reviews(conn, package, card_map, skipped_cards, schedulers_for(session), summary, progress, now)
     _write_rows(conn, new_cards, reviews, now_ms)
     session.flush()
     return summary
@@ -431,7 +444,7 @@ _LATEST_MS = 221_845_392_000_000
 _MOVED_AT_MOST_MS = 64
 
 
-def _merge_reviews(conn, package, card_map, scheduler_for, summary, progress, now) -> _Rows:  # type: ignore[no-untyped-def]
+def _merge_reviews(conn, package, card_map, skipped_cards, scheduler_for, summary, progress, now) -> _Rows:  # type: ignore[no-untyped-def]
     """Add the package's answers to the cards' histories and replay every card that got one."""
     import numpy as np
 
@@ -440,11 +453,13 @@ def _merge_reviews(conn, package, card_map, scheduler_for, summary, progress, no
     anki_ids = np.fromiter(card_map, dtype=np.int64, count=len(card_map))
     ours = np.fromiter((c.id for c in card_map.values()), dtype=np.int64, count=len(card_map))
     in_package = np.isin(rev.cid, anki_ids)
+    of_skipped = np.isin(rev.cid, np.asarray(skipped_cards, dtype=np.int64)) if skipped_cards else np.zeros(len(rev.cid), dtype=bool)
     button = (rev.ease >= 0) & (rev.ease <= 4)
     dated = (rev.id > 0) & (rev.id < _LATEST_MS)
     summary.skipped.update(
         +Counter({
-            "card not in the package": int((~in_package).sum()),
+            "card not in the package": int((~in_package & ~of_skipped).sum()),
+            "card skipped": int(of_skipped.sum()),
             "unknown answer button": int((in_package & ~button).sum()),
             "answer time out of range": int((in_package & button & ~dated).sum()),
         })
