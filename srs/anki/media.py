@@ -81,6 +81,8 @@ def safe_name(name: str) -> str:
 
 def _shortened(name: str, suffix: str, limit: int) -> str:
     """``stem + suffix + .ext`` within *limit* bytes, the stem cut (as rslib's split_and_truncate_filename)."""
+    if not suffix and len(name.encode()) <= limit:
+        return name
     stem, dot, ext = name.rpartition(".")
     if not dot or not stem:
         stem, ext = name, ""
