@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import settings
 
 from srs.clock import Clock
 from srs.db import Database, open_database
 from srs.settings import set_setting
+
+# Property tests draw the same examples on every run, so the suite (and CI)
+# is reproducible; SRS_HYPOTHESIS_PROFILE=explore draws new ones each run,
+# to look for counterexamples (with SRS_FUZZ_EXAMPLES for more of them).
+settings.register_profile("deterministic", derandomize=True)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("SRS_HYPOTHESIS_PROFILE", "deterministic"))
 
 # A Wednesday morning in Berlin (09:00 local).
 NOW = datetime(2026, 11, 25, 8, 0, tzinfo=timezone.utc)
