@@ -144,6 +144,23 @@ def fresh_db(path: Path, zone: str):  # type: ignore[no-untyped-def]
     return db
 
 
+PINNED = datetime(2026, 11, 25, tzinfo=timezone.utc)
+
+
+def import_fresh(db_path: Path, package: Path, media: Path | None = None, progress=None):  # type: ignore[no-untyped-def]
+    """Import *package* into a new collection (UTC) at db_path, with import_package; returns its summary."""
+    from srs.anki.import_ import import_package
+
+    db = fresh_db(db_path, "UTC")
+    try:
+        with db.session(write=True) as session:
+            summary = import_package(session, package, PINNED, media, progress)
+            session.commit()
+    finally:
+        db.close()
+    return summary
+
+
 @pytest.mark.parametrize("layout", ["modern", "legacy", "colpkg"])
 def test_memory_states_match_anki(anki_world: dict, layout: str, tmp_path: Path) -> None:  # type: ignore[type-arg]
     """After import, at least 99% of reviewed cards are within 1% of the memory state Anki stored."""
@@ -548,7 +565,6 @@ def test_answer_moved_off_a_taken_instant_is_recognised_next_time(tmp_path: Path
 
 def test_unknown_answer_buttons_are_skipped_and_counted(tmp_path: Path) -> None:
     """Revlog rows with a button Anki never writes, or an impossible time, are not fed to FSRS; they are counted."""
-    from srs.anki.import_ import import_package
 
     def damage(conn: sqlite3.Connection) -> None:
         cid = conn.execute("select id from cards where id not in (select cid from revlog) limit 1").fetchone()[0]
@@ -559,11 +575,7 @@ def test_unknown_answer_buttons_are_skipped_and_counted(tmp_path: Path) -> None:
             conn.execute("insert into revlog values (?, ?, -1, 3, 1, 0, 2500, 1000, 1)", (damaged, cid))
 
     odd = altered_package(tmp_path, damage)
-    db = fresh_db(tmp_path / "srs.db", "UTC")
-    with db.session(write=True) as session:
-        summary = import_package(session, odd, datetime(2026, 11, 25, tzinfo=timezone.utc))
-        session.commit()
-    db.close()
+    summary = import_fresh(tmp_path / "srs.db", odd)
     assert summary.skipped == {"unknown answer button": 1, "answer time out of range": 2}
     assert summary.reviews_added == 1
 
@@ -643,29 +655,20 @@ def test_media_copied_under_safe_names(tmp_path: Path) -> None:
         {"collection.anki2": zipfile.ZipFile(valid_package(tmp_path / "v")).read("collection.anki2"),
          "media": json.dumps({"0": "../../escape.txt"}).encode(), "0": b"data"},
     )
-    db = fresh_db(tmp_path / "srs2.db", "UTC")
-    with db.session(write=True) as session:
-        result = import_package(session, hostile, datetime(2026, 11, 25, tzinfo=timezone.utc), tmp_path / "m2")
-        session.commit()
-    db.close()
+    result = import_fresh(tmp_path / "srs2.db", hostile, tmp_path / "m2")
     assert result.media == 1 and (tmp_path / "m2" / "escape.txt").read_bytes() == b"data"
     assert not (tmp_path / "escape.txt").exists()
 
 
 def test_oddities_are_skipped_and_counted(tmp_path: Path) -> None:
     """Revlog rows for cards not in the package, and unknown card data keys, are tolerated and counted."""
-    from srs.anki.import_ import import_package
 
     def oddities(conn: sqlite3.Connection) -> None:
         conn.execute("insert into revlog values (1780000000000, 424242, -1, 3, 1, 0, 2500, 1000, 1)")
         conn.execute("""update cards set data = '{"s": 3.0, "d": 5.0, "mystery": [1, 2]}'""")
 
     odd = altered_package(tmp_path, oddities)
-    db = fresh_db(tmp_path / "srs.db", "UTC")
-    with db.session(write=True) as session:
-        summary = import_package(session, odd, datetime(2026, 11, 25, tzinfo=timezone.utc))
-        session.commit()
-    db.close()
+    summary = import_fresh(tmp_path / "srs.db", odd)
     assert summary.notes_new == 27 and summary.skipped == {"card not in the package": 1}
 
 

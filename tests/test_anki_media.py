@@ -8,7 +8,6 @@ import json
 import re
 import sqlite3
 import zipfile
-from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -25,7 +24,7 @@ from srs.models import Note
 from srs.templates import card_sides
 
 from .anki_helpers import anki_collection, export_apkg, import_apkg
-from .test_anki_import import fresh_db, make_zip, valid_package
+from .test_anki_import import import_fresh, make_zip, valid_package
 
 NOW = ["--now", "2026-11-25T08:00:00"]
 PICTURE_A = b"\x89PNG picture of the first pipeline"
@@ -173,7 +172,6 @@ def test_a_failed_import_leaves_the_media_folder_as_it_was(tmp_path: Path) -> No
 
 def test_a_media_file_over_the_limit_removes_the_files_already_stored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from srs.anki import formats
-    from srs.anki.import_ import import_package
 
     package = valid_package(tmp_path / "v")
     with zipfile.ZipFile(package) as archive:
@@ -185,10 +183,8 @@ def test_a_media_file_over_the_limit_removes_the_files_already_stored(tmp_path: 
     )
     monkeypatch.setattr(formats, "MAX_MEDIA_BYTES", 1000)
     media = tmp_path / "media"
-    db = fresh_db(tmp_path / "srs.db", "UTC")
-    with db.session(write=True) as session, pytest.raises(ImportError_, match="over the limit"):
-        import_package(session, bomb, datetime(2026, 11, 25, tzinfo=timezone.utc), media)
-    db.close()
+    with pytest.raises(ImportError_, match="over the limit"):
+        import_fresh(tmp_path / "srs.db", bomb, media)
     assert folder_state(media) == {}
 
 
@@ -259,16 +255,10 @@ def test_safe_names_are_plain_and_short(name: str) -> None:
 
 def test_progress_reports_media_notes_and_reviews_in_order(tmp_path: Path) -> None:
     """The progress callback hears each stage, in the order the import works, never past its total."""
-    from srs.anki.import_ import import_package
 
     package = picture_package(tmp_path / "a", "diagram.png", PICTURE_A, "First")
     heard: list[tuple[str, int, int]] = []
-    db = fresh_db(tmp_path / "srs.db", "UTC")
-    with db.session(write=True) as session:
-        import_package(session, package, datetime(2026, 11, 25, tzinfo=timezone.utc), tmp_path / "media",
-                       lambda stage, done, total: heard.append((stage, done, total)))
-        session.commit()
-    db.close()
+    import_fresh(tmp_path / "srs.db", package, tmp_path / "media", lambda stage, done, total: heard.append((stage, done, total)))
     stages = [stage for stage, _, _ in heard]
     assert stages[0] == "media" and "notes" in stages and stages.index("notes") > stages.index("media")
     assert all(0 <= done <= total for _, done, total in heard)
@@ -277,11 +267,9 @@ def test_progress_reports_media_notes_and_reviews_in_order(tmp_path: Path) -> No
 def test_media_are_stored_under_the_write_lock(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """While an import picks names in the media folder, no other srs writer can start (so none picks the same)."""
     from srs.anki import media as media_module
-    from srs.anki.import_ import import_package
 
     package = picture_package(tmp_path / "a", "diagram.png", PICTURE_A, "First")
     db_path = tmp_path / "srs.db"
-    db = fresh_db(db_path, "UTC")
     place = media_module.MediaImport._place
     locked: list[bool] = []
 
@@ -297,10 +285,7 @@ def test_media_are_stored_under_the_write_lock(tmp_path: Path, monkeypatch: pyte
         return place(self, incoming, name)
 
     monkeypatch.setattr(media_module.MediaImport, "_place", checking_place)
-    with db.session(write=True) as session:
-        import_package(session, package, datetime(2026, 11, 25, tzinfo=timezone.utc), tmp_path / "media")
-        session.commit()
-    db.close()
+    import_fresh(db_path, package, tmp_path / "media")
     assert locked == [True]
 
 
