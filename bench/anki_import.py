@@ -151,7 +151,7 @@ def _replay_comparison(db_path: Path) -> dict[str, float]:
         rs.FSRSItem([rs.FSRSReview(int(g), int(t)) for g, t in zip(rating[a:b], delta[a:b])])
         for a, b in zip(bounds[:-1], bounds[1:])
     ]
-    model = rs.FSRS(list(scheduler._fsrs.parameters))
+    model = rs.FSRS(list(scheduler.parameters))
     rust = statistics.median(_timed(lambda: model.memory_state_batch(items)) for _ in range(RUNS))
     sample = bounds[min(1000, len(first))]
 

@@ -1,14 +1,26 @@
-"""FSRS scheduling on the user's calendar days; the only module that talks to ``fsrs``.
+"""FSRS scheduling on the user's calendar days: the one implementation of the memory model.
 
 py-fsrs counts elapsed days as whole 24-hour periods between two instants, so
 a review at 23:00 and another at 08:00 the next morning count as 0 days,
-while Anki counts 1 (it counts day rollovers). We therefore show py-fsrs
-review times on a fixed 24-hour timeline: the answer at the start of its day
-(``Clock.fsrs_time``) and the previous review exactly Anki's elapsed days
-(``Clock.elapsed_days``) before it. Its memory model then sees what Anki's
-does. Real times are kept for what the user sees: learning steps run from
-the moment of the answer, and a review card becomes due at the start of its
-due day.
+while Anki counts 1 (it counts day rollovers). srs therefore counts elapsed
+days the way Anki does (``Clock``) and feeds them to FSRS-6's formulas. Real
+times are kept for what the user sees: learning steps run from the moment of
+the answer, and a review card becomes due at the start of its due day.
+
+One kernel, two callers. ``Scheduler._answer`` applies one answer to many
+cards at once on NumPy arrays; answering one card (``review``) calls it with
+arrays of length one, and replaying a whole history (``replay_batch``) calls
+it once per answer position across all cards. Both therefore compute with the
+same floating-point operations, so on one machine they agree to the last bit.
+
+Across machines, the last bits may differ: NumPy picks its ``power`` kernel
+by CPU (AVX-512 machines use a SIMD routine that differs from the C
+library's ``pow`` in the last bit for about 5% of inputs). What may differ is
+the last bits of stability and difficulty; what may not is what the user
+sees: states, learning steps, due days, intervals and counts. Where two
+different code paths meet (py-fsrs, Anki's Rust code, fsrs-rs), stability and
+difficulty are compared with ``FLOAT_TOLERANCE`` (srs against py-fsrs) or
+Anki's own 1% (float32 code), never with ``==``.
 
 Fuzz is reproducible: it is drawn from a generator seeded by the card id and
 its review count, so replaying the same history gives the same schedule.
@@ -27,6 +39,30 @@ from srs.models import CardState, Preset, Rating
 
 if TYPE_CHECKING:
     import numpy as np
+
+# Relative tolerance for stability and difficulty computed by two different
+# code paths (srs's kernel and py-fsrs, or the same kernel on two CPUs). A
+# one-ulp difference in one power compounds to about 1e-14 over a long
+# history; this leaves five orders of magnitude of room and is still far
+# below anything that moves a due day.
+FLOAT_TOLERANCE = 1e-9
+
+# FSRS-6 (fsrs/scheduler.py, and the algorithm's description in the
+# open-spaced-repetition wiki): S and D are clamped to these bounds.
+STABILITY_MIN = 0.001
+DIFFICULTY_MIN, DIFFICULTY_MAX = 1.0, 10.0
+_NEW, _LEARNING, _REVIEW, _RELEARNING = 0, 1, 2, 3
+
+
+def _power(base: np.ndarray | float, exponent: np.ndarray | float) -> np.ndarray:
+    """The kernel's one power function (NumPy's, CPU-dependent in the last bit).
+
+    Every power in the memory model goes through here, so a test can nudge
+    the results by one ulp and show that nothing a user sees moves.
+    """
+    import numpy as np
+
+    return np.power(base, exponent)  # type: ignore[no-any-return]
 
 
 @dataclass(frozen=True)
@@ -85,8 +121,19 @@ class Replayed(NamedTuple):
         ]
 
 
+class _Answered(NamedTuple):
+    """What one answer does to each lane (card) of the kernel."""
+
+    state: np.ndarray
+    step: np.ndarray
+    stability: np.ndarray
+    difficulty: np.ndarray
+    days: np.ndarray  # review cards: the interval in days
+    step_ms: np.ndarray  # learning cards: the step's length in ms
+
+
 class Scheduler:
-    """FSRS with one preset's options on one clock."""
+    """FSRS-6 with one preset's options on one clock."""
 
     def __init__(
         self,
@@ -101,24 +148,22 @@ class Scheduler:
     ) -> None:
         # fsrs is imported here, not at module level: read-only commands
         # (status, cards) never build a Scheduler and skip its import cost.
-        from fsrs import Scheduler as FsrsScheduler
         from fsrs.scheduler import DEFAULT_PARAMETERS
 
         self.clock = clock
         self.fuzz = fuzz
         self.maximum_interval = maximum_interval
         self.deadline_day = deadline_day  # an interview day the schedule aims at (plan.py)
-        self._fsrs = FsrsScheduler(
-            parameters=tuple(parameters) if parameters is not None else DEFAULT_PARAMETERS,
-            desired_retention=desired_retention,
-            learning_steps=[timedelta(seconds=s) for s in learning_steps],
-            relearning_steps=[timedelta(seconds=s) for s in relearning_steps],
-            maximum_interval=maximum_interval,
-            enable_fuzzing=False,  # we fuzz ourselves, reproducibly
-        )
+        self.desired_retention = desired_retention
+        self.parameters = tuple(float(p) for p in (parameters if parameters is not None else DEFAULT_PARAMETERS))
+        validate_parameters(self.parameters)
+        self.learning_steps = tuple(int(s) for s in learning_steps)  # seconds
+        self.relearning_steps = tuple(int(s) for s in relearning_steps)
+        w = self.parameters
         # FSRS-6 forgetting curve: R(t) = (1 + factor * t / S) ** decay, decay = -w[20] < 0
-        self._decay = -self._fsrs.parameters[20]
+        self._decay = -w[20]
         self._factor = 0.9 ** (1 / self._decay) - 1
+        self._setup_kernel()
 
     @classmethod
     def from_preset(cls, preset: Preset, clock: Clock, fuzz: bool = True, deadline_day: int | None = None) -> Scheduler:
@@ -133,49 +178,45 @@ class Scheduler:
             deadline_day=deadline_day,
         )
 
-    @property
-    def desired_retention(self) -> float:
-        return self._fsrs.desired_retention
-
     def review(self, memory: Memory, rating: Rating | int, now: datetime, card_id: int) -> Memory:
-        """The memory after answering *rating* at *now*."""
-        from fsrs import Card as FsrsCard
-        from fsrs import Rating as FsrsRating
-        from fsrs import State as FsrsState
+        """The memory after answering *rating* at *now*: the kernel on one lane."""
+        import numpy as np
 
-        fsrs_now = self.clock.fsrs_time(now)
-        if memory.state == CardState.NEW:
-            before = FsrsCard(card_id=card_id, state=FsrsState.Learning, step=0, due=fsrs_now)
+        from srs.models import from_ms, to_ms
+
+        now_ms = to_ms(now)
+        today = self.clock.day_of_ms(now_ms)
+        fresh = memory.state == CardState.NEW
+        if not fresh:
+            assert memory.last_review is not None and memory.stability is not None and memory.difficulty is not None
+        out = self._answer(
+            np.array([int(memory.state)], dtype=np.int64),
+            np.array([memory.step or 0], dtype=np.int64),
+            np.array([0.0 if fresh else memory.stability], dtype=np.float64),
+            np.array([0.0 if fresh else memory.difficulty], dtype=np.float64),
+            np.array([0 if fresh else to_ms(memory.last_review)], dtype=np.int64),  # type: ignore[arg-type]
+            np.array([int(rating)], dtype=np.int64),
+            np.array([today], dtype=np.int64),
+            np.array([self.clock.day_start_ms(today + 1)], dtype=np.int64),
+            np.array([card_id], dtype=np.int64),
+            memory.reps + 1,
+        )
+        state = CardState(int(out.state[0]))
+        if state == CardState.REVIEW:
+            due = from_ms(self.clock.day_start_ms(today + int(out.days[0])))
+            step = None
         else:
-            assert memory.last_review is not None
-            before = FsrsCard(
-                card_id=card_id,
-                state=FsrsState(int(memory.state)),
-                step=memory.step,
-                stability=memory.stability,
-                difficulty=memory.difficulty,
-                due=fsrs_now,
-                last_review=fsrs_now - timedelta(days=self.clock.elapsed_days(memory.last_review, now)),
-            )
-        after, _ = self._fsrs.review_card(before, FsrsRating(int(rating)), fsrs_now)
-        reps = memory.reps + 1
-        if after.state == FsrsState.Review:
-            days = (after.due - fsrs_now).days
-            if self.fuzz:
-                days = self._fuzzed_days(days, card_id, reps)
-            days = self.aim_at_deadline(days, after.stability, self.clock.day_of(now))
-            due = self.clock.day_start(self.clock.day_of(now) + days)
-        else:
-            due = now + (after.due - fsrs_now)
+            due = now + timedelta(milliseconds=int(out.step_ms[0]))
+            step = int(out.step[0])
         lapse = memory.state == CardState.REVIEW and int(rating) == Rating.AGAIN
         return Memory(
-            state=CardState(int(after.state)),
-            step=after.step,
-            stability=after.stability,
-            difficulty=after.difficulty,
+            state=state,
+            step=step,
+            stability=float(out.stability[0]),
+            difficulty=float(out.difficulty[0]),
             due=due,
             last_review=now,
-            reps=reps,
+            reps=memory.reps + 1,
             lapses=memory.lapses + int(lapse),
         )
 
@@ -202,8 +243,8 @@ class Scheduler:
         return self.recall(memory.stability, max(0, self.clock.elapsed_days(memory.last_review, now)))
 
     def recall(self, stability: float, elapsed_days: float) -> float:
-        """The forgetting curve: recall probability *elapsed_days* after a review."""
-        return (1 + self._factor * elapsed_days / stability) ** self._decay
+        """The forgetting curve: recall probability *elapsed_days* after a review (for display)."""
+        return float((1 + self._factor * elapsed_days / stability) ** self._decay)
 
     def replay_batch(self, card_ids: np.ndarray, bounds: np.ndarray, ratings: np.ndarray, times: np.ndarray) -> Replayed:
         """Replay many cards' histories at once: the state after every answer.
@@ -211,37 +252,12 @@ class Scheduler:
         Card ``i`` (id ``card_ids[i]``) answered ``ratings[j]`` at ``times[j]``
         (Unix ms, ascending) for ``bounds[i] <= j < bounds[i + 1]``; every card
         has at least one answer. Importing an Anki history replays hundreds
-        of thousands of answers, so this is ``review`` (py-fsrs's
-        ``review_card`` and its formulas) written out on NumPy arrays: one
-        pass per answer position, across all cards that reached it, with each
-        formula in py-fsrs's exact operation order on float64 (NumPy's
-        ``power`` is the C library's ``pow``, as Python's ``**`` is). A
-        property test checks it against answering one by one, bit for bit.
-        The formulas are FSRS-6's (fsrs/scheduler.py: _initial_stability,
-        _initial_difficulty, _short_term_stability, _next_difficulty,
-        _next_forget_stability, _next_recall_stability, _next_interval).
-        Intervals are in Anki's revlog units, as ``review.anki_interval``
-        gives them.
+        of thousands of answers: one kernel call per answer position, across
+        all cards that reached it (cards sorted longest first, so the ones
+        still going are a prefix). Intervals are in Anki's revlog units, as
+        ``review.anki_interval`` gives them.
         """
         import numpy as np
-
-        f = self._fsrs
-        w = [float(x) for x in f.parameters]
-        w_init = np.asarray(w[:4], dtype=np.float64)
-        e = math.e
-        factor, decay = f._FACTOR, f._DECAY
-        easy_d0 = w[4] - (e ** (w[5] * (4 - 1))) + 1  # _initial_difficulty(Easy), unclamped
-        short_forget = e ** (w[17] * w[18])
-        e_w8 = e ** (w[8])
-        interval_scale = (f.desired_retention ** (1 / decay)) - 1
-        max_ivl = f.maximum_interval
-        learning = [round(step.total_seconds() * 1000) for step in f.learning_steps]
-        relearning = [round(step.total_seconds() * 1000) for step in f.relearning_steps]
-        width = max(len(learning), len(relearning), 2)
-        table = np.zeros((2, width), dtype=np.int64)  # row 0 learning steps, row 1 relearning (ms)
-        table[0, : len(learning)] = learning
-        table[1, : len(relearning)] = relearning
-        NEW_, LEARNING, REVIEW, RELEARNING = 0, 1, 2, 3
 
         ratings = np.asarray(ratings, dtype=np.int64)
         times = np.asarray(times, dtype=np.int64)
@@ -259,8 +275,8 @@ class Scheduler:
         step_out = np.full(n, -1, dtype=np.int64)
         s_out = np.zeros(n, dtype=np.float64)
         d_out = np.zeros(n, dtype=np.float64)
-        days_out = np.zeros(n, dtype=np.int64)  # review: the interval in days
-        step_ms = np.zeros(n, dtype=np.int64)  # learning step: its length in ms
+        days_out = np.zeros(n, dtype=np.int64)
+        step_ms = np.zeros(n, dtype=np.int64)
 
         m = len(lane_ids)
         state = np.zeros(m, dtype=np.int64)
@@ -269,83 +285,21 @@ class Scheduler:
         d = np.zeros(m, dtype=np.float64)
         last = np.zeros(m, dtype=np.int64)
         ascending = -lengths  # for counting the cards with more than k answers
-        with np.errstate(all="ignore"):  # every branch is computed for all lanes, then chosen
-            for k in range(int(lengths[0]) if m else 0):
-                c = int(np.searchsorted(ascending, -k, side="left"))
-                at_ = starts[:c] + k
-                g = ratings[at_]
-                now = times[at_]
-                today = days[at_]
-                st, sp, s0, d0 = state[:c], step[:c], s[:c], d[:c]
-                fresh = st == NEW_
+        for k in range(int(lengths[0]) if m else 0):
+            c = int(np.searchsorted(ascending, -k, side="left"))
+            at_ = starts[:c] + k
+            out = self._answer(
+                state[:c], step[:c], s[:c], d[:c], last[:c], ratings[at_], days[at_], next_starts[at_], lane_ids[:c], k + 1
+            )
+            state_out[at_] = out.state
+            step_out[at_] = np.where(out.state == _REVIEW, -1, out.step)
+            s_out[at_] = out.stability
+            d_out[at_] = out.difficulty
+            days_out[at_] = out.days
+            step_ms[at_] = out.step_ms
+            state[:c], step[:c], s[:c], d[:c], last[:c] = out.state, out.step, out.stability, out.difficulty, times[at_]
 
-                # memory: stability and difficulty
-                gap = (next_starts[at_] - last[:c]) // 86_400_000
-                inc = (np.power(e, w[17] * (g - 3 + w[18]))) * (np.power(s0, -w[19]))
-                inc = np.where(g > 1, np.maximum(inc, 1.0), inc)
-                s_short = np.maximum(s0 * inc, 0.001)
-                elapsed = np.maximum(0, gap)
-                r = np.power(1 + factor * elapsed / s0, decay)
-                long_term = w[11] * (np.power(d0, -w[12])) * ((np.power(s0 + 1, w[13])) - 1) * (np.power(e, (1 - r) * w[14]))
-                s_forget = np.maximum(np.minimum(long_term, s0 / short_forget), 0.001)
-                hard = np.where(g == 2, w[15], 1.0)
-                easy = np.where(g == 4, w[16], 1.0)
-                s_recall = np.maximum(
-                    s0 * (1 + e_w8 * (11 - d0) * (np.power(s0, -w[9])) * ((np.power(e, (1 - r) * w[10])) - 1) * hard * easy),
-                    0.001,
-                )
-                delta = -(w[6] * (g - 3))
-                d_next = np.clip(w[7] * easy_d0 + (1 - w[7]) * (d0 + (10.0 - d0) * delta / 9.0), 1.0, 10.0)
-                s_next = np.where(gap < 1, s_short, np.where(g == 1, s_forget, s_recall))
-                s_next = np.where(fresh, np.maximum(w_init[g - 1], 0.001), s_next)
-                d_next = np.where(
-                    fresh, np.clip(w[4] - (np.power(e, w[5] * (g - 1))) + 1, 1.0, 10.0), d_next
-                )
-
-                # state and learning step
-                st = np.where(fresh, LEARNING, st)
-                sp = np.where(fresh, 0, sp)
-                ivl = np.zeros(c, dtype=np.int64)
-                in_steps = (st == LEARNING) | (st == RELEARNING)
-                lapse = (st == REVIEW) & (g == 1) & bool(relearning)
-                row = (st == RELEARNING).astype(np.int64)
-                count = np.where(st == LEARNING, len(learning), len(relearning))
-                graduate = in_steps & ((count == 0) | ((sp >= count) & (g > 1)))
-                rest = in_steps & ~graduate
-                again = rest & (g == 1)
-                hard_step = rest & (g == 2)
-                good_step = rest & (g == 3) & (sp + 1 < count)
-                first = table[row, 0]
-                hard_ms = np.where(
-                    (sp == 0) & (count == 1),
-                    np.rint(first * 1.5),
-                    np.where(sp == 0, np.rint((first + table[row, 1]) / 2), table[row, np.clip(sp, 0, width - 1)]),
-                ).astype(np.int64)
-                next_sp = np.clip(sp + 1, 0, width - 1)
-                ivl = np.where(again, first, ivl)
-                ivl = np.where(hard_step, hard_ms, ivl)
-                ivl = np.where(good_step, table[row, next_sp], ivl)
-                ivl = np.where(lapse, relearning[0] if relearning else 0, ivl)
-                sp = np.where(again | lapse, 0, np.where(good_step, sp + 1, sp))
-                st = np.where(lapse, RELEARNING, np.where(graduate | (rest & ~again & ~hard_step & ~good_step), REVIEW, st))
-
-                # review interval in days
-                reviewed = st == REVIEW
-                interval = np.clip(np.rint((s_next / factor) * interval_scale), 1, max_ivl).astype(np.int64)
-                if self.fuzz:
-                    interval = np.where(reviewed, self._fuzzed_days_batch(interval, lane_ids[:c], k + 1), interval)
-                if self.deadline_day is not None:
-                    interval = self._aim_batch(interval, s_next, today)
-
-                state_out[at_] = st
-                step_out[at_] = np.where(reviewed, -1, sp)
-                s_out[at_] = s_next
-                d_out[at_] = d_next
-                days_out[at_] = interval
-                step_ms[at_] = ivl
-                state[:c], step[:c], s[:c], d[:c], last[:c] = st, sp, s_next, d_next, now
-
-        reviewed = state_out == REVIEW
+        reviewed = state_out == _REVIEW
         due = np.where(reviewed, self.clock.day_starts_ms(np.where(reviewed, days + days_out, 0)), times + step_ms)
         past = ~reviewed & (due >= next_starts)  # a step past the rollover counts in days
         interval = np.where(reviewed, np.maximum(1, days_out), -np.maximum(1, (step_ms + 500) // 1000))
@@ -353,8 +307,125 @@ class Scheduler:
             interval[past] = np.maximum(1, self.clock.days_of_ms(due[past]) - days[past])
         return Replayed(state_out, step_out, s_out, d_out, due, interval)
 
+    def _setup_kernel(self) -> None:
+        """Constants of the kernel, computed once per scheduler."""
+        import numpy as np
+
+        w = self.parameters
+        e = math.e
+        self._w_init = np.asarray(w[:4], dtype=np.float64)
+        self._easy_d0 = w[4] - (e ** (w[5] * (4 - 1))) + 1  # initial difficulty of Easy, unclamped
+        self._short_forget = e ** (w[17] * w[18])
+        self._e_w8 = e ** w[8]
+        self._interval_scale = (self.desired_retention ** (1 / self._decay)) - 1
+        learning = [s * 1000 for s in self.learning_steps]
+        relearning = [s * 1000 for s in self.relearning_steps]
+        self._width = max(len(learning), len(relearning), 2)
+        table = np.zeros((2, self._width), dtype=np.int64)  # row 0 learning steps, row 1 relearning (ms)
+        table[0, : len(learning)] = learning
+        table[1, : len(relearning)] = relearning
+        self._steps_table = table
+
+    def _answer(
+        self,
+        state: np.ndarray,
+        step: np.ndarray,
+        s0: np.ndarray,
+        d0: np.ndarray,
+        last: np.ndarray,
+        g: np.ndarray,
+        today: np.ndarray,
+        next_start: np.ndarray,
+        ids: np.ndarray,
+        reps: int,
+    ) -> _Answered:
+        """The kernel: each lane's card, in *state*/*step* with memory *s0*/*d0* last answered at *last* (ms), answered *g*.
+
+        *today* is the answer's day, *next_start* the start of the next day
+        (ms); *reps* the answer's number in the card's history (for fuzz).
+        Each formula is FSRS-6 in py-fsrs's operation order (fsrs/scheduler.py:
+        _initial_stability, _initial_difficulty, _short_term_stability,
+        _next_difficulty, _next_forget_stability, _next_recall_stability,
+        _next_interval); every branch is computed for all lanes, then chosen.
+        """
+        import numpy as np
+
+        w = self.parameters
+        e = math.e
+        factor, decay = self._factor, self._decay
+        table, width = self._steps_table, self._width
+        n_learning, n_relearning = len(self.learning_steps), len(self.relearning_steps)
+        c = len(state)
+        with np.errstate(all="ignore"):
+            fresh = state == _NEW
+            # memory: stability and difficulty
+            gap = (next_start - last) // 86_400_000  # Anki's elapsed days (rslib: next_day_at.elapsed_days_since)
+            inc = (_power(e, w[17] * (g - 3 + w[18]))) * (_power(s0, -w[19]))
+            inc = np.where(g > 1, np.maximum(inc, 1.0), inc)
+            s_short = np.maximum(s0 * inc, STABILITY_MIN)
+            elapsed = np.maximum(0, gap)
+            r = _power(1 + factor * elapsed / s0, decay)
+            long_term = w[11] * (_power(d0, -w[12])) * ((_power(s0 + 1, w[13])) - 1) * (_power(e, (1 - r) * w[14]))
+            s_forget = np.maximum(np.minimum(long_term, s0 / self._short_forget), STABILITY_MIN)
+            hard = np.where(g == 2, w[15], 1.0)
+            easy = np.where(g == 4, w[16], 1.0)
+            s_recall = np.maximum(
+                s0 * (1 + self._e_w8 * (11 - d0) * (_power(s0, -w[9])) * ((_power(e, (1 - r) * w[10])) - 1) * hard * easy),
+                STABILITY_MIN,
+            )
+            delta = -(w[6] * (g - 3))
+            d_next = np.clip(
+                w[7] * self._easy_d0 + (1 - w[7]) * (d0 + (10.0 - d0) * delta / 9.0), DIFFICULTY_MIN, DIFFICULTY_MAX
+            )
+            s_next = np.where(gap < 1, s_short, np.where(g == 1, s_forget, s_recall))
+            s_next = np.where(fresh, np.maximum(self._w_init[np.clip(g - 1, 0, 3)], STABILITY_MIN), s_next)
+            d_next = np.where(
+                fresh, np.clip(w[4] - (_power(e, w[5] * (g - 1))) + 1, DIFFICULTY_MIN, DIFFICULTY_MAX), d_next
+            )
+
+            # state and learning step
+            st = np.where(fresh, _LEARNING, state)
+            sp = np.where(fresh, 0, step)
+            ivl = np.zeros(c, dtype=np.int64)
+            in_steps = (st == _LEARNING) | (st == _RELEARNING)
+            lapse = (st == _REVIEW) & (g == 1) & bool(n_relearning)
+            row = (st == _RELEARNING).astype(np.int64)
+            count = np.where(st == _LEARNING, n_learning, n_relearning)
+            graduate = in_steps & ((count == 0) | ((sp >= count) & (g > 1)))
+            rest = in_steps & ~graduate
+            again = rest & (g == 1)
+            hard_step = rest & (g == 2)
+            good_step = rest & (g == 3) & (sp + 1 < count)
+            first = table[row, 0]
+            hard_ms = np.where(
+                (sp == 0) & (count == 1),
+                np.rint(first * 1.5),
+                np.where(sp == 0, np.rint((first + table[row, 1]) / 2), table[row, np.clip(sp, 0, width - 1)]),
+            ).astype(np.int64)
+            next_sp = np.clip(sp + 1, 0, width - 1)
+            ivl = np.where(again, first, ivl)
+            ivl = np.where(hard_step, hard_ms, ivl)
+            ivl = np.where(good_step, table[row, next_sp], ivl)
+            ivl = np.where(lapse, table[1, 0] if n_relearning else 0, ivl)
+            sp = np.where(again | lapse, 0, np.where(good_step, sp + 1, sp))
+            st = np.where(lapse, _RELEARNING, np.where(graduate | (rest & ~again & ~hard_step & ~good_step), _REVIEW, st))
+
+            # review interval in days
+            reviewed = st == _REVIEW
+            interval = np.clip(np.rint((s_next / factor) * self._interval_scale), 1, self.maximum_interval).astype(np.int64)
+            if self.fuzz:
+                interval = np.where(reviewed, self._fuzzed_days_batch(interval, ids, reps), interval)
+            if self.deadline_day is not None:
+                interval = self._aim_batch(interval, s_next, today)
+        return _Answered(st, sp, s_next, d_next, interval, ivl)
+
     def _fuzzed_days_batch(self, days: np.ndarray, card_ids: np.ndarray, reps: int) -> np.ndarray:
-        """``_fuzzed_days`` for arrays of intervals and card ids (one answer count)."""
+        """Fuzzed intervals for cards answered for the *reps*-th time.
+
+        The fuzz window is py-fsrs's (itself Anki's): no fuzz below 2.5 days,
+        then +-15% / 10% / 5% over the ranges in FUZZ_RANGES; the draw is
+        reproducible (``_unit_batch``).
+        """
         import numpy as np
 
         delta = np.full(len(days), 1.0)
@@ -367,49 +438,45 @@ class Scheduler:
         return np.where(days < 2.5, days, fuzzed)
 
     def _aim_batch(self, days: np.ndarray, stability: np.ndarray, today: np.ndarray) -> np.ndarray:
-        """``aim_at_deadline`` for arrays."""
+        """Cap intervals that would jump past the interview with recall below target on the day.
+
+        Such a card is brought back in the last stretch before the interview
+        (the final fifth of the days left, one to three days), so it is fresh
+        on the day; a card seen again before the interview anyway, or whose
+        recall on the day stays at the target, keeps its interval.
+        """
         import numpy as np
 
-        left = self.deadline_day - today  # type: ignore[operator]
-        recall = np.power(1 + self._factor * left / stability, self._decay)
+        assert self.deadline_day is not None
+        left = self.deadline_day - today
+        recall = _power(1 + self._factor * left / stability, self._decay)
         keep = (left <= 1) | (today + days < self.deadline_day) | (recall >= self.desired_retention)
         return np.where(keep, days, np.maximum(1, left - np.clip(left // 5, 1, 3)))
 
     def aim_at_deadline(self, days: int, stability: float, today: int) -> int:
-        """Cap an interval that would jump past the interview with recall below target on the day.
+        """``_aim_batch`` for one interval (no plan: the interval unchanged)."""
+        import numpy as np
 
-        Such a card is brought back in the last stretch before the interview
-        (the final fifth of the days left, one to three days), so it is fresh
-        on the day; a card whose recall on the day stays at the target keeps
-        its interval.
-        """
         if self.deadline_day is None:
             return days
-        left = self.deadline_day - today
-        if left <= 1 or today + days < self.deadline_day:
-            return days  # seen again before the interview day anyway
-        if self.recall(stability, left) >= self.desired_retention:
-            return days  # still recalled at the target on the day
-        return max(1, left - self.stretch(left))
+        capped = self._aim_batch(np.array([days]), np.array([stability], dtype=np.float64), np.array([today]))
+        return int(capped[0])
 
     @staticmethod
     def stretch(days_left: int) -> int:
         """How many days before the interview the last review should fall."""
         return max(1, min(3, days_left // 5))
 
-    def _fuzzed_days(self, days: int, card_id: int, reps: int) -> int:
-        # The fuzz window is py-fsrs's (itself Anki's): no fuzz below 2.5
-        # days, then +-15% / 10% / 5% over the ranges in FUZZ_RANGES.
-        if days < 2.5:
-            return days
-        delta = 1.0
-        for start, end, factor in _fuzz_ranges():
-            if days > start:
-                delta += factor * (min(days, end) - start)
-        low = max(2, round(days - delta))
-        high = min(round(days + delta), self.maximum_interval)
-        low = min(low, high)
-        return low + int(_unit(card_id, reps) * (high - low + 1))
+
+def validate_parameters(parameters: Sequence[float]) -> None:
+    """Raise ValueError unless these are 21 FSRS-6 parameters within py-fsrs's bounds."""
+    from fsrs.scheduler import LOWER_BOUNDS_PARAMETERS, UPPER_BOUNDS_PARAMETERS
+
+    if len(parameters) != len(LOWER_BOUNDS_PARAMETERS):
+        raise ValueError(f"expected {len(LOWER_BOUNDS_PARAMETERS)} FSRS parameters, got {len(parameters)}")
+    for index, (value, low, high) in enumerate(zip(parameters, LOWER_BOUNDS_PARAMETERS, UPPER_BOUNDS_PARAMETERS)):
+        if not (low <= value <= high):
+            raise ValueError(f"FSRS parameter {index} = {value} is out of bounds ({low}, {high})")
 
 
 _FUZZ: list[tuple[float, float, float]] = []
@@ -423,17 +490,8 @@ def _fuzz_ranges() -> list[tuple[float, float, float]]:
     return _FUZZ
 
 
-def _unit(card_id: int, reps: int) -> float:
-    """A reproducible number in [0, 1) for a card's *reps*-th answer (splitmix64)."""
-    z = (card_id * 0x9E3779B97F4A7C15 + reps * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
-    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
-    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & 0xFFFFFFFFFFFFFFFF
-    z ^= z >> 31
-    return z / 2**64
-
-
 def _unit_batch(card_ids: np.ndarray, reps: int) -> np.ndarray:
-    """``_unit`` for an array of card ids (uint64 arithmetic wraps like the masks above)."""
+    """A reproducible number in [0, 1) per card for its *reps*-th answer (splitmix64, in wrapping uint64)."""
     import numpy as np
 
     z = np.asarray(card_ids).astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(

@@ -180,6 +180,7 @@ def test_preview_matches_review() -> None:
         assert now + preview[rating] == s.review(m, rating, now, 5).due
 
 
+import pytest  # noqa: E402
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
@@ -276,3 +277,147 @@ def test_vectorised_days_equal_day_by_day(instants, zone, rollover) -> None:  # 
     days = clock.days_of_ms(np.array(instants))
     assert days.tolist() == [clock.day_of_ms(ms) for ms in instants]
     assert clock.day_starts_ms(days).tolist() == [clock.day_start_ms(day) for day in days.tolist()]
+
+
+# --- one kernel, and what may differ across CPUs ------------------------------------------
+
+
+def _py_fsrs_review(s: Scheduler, memory, rating: int, now: datetime, card_id: int):  # type: ignore[no-untyped-def]
+    """The same answer through py-fsrs's own ``review_card`` (the independent implementation).
+
+    py-fsrs counts whole 24-hour periods, so it is shown the answer at the
+    start of its day on a fixed 24-hour timeline and the previous review
+    exactly Anki's elapsed days before; srs's fuzz and deadline are applied
+    to its interval, as srs applies them to its own.
+    """
+    from fsrs import Card as FsrsCard
+    from fsrs import Rating as FsrsRating
+    from fsrs import Scheduler as FsrsScheduler
+    from fsrs import State as FsrsState
+
+    import numpy as np
+
+    from srs.scheduler import Memory
+
+    fsrs = FsrsScheduler(
+        parameters=s.parameters, desired_retention=s.desired_retention,
+        learning_steps=[timedelta(seconds=x) for x in s.learning_steps],
+        relearning_steps=[timedelta(seconds=x) for x in s.relearning_steps],
+        maximum_interval=s.maximum_interval, enable_fuzzing=False,
+    )
+    epoch = datetime(1970, 1, 1, tzinfo=timezone.utc)
+    today = s.clock.day_of(now)
+    fsrs_now = epoch + timedelta(days=today)
+    if memory.state == CardState.NEW:
+        before = FsrsCard(card_id=card_id, state=FsrsState.Learning, step=0, due=fsrs_now)
+    else:
+        before = FsrsCard(
+            card_id=card_id, state=FsrsState(int(memory.state)), step=memory.step, stability=memory.stability,
+            difficulty=memory.difficulty, due=fsrs_now,
+            last_review=fsrs_now - timedelta(days=s.clock.elapsed_days(memory.last_review, now)),
+        )
+    after, _ = fsrs.review_card(before, FsrsRating(rating), fsrs_now)
+    if after.state == FsrsState.Review:
+        days = (after.due - fsrs_now).days
+        if s.fuzz:
+            days = int(s._fuzzed_days_batch(np.array([days]), np.array([card_id]), memory.reps + 1)[0])
+        days = s.aim_at_deadline(days, after.stability, today)
+        due = s.clock.day_start(today + days)
+    else:
+        due = now + (after.due - fsrs_now)
+    lapse = memory.state == CardState.REVIEW and rating == 1
+    return Memory(CardState(int(after.state)), after.step, after.stability, after.difficulty, due, now,
+                  memory.reps + 1, memory.lapses + int(lapse))
+
+
+@given(
+    st.lists(st.tuples(st.integers(1, 4), st.integers(0, 60 * 86_400_000)), min_size=1, max_size=40),
+    st.integers(1, 2**62),
+    st.sampled_from([(60, 600), (600,), (), (60, 600, 3600)]),
+    st.sampled_from([None, 20_640, 20_700]),
+    st.sampled_from(["Europe/Berlin", "America/New_York", "UTC"]),
+)
+@settings(max_examples=150, deadline=None)
+def test_review_agrees_with_py_fsrs(history, card_id, steps, deadline, zone) -> None:  # type: ignore[no-untyped-def]
+    """srs's kernel and py-fsrs give the same states, steps, due days and counts; memory within FLOAT_TOLERANCE."""
+    from srs.scheduler import FLOAT_TOLERANCE
+
+    s = Scheduler(Clock(ZoneInfo(zone), 4), learning_steps=steps, relearning_steps=steps[-1:], fuzz=True, deadline_day=deadline)
+    ours = theirs = NEW
+    at = datetime(2026, 5, 1, 9, tzinfo=timezone.utc)
+    for rating, gap in history:
+        at += timedelta(milliseconds=gap)
+        ours = s.review(ours, rating, at, card_id)
+        theirs = _py_fsrs_review(s, theirs, rating, at, card_id)
+        assert (ours.state, ours.step, ours.due, ours.reps, ours.lapses) == (theirs.state, theirs.step, theirs.due, theirs.reps, theirs.lapses)
+        assert math.isclose(ours.stability, theirs.stability, rel_tol=FLOAT_TOLERANCE, abs_tol=0)  # type: ignore[arg-type]
+        assert math.isclose(ours.difficulty, theirs.difficulty, rel_tol=FLOAT_TOLERANCE, abs_tol=0)  # type: ignore[arg-type]
+        theirs = ours  # each step from the same state: the comparison is per answer, not drift
+
+
+def _assert_same_for_the_user(a: list, b: list) -> int:  # type: ignore[type-arg]
+    """Identical states, steps, due days, intervals and lapse counts; memory within FLOAT_TOLERANCE.
+
+    Returns how many stability or difficulty values differ at all.
+    """
+    import numpy as np
+
+    from srs.scheduler import FLOAT_TOLERANCE
+
+    assert len(a) == len(b)
+    differing = 0
+    for x, y in zip(a, b):
+        for key in ("state", "step", "due_day", "due", "interval", "lapses"):
+            assert x[key] == y[key], key
+        for key in ("stability", "difficulty"):
+            u, v = np.array(x[key]), np.array(y[key])
+            assert np.allclose(u, v, rtol=FLOAT_TOLERANCE, atol=0), key
+            differing += int((u != v).sum())
+    return differing
+
+
+def test_replay_is_the_same_for_the_user_with_and_without_avx512() -> None:
+    """Two processes, one with NumPy's AVX-512 kernels disabled: what the user sees is identical.
+
+    On a CPU with AVX-512 the two runs use different power routines (last-bit
+    differences); on one without, both runs are the same and this checks the
+    probe itself.
+    """
+    import json
+    import os
+    import subprocess
+    import sys
+
+    def run(disable: str | None) -> dict:  # type: ignore[type-arg]
+        env = {k: v for k, v in os.environ.items() if k != "NPY_DISABLE_CPU_FEATURES"}
+        if disable:
+            env["NPY_DISABLE_CPU_FEATURES"] = disable
+        done = subprocess.run(
+            [sys.executable, "-m", "tests.replay_probe"], capture_output=True, text=True, env=env,
+            cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))), check=True,
+        )
+        return json.loads(done.stdout)  # type: ignore[no-any-return]
+
+    native = run(None)
+    # every AVX-512 dispatch target NumPy has used (names unknown to a NumPy version are ignored)
+    plain = run("AVX512F AVX512CD AVX512_SKX AVX512_CLX AVX512_CNL AVX512_ICL AVX512_SPR X86_V4")
+    assert plain["avx512"] == [] or set(plain["avx512"]) < set(native["avx512"])
+    assert "AVX512_ICL" not in plain["avx512"] and "X86_V4" not in plain["avx512"]
+    assert sum(len(r["state"]) for r in native["replays"]) > 30_000
+    _assert_same_for_the_user(native["replays"], plain["replays"])
+
+
+@pytest.mark.parametrize("direction", [float("inf"), float("-inf")])
+def test_one_ulp_in_every_power_changes_nothing_the_user_sees(monkeypatch: pytest.MonkeyPatch, direction: float) -> None:
+    """Every power of the kernel moved one ulp: states, due days and counts unchanged, memory within tolerance."""
+    import numpy as np
+
+    import srs.scheduler as scheduler_module
+
+    from .replay_probe import replay_all
+
+    exact = replay_all(cards=300)
+    real_power = scheduler_module._power
+    monkeypatch.setattr(scheduler_module, "_power", lambda base, exponent: np.nextafter(real_power(base, exponent), direction))
+    nudged = replay_all(cards=300)
+    assert _assert_same_for_the_user(exact, nudged) > 1000  # the nudge reached the memory model

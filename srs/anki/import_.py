@@ -209,10 +209,10 @@ def _preset_for(session: Session, options: DeckOptions | None) -> Preset:
     if len(params) == 19:  # FSRS-5: FSRS-6 with no short-term exponent and decay 0.5
         params += [0.0, 0.5]
     if len(params) == 21:
-        from fsrs import Scheduler as FsrsScheduler
+        from srs.scheduler import validate_parameters
 
         try:
-            FsrsScheduler(parameters=params)
+            validate_parameters(params)
             preset.parameters = params
         except ValueError:
             pass  # out of bounds: keep the defaults
