@@ -29,7 +29,7 @@ REVIEWS_PER_CARD = 10
 NOW = datetime(2026, 11, 25, 8, 0, tzinfo=timezone.utc)
 RUNS = 7
 # Bump when generate() or the schema changes, so a cached collection is rebuilt.
-GENERATOR_VERSION = "4"
+GENERATOR_VERSION = "5"
 
 
 def generate(path: Path) -> None:
@@ -107,8 +107,16 @@ def generate(path: Path) -> None:
         "VALUES (?,?,?,?,?,?,?,?,?,?)",
         notes,
     )
-    conn.executemany("INSERT INTO cards VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", cards)
-    conn.executemany("INSERT INTO reviews VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", reviews)
+    conn.executemany(
+        "INSERT INTO cards (id, note_id, ord, deck_id, state, step, stability, difficulty, due, last_review, reps, "
+        "lapses, suspended, position, created, modified) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        cards,
+    )
+    conn.executemany(
+        "INSERT INTO reviews (id, card_id, reviewed_at, rating, duration_ms, prev_state, state, step, stability, "
+        "difficulty, due, interval, last_interval) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        reviews,
+    )
     conn.commit()
     conn.close()
 

@@ -387,6 +387,11 @@ def import_(obj: Context, file: Path) -> None:
             f"  {summary.media_renamed} media file(s) stored under a new name (the folder already had a different file "
             "by that name); their notes refer to the new name"
         )
+    if summary.schedules_replaced:
+        click.echo(
+            f"  {summary.schedules_replaced} card(s) scheduled by srs: their history in the package does not explain "
+            "the state Anki had them in (a due date set by hand, say)"
+        )
     for reason, count in sorted(summary.skipped_cards.items()):
         click.echo(f"  skipped {count} card(s): {reason}")
     for reason, count in sorted(summary.skipped.items()):

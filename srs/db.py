@@ -190,8 +190,23 @@ def _m004_anki_notetypes(conn: Connection) -> None:
     conn.exec_driver_sql("ALTER TABLE notes ADD COLUMN anki_fields JSON")
 
 
+def _m005_kept_schedules(conn: Connection) -> None:
+    """Cards keep the schedule Anki gave them, reviews the revlog row Anki wrote, and cards can be buried.
+
+    ``cards.anki_schedule`` holds an imported card's scheduling as Anki had it
+    (type, queue, due, ivl, factor, left; JSON) until srs schedules the card;
+    ``cards.buried_until`` is the day a buried card comes back. Reviews
+    imported from Anki keep their revlog row's ivl, lastIvl, factor and type,
+    so an export writes them back unchanged (NULL for answers given in srs).
+    """
+    conn.exec_driver_sql("ALTER TABLE cards ADD COLUMN anki_schedule JSON")
+    conn.exec_driver_sql("ALTER TABLE cards ADD COLUMN buried_until INTEGER")
+    for column in ("anki_ivl", "anki_last_ivl", "anki_factor", "anki_type"):
+        conn.exec_driver_sql(f"ALTER TABLE reviews ADD COLUMN {column} INTEGER")
+
+
 MIGRATIONS: list[Callable[[Connection], None]] = [
-    _m001_initial, _m002_stories, _m003_review_intervals, _m004_anki_notetypes,
+    _m001_initial, _m002_stories, _m003_review_intervals, _m004_anki_notetypes, _m005_kept_schedules,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -167,6 +167,12 @@ class Card(Base):
     position: Mapped[int] = mapped_column(Integer, default=0)  # order among new cards
     created: Mapped[datetime] = mapped_column(UTCDateTime)
     modified: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The schedule Anki gave an imported card (type, queue, due, ivl, factor,
+    # left, as in its card row), kept until srs schedules the card: srs shows
+    # it due when Anki had it due and an export writes it back. NULL for a
+    # card srs scheduled. See anki/import_.py.
+    anki_schedule: Mapped[dict[str, int] | None] = mapped_column(JSON, default=None)
+    buried_until: Mapped[int | None] = mapped_column(Integer, default=None)  # day number it comes back on
 
     note: Mapped[Note] = relationship(back_populates="cards")
     deck: Mapped[Deck] = relationship()
@@ -191,6 +197,12 @@ class Review(Base):
     # Anki revlog units: days if positive, seconds if negative (see db._m003).
     interval: Mapped[int] = mapped_column(Integer, default=0)
     last_interval: Mapped[int] = mapped_column(Integer, default=0)
+    # An answer imported from Anki: its revlog row's ivl, lastIvl, factor and
+    # type as Anki wrote them, so an export gives the row back unchanged.
+    anki_ivl: Mapped[int | None] = mapped_column(Integer, default=None)
+    anki_last_ivl: Mapped[int | None] = mapped_column(Integer, default=None)
+    anki_factor: Mapped[int | None] = mapped_column(Integer, default=None)
+    anki_type: Mapped[int | None] = mapped_column(Integer, default=None)
 
 
 class Story(Base):

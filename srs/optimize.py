@@ -183,7 +183,7 @@ def reschedule(session: Session, preset_name: str, now: datetime) -> int:
     session.execute(
         update(Card),
         [
-            {"id": card_id, **memory_columns(memories.get(card_id, NEW)), "modified": now}  # no answers left: new again
+            {"id": card_id, **memory_columns(memories.get(card_id, NEW)), "anki_schedule": None, "modified": now}  # no answers left: new again
             for card_id in card_ids
         ],
     )

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, or_, select
 
 from srs.clock import Clock
 from srs.errors import NotFoundError
@@ -120,9 +120,11 @@ class ReviewSession:
         self.deck_ids = deck_ids
         self.clock = clock or clock_for(session)
         self.schedulers = Schedulers(session, self.clock)
+        self._before: dict[int, dict[str, object]] = {}  # review id -> its card's columns before that answer
 
-    def _in_decks(self):  # type: ignore[no-untyped-def]
-        conds = [Card.suspended.is_(False)]
+    def _in_decks(self, today: int):  # type: ignore[no-untyped-def]
+        """Cards of the session's decks that may be shown today: not suspended, not buried."""
+        conds = [Card.suspended.is_(False), or_(Card.buried_until.is_(None), Card.buried_until <= today)]
         if self.deck_ids is not None:
             conds.append(Card.deck_id.in_(self.deck_ids))
         return and_(*conds)
@@ -133,7 +135,7 @@ class ReviewSession:
         start = self.clock.day_start(today)
         end = self.clock.day_start(today + 1)
         s = self.session
-        base = self._in_decks()
+        base = self._in_decks(today)
 
         # Today's answers, found through the time index (a handful of rows):
         # what the limits have used up, and which notes are buried.
@@ -247,13 +249,15 @@ class ReviewSession:
         now = unique_review_time(self.session, now)
         scheduler = self.schedulers.for_card(card)
         before = memory_of(card)
+        held = snapshot(card)
         after = scheduler.review(before, rating, now, card.id)
         review = record_review(self.session, card, before, after, rating, now, duration_ms)
+        self._before[review.id] = held
         return review
 
     def undo(self, review_id: int, now: datetime) -> Card:
-        """Take back an answer: delete its review and restore the card's state."""
-        return undo_review(self.session, review_id, now)
+        """Take back an answer: delete its review and restore the card as it was before it."""
+        return undo_review(self.session, review_id, now, self._before.pop(review_id, None))
 
 
 def anki_interval(clock: Clock, state: int, due_ms: int, at_ms: int) -> int:
@@ -292,9 +296,12 @@ def record_review(
 
     assert after.due is not None and after.stability is not None and after.difficulty is not None
     clock = clock_for(session)
-    last_interval = session.scalar(
-        select(Review.interval).where(Review.card_id == card.id).order_by(Review.reviewed_at.desc()).limit(1)
-    )
+    if card.anki_schedule is not None:  # the interval Anki gave the card, until now
+        last_interval = int(card.anki_schedule.get("ivl", 0))
+    else:
+        last_interval = session.scalar(
+            select(Review.interval).where(Review.card_id == card.id).order_by(Review.reviewed_at.desc()).limit(1)
+        )
     review = Review(
         card_id=card.id,
         reviewed_at=now,
@@ -311,17 +318,35 @@ def record_review(
     )
     session.add(review)
     apply_memory(card, after)
+    card.anki_schedule = None  # answered in srs: srs schedules it from now on
     card.modified = now
     session.flush()
     return review
 
 
-def undo_review(session: Session, review_id: int, now: datetime) -> Card:
+# What an answer changes on a card, and undo puts back.
+SCHEDULE_COLUMNS = ("state", "step", "stability", "difficulty", "due", "last_review", "reps", "lapses", "anki_schedule")
+
+
+def snapshot(card: Card) -> dict[str, object]:
+    """The card's schedule columns, to put back on undo."""
+    return {name: getattr(card, name) for name in SCHEDULE_COLUMNS}
+
+
+def undo_review(session: Session, review_id: int, now: datetime, before: dict[str, object] | None = None) -> Card:
+    """Delete an answer and restore its card: from *before* (a ``snapshot``) when given, else from the previous review."""
     review = session.get(Review, review_id)
     if review is None:
         raise NotFoundError(f"no review with id {review_id} to undo")
     card = session.get(Card, review.card_id)
     assert card is not None
+    if before is not None:
+        session.delete(review)
+        for name, value in before.items():
+            setattr(card, name, value)
+        card.modified = now
+        session.flush()
+        return card
     previous = session.scalars(
         select(Review)
         .where(Review.card_id == card.id, Review.id != review.id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 import sqlite3
@@ -32,16 +33,28 @@ from .anki_helpers import anki_collection, daytime_zone, export_apkg, import_apk
 PARAMS = [0.25, 1.1, 2.6, 9.0, 6.2, 0.75, 2.9, 0.005, 1.95, 0.15, 0.85, 1.4, 0.07, 0.28, 1.6, 0.55, 1.9, 0.5, 0.1, 0.06, 0.16]
 
 
-def build_anki_collection(folder: Path, zone: str, now: datetime, cards: int = 300):  # type: ignore[no-untyped-def]
-    """An Anki collection with FSRS on, custom parameters and months of history at varied hours."""
+def build_anki_collection(  # type: ignore[no-untyped-def]
+    folder: Path, zone: str, now: datetime, cards: int = 300, params: list[float] | None = PARAMS,
+    retention: float = 0.88, variety: bool = False,
+):
+    """An Anki collection with FSRS on, custom parameters and months of history at varied hours.
+
+    *params* None keeps Anki's default preset (FSRS defaults, retention 0.9).
+    With *variety*, cards end in every queue Anki has: review cards due on
+    varied days (some overdue), relearning cards within the day and across
+    days, suspended and buried (by the user and as siblings) review cards.
+    """
     from anki.cards_pb2 import FsrsMemoryState
 
     col = anki_collection(folder / "collection.anki2")
     deck_id = col.decks.id("Imported::Deck")
-    conf = col.decks.config_dict_for_deck_id(deck_id)
-    conf["fsrsParams6"] = PARAMS
-    conf["desiredRetention"] = 0.88
-    col.decks.update_config(conf)
+    if params is not None:
+        conf = col.decks.config_dict_for_deck_id(deck_id)
+        conf["fsrsParams6"] = params
+        conf["desiredRetention"] = retention
+        col.decks.update_config(conf)
+    else:
+        retention = 0.9
     basic, reversed_, cloze = (col.models.by_name(n) for n in ("Basic", "Basic (and reversed card)", "Cloze"))
     for i in range(cards // 3):
         note = col.new_note(basic)
@@ -62,7 +75,7 @@ def build_anki_collection(folder: Path, zone: str, now: datetime, cards: int = 3
         """*day*'s date at a local waking hour (answers are given between 7:00 and 23:00)."""
         return datetime.combine(day.astimezone(tz).date(), datetime.min.time(), tz).replace(hour=hour, minute=minute).astimezone(timezone.utc)
 
-    scheduler = Scheduler(clock, parameters=PARAMS, desired_retention=0.88, fuzz=True)
+    scheduler = Scheduler(clock, parameters=params, desired_retention=retention, fuzz=True)
     rng = random.Random(3)
     rows = []
     for cid in col.db.list("select id from cards order by id"):
@@ -72,8 +85,10 @@ def build_anki_collection(folder: Path, zone: str, now: datetime, cards: int = 3
         at = local_hour(start, rng.randrange(7, 23), rng.randrange(60))
         memory = NEW
         previous_ivl = 0
-        while at < now - timedelta(hours=1):
-            rating = rng.choices([1, 2, 3, 4], weights=[10, 10, 70, 10])[0]
+        lapse_now = variety and rng.random() < 0.12  # answered Again a few minutes ago: relearning
+        while at < now - timedelta(hours=1) or (lapse_now and memory.state == CardState.REVIEW and at < now):
+            last = at >= now - timedelta(hours=1)
+            rating = 1 if last else rng.choices([1, 2, 3, 4], weights=[10, 10, 70, 10])[0]
             before = memory
             memory = scheduler.review(memory, rating, at, cid)
             ms = round(at.timestamp() * 1000) + cid % 1000
@@ -82,15 +97,33 @@ def build_anki_collection(folder: Path, zone: str, now: datetime, cards: int = 3
             kind = {0: 0, 1: 0, 2: 1, 3: 2}[int(before.state)]
             rows.append((ms, cid, -1, rating, ivl, previous_ivl, 2500, rng.randrange(2000, 40000), kind))
             previous_ivl = ivl
+            if last:
+                break
             if memory.state == CardState.REVIEW:
                 nxt = memory.due + timedelta(days=rng.choice([0, 0, 1, 3]))
                 at = local_hour(nxt, rng.randrange(7, 23), rng.randrange(60))
+                if lapse_now and at >= now - timedelta(hours=1):
+                    at = now - timedelta(minutes=rng.randrange(5, 50))
             else:
                 at = memory.due + timedelta(minutes=rng.randrange(0, 30))
         card = col.get_card(cid)
-        card.type = card.queue = 2
-        card.ivl = max(1, previous_ivl)
-        card.due = col.sched.today + rng.randrange(0, 30)
+        if not variety:
+            card.type = card.queue = 2
+            card.ivl = max(1, previous_ivl)
+            card.due = col.sched.today + rng.randrange(0, 30)
+        elif memory.state == CardState.REVIEW:
+            card.type, card.ivl = 2, max(1, previous_ivl)
+            card.due = col.sched.today + rng.randrange(-5, 40)  # Anki's own fuzz and load balancing, some overdue
+            card.queue = rng.choices([2, -1, -2, -3], weights=[85, 7, 4, 4])[0]
+        else:  # learning or relearning, one step taken or none
+            steps = 2 if memory.state == CardState.LEARNING else 1
+            card.type = int(memory.state)
+            card.left = steps - (memory.step or 0)
+            card.ivl = 0 if memory.state == CardState.LEARNING else max(1, round(memory.stability or 1))
+            if rng.random() < 0.3:  # a step that runs past the rollover: day learning
+                card.queue, card.due = 3, col.sched.today + 1
+            else:
+                card.queue, card.due = 1, int(memory.due.timestamp())  # type: ignore[union-attr]
         col.update_card(card)
     # A row that is not an answer: a manual reschedule (set due date).
     first = col.db.scalar("select id from cards order by id")
@@ -186,7 +219,10 @@ def test_memory_states_match_anki(anki_world: dict, layout: str, tmp_path: Path)
             assert answers == summary.reviews_added
             schedulers = Schedulers(session, clock_for(session))
             for card in session.scalars(select(Card).where(Card.state != CardState.NEW)).all()[:50]:
-                assert replay_card(session, card, schedulers) == memory_of(card)
+                # memory is the replay of the history; the schedule (due, step) is Anki's until srs answers
+                replayed = replay_card(session, card, schedulers)
+                assert card.anki_schedule is not None
+                assert dataclasses.replace(replayed, due=card.due, step=card.step) == memory_of(card)
         # importing again adds nothing
         with db.session(write=True) as session:
             again = import_package(session, anki_world["packages"][layout], anki_world["now"])
@@ -462,6 +498,7 @@ def test_merge_after_reviewing_in_anki(tmp_path: Path) -> None:
         card = col.get_card(cid)
         card.start_timer()
         col.sched.answerCard(card, 3)
+        due_in = col.get_card(cid).due - col.sched.today  # Anki's own (fuzzed) schedule
         guid = col.get_note(card.nid).guid
         note = col.get_note(col.db.scalar("select id from notes where mid = (select id from notetypes where name = 'srs Question') limit 1"))
         note["Question"] = note["Question"] + " (edited in Anki)"
@@ -483,7 +520,11 @@ def test_merge_after_reviewing_in_anki(tmp_path: Path) -> None:
             assert reviewed is not None and reviewed.state == CardState.REVIEW
             assert reviewed.last_review is not None and reviewed.last_review > now - timedelta(minutes=30)
             schedulers = Schedulers(session, clock_for(session))
-            assert replay_card(session, reviewed, schedulers) == memory_of(reviewed)
+            # the memory is the replay of the merged history; the due day is the one Anki gave
+            replayed = replay_card(session, reviewed, schedulers)
+            assert dataclasses.replace(replayed, due=reviewed.due) == memory_of(reviewed)
+            clock = clock_for(session)
+            assert clock.day_of(reviewed.due) - clock.today(datetime.now(timezone.utc)) == due_in  # type: ignore[arg-type]
         db.close()
 
 

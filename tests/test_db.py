@@ -225,7 +225,42 @@ def test_upgrade_to_schema_4_keeps_notes(tmp_path: Path) -> None:
         (7, "anki", '{"Front 0": "q"}', None, None)
     ]
     assert conn.execute("SELECT count(*) FROM anki_notetypes").fetchone()[0] == 0
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+def test_upgrade_to_schema_5_keeps_cards_and_reviews(tmp_path: Path) -> None:
+    """Schema 4 cards and reviews are kept; kept Anki schedules and revlog fields start empty, nothing is buried."""
+    from sqlalchemy import create_engine
+
+    path = tmp_path / "v4.db"
+    engine = create_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:
+        for step in dbmod.MIGRATIONS[:4]:
+            step(conn)
+        conn.exec_driver_sql(f"PRAGMA application_id = {APPLICATION_ID}")
+        conn.exec_driver_sql("PRAGMA user_version = 4")
+        conn.exec_driver_sql(
+            "INSERT INTO presets VALUES (1, 'Default', 0.9, '[]', '[60]', '[600]', 36500)"
+        )
+        conn.exec_driver_sql("INSERT INTO decks VALUES (1, 'D', 1, NULL, '', 5, 1)")
+        conn.exec_driver_sql(
+            "INSERT INTO notes (id, guid, kind, fields, tags, source, source_key, orphaned, created, modified) "
+            """VALUES (7, 'g', 'question', '{"Question": "q?"}', '[]', NULL, NULL, 0, 1, 1)"""
+        )
+        conn.exec_driver_sql(
+            "INSERT INTO cards VALUES (3, 7, 0, 1, 2, NULL, 4.5, 5.0, 900000000, 800000000, 1, 0, 0, 1, 1, 1)"
+        )
+        conn.exec_driver_sql(
+            "INSERT INTO reviews VALUES (1, 3, 800000000, 3, 9000, 0, 2, NULL, 4.5, 5.0, 900000000, 4, 0)"
+        )
+    engine.dispose()
+    open_database(path).close()
+    conn = sqlite3.connect(path)
+    assert conn.execute("SELECT id, state, due, anki_schedule, buried_until FROM cards").fetchall() == [(3, 2, 900000000, None, None)]
+    assert conn.execute(
+        "SELECT id, interval, anki_ivl, anki_last_ivl, anki_factor, anki_type FROM reviews"
+    ).fetchall() == [(1, 4, None, None, None, None)]
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
 
 
 def _schema_1_database(path: Path) -> None:

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from srs.anki.media import media_refs, plain_name
 from srs.anki.notetypes import CSS, NOTE_TYPES
+from srs.anki.schedule import QUEUE_DAY_LEARN, QUEUE_LEARN, QUEUE_NEW, QUEUE_REVIEW, QUEUE_SUSPENDED, QUEUE_USER_BURIED
 from srs.clock import Clock
 from srs.errors import ExportError
 from srs.models import AnkiNotetype, CardState, Deck, NoteKind, Preset
@@ -44,8 +45,6 @@ if TYPE_CHECKING:
 
     from srs.stories import StoryIndex
 
-# Anki card queues (rslib/src/card/mod.rs CardQueue)
-QUEUE_SUSPENDED, QUEUE_NEW, QUEUE_LEARN, QUEUE_REVIEW, QUEUE_DAY_LEARN = -1, 0, 1, 2, 3
 PRESET_ID_BASE = 1_733_200_000_000  # deck-options ids: never Anki's own "Default" (1)
 
 
@@ -140,6 +139,8 @@ class CardRow:
     suspended: bool
     position: int
     created: int
+    anki_schedule: dict[str, int] | None = None  # the schedule Anki gave the card, kept until srs schedules it
+    buried_until: int | None = None
 
 
 @dataclass(frozen=True)
@@ -167,11 +168,14 @@ def select_cards(session: Session, deck_names: list[str] | None) -> tuple[list[C
     conn = session.connection()
     sql = (
         "SELECT c.id, c.note_id, c.ord, c.deck_id, c.state, c.step, c.stability, c.difficulty, c.due, "
-        "c.last_review, c.reps, c.lapses, c.suspended, c.position, c.created "
+        "c.last_review, c.reps, c.lapses, c.suspended, c.position, c.created, c.anki_schedule, c.buried_until "
         "FROM cards c JOIN notes n ON n.id = c.note_id WHERE NOT n.orphaned "
         "AND (n.kind IN ({kinds}) OR n.anki_notetype_id IS NOT NULL) ORDER BY c.note_id, c.ord"
     ).format(kinds=", ".join(f"'{k}'" for k in NOTE_TYPES))
-    rows = [CardRow(*r[:12], bool(r[12]), *r[13:]) for r in conn.exec_driver_sql(sql)]
+    rows = [
+        CardRow(*r[:12], bool(r[12]), r[13], r[14], json.loads(r[15]) if r[15] is not None else None, r[16])
+        for r in conn.exec_driver_sql(sql)
+    ]
     if deck_names:
         ids = _selected_deck_ids(session, deck_names)
         rows = [r for r in rows if r.deck_id in ids]
@@ -356,12 +360,13 @@ def _build_collection(
         card_ids = dict(zip((c.id for c in by_created), _unique_ids([c.created for c in by_created])))
         presets = {p.id: p for p in session.scalars(select(Preset))}
         first_day = _first_day(session, cards, clock)
+        today = clock.today(now)
         mod = int(now.timestamp())
         cursor.executemany(
             "INSERT INTO cards VALUES (?,?,?,?,?,-1,?,?,?,?,?,?,?,?,0,0,0,?)",
             [
                 (card_ids[c.id], note_ids[c.note_id], decks[c.deck_id].anki_id, c.ord, mod,
-                 *_card_row(c, clock, first_day, presets[decks[c.deck_id].preset_id], scheduling))
+                 *_card_row(c, clock, first_day, presets[decks[c.deck_id].preset_id], scheduling, today))
                 for c in cards
             ],
         )
@@ -411,10 +416,24 @@ def _first_day(session: Session, cards: list[CardRow], clock: Clock) -> int:
     return _day(clock, earliest)
 
 
-def _card_row(card: CardRow, clock: Clock, first_day: int, preset: Preset, scheduling: bool) -> tuple:  # type: ignore[type-arg]
-    """(type, queue, due, ivl, factor, reps, lapses, left, data) in Anki's terms."""
+def _card_row(card: CardRow, clock: Clock, first_day: int, preset: Preset, scheduling: bool, today: int) -> tuple:  # type: ignore[type-arg]
+    """(type, queue, due, ivl, factor, reps, lapses, left, data) in Anki's terms.
+
+    A card whose schedule Anki gave it (and srs has not changed since) gets
+    that schedule back: its due day, interval, queue and steps left.
+    """
+    buried = card.buried_until is not None and card.buried_until > today
+    kept = card.anki_schedule
+    if scheduling and kept is not None and int(kept.get("type", -1)) == card.state:
+        from srs.anki.schedule import to_anki
+
+        kind, queue, due, ivl, left = to_anki(kept, card.state, card.due, first_day, clock, card.suspended, buried)
+        if card.state == CardState.NEW or card.stability is None or card.difficulty is None or card.last_review is None:
+            return (kind, queue, due, ivl, int(kept.get("factor", 0)), card.reps, card.lapses, left, "")
+        return (kind, queue, due, ivl, int(kept.get("factor", 0)) or _difficulty_factor(card.difficulty), card.reps,
+                card.lapses, left, _memory_data(card, preset))
     if not scheduling or card.state == CardState.NEW or card.due is None:
-        queue = QUEUE_SUSPENDED if card.suspended else QUEUE_NEW
+        queue = QUEUE_SUSPENDED if card.suspended else QUEUE_USER_BURIED if buried and scheduling else QUEUE_NEW
         return (0, queue, card.position, 0, 0, 0, 0, 0, "")
     assert card.last_review is not None and card.stability is not None and card.difficulty is not None
     due_day = _day(clock, card.due)
@@ -432,6 +451,17 @@ def _card_row(card: CardRow, clock: Clock, first_day: int, preset: Preset, sched
         ivl = 0 if card.state == CardState.LEARNING else max(1, round(card.stability))
     if card.suspended:
         queue = QUEUE_SUSPENDED
+    elif buried:
+        queue = QUEUE_USER_BURIED
+    return (
+        card.state, queue, due, ivl, _difficulty_factor(card.difficulty), card.reps, card.lapses, left,
+        _memory_data(card, preset),
+    )
+
+
+def _memory_data(card: CardRow, preset: Preset) -> str:
+    """The card's FSRS memory state as Anki's card `data` JSON (rslib storage/card/data.rs)."""
+    assert card.stability is not None and card.difficulty is not None and card.last_review is not None
     data = {
         "s": round(card.stability, 4),
         "d": round(card.difficulty, 3),
@@ -439,10 +469,7 @@ def _card_row(card: CardRow, clock: Clock, first_day: int, preset: Preset, sched
         "decay": round(preset.parameters[20], 3),
         "lrt": card.last_review // 1000,
     }
-    return (
-        card.state, queue, due, ivl, _difficulty_factor(card.difficulty), card.reps, card.lapses, left,
-        json.dumps(data, separators=(",", ":")),
-    )
+    return json.dumps(data, separators=(",", ":"))
 
 
 def revlog_interval(state: int, due: datetime, at: datetime, clock: Clock) -> int:
@@ -472,12 +499,14 @@ def _write_revlog(conn: sqlite3.Connection, source: str, card_ids: dict[int, int
     try:
         # rslib revlog/mod.rs: type 0 learn, 1 review, 2 relearn; with FSRS the
         # factor is the difficulty mapped to 100-1100 (card/mod.rs difficulty_shifted).
+        # An answer imported from Anki goes back as Anki wrote it.
         cursor.execute(
             """INSERT INTO revlog (id, cid, usn, ease, ivl, lastIvl, factor, time, type)
-               SELECT r.reviewed_at, m.anki_id, -1, r.rating, r.interval, r.last_interval,
-                      CAST(round(((r.difficulty - 1.0) / 9.0 + 0.1) * 1000) AS INTEGER),
+               SELECT r.reviewed_at, m.anki_id, -1, r.rating, coalesce(r.anki_ivl, r.interval),
+                      coalesce(r.anki_last_ivl, r.last_interval),
+                      coalesce(r.anki_factor, CAST(round(((r.difficulty - 1.0) / 9.0 + 0.1) * 1000) AS INTEGER)),
                       max(r.duration_ms, 0),
-                      CASE r.prev_state WHEN 2 THEN 1 WHEN 3 THEN 2 ELSE 0 END
+                      coalesce(r.anki_type, CASE r.prev_state WHEN 2 THEN 1 WHEN 3 THEN 2 ELSE 0 END)
                FROM src.reviews r JOIN temp.card_map m ON m.srs_id = r.card_id
                ORDER BY r.reviewed_at"""
         )

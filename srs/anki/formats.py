@@ -91,9 +91,13 @@ class AnkiCard:
     reps: int
     lapses: int
     data: str
+    mod: int = 0  # seconds
+    factor: int = 0
+    left: int = 0  # learning: steps left (rslib card/mod.rs: remaining_steps = left % 1000)
+    odue: int = 0  # a card in a filtered deck: its due in its home deck
 
 
-REVLOG_COLUMNS = ("id", "cid", "ease", "ivl", "factor", "time", "type")
+REVLOG_COLUMNS = ("id", "cid", "ease", "ivl", "lastIvl", "factor", "time", "type")
 
 
 class Revlog:
@@ -101,7 +105,7 @@ class Revlog:
 
     id is the answer time (Unix ms), cid the card, ease the button (0 for a
     row that is not an answer), ivl the interval (days if positive, seconds
-    if negative), factor the ease factor (0 for manual rows), time the
+    if negative), last_ivl the card's interval before it, factor the ease factor (0 for manual rows), time the
     duration in ms and type the kind (0 learn, 1 review, 2 relearn, 3
     filtered, 4 manual/reset); rslib/src/revlog/mod.rs. Hundreds of thousands
     of rows are read as arrays rather than objects.
@@ -114,7 +118,7 @@ class Revlog:
         self._set([np.ascontiguousarray(table[:, i]) for i in range(len(REVLOG_COLUMNS))])
 
     def _set(self, columns: list[np.ndarray]) -> None:
-        self.id, self.cid, self.ease, self.ivl, self.factor, self.time, self.type = columns
+        self.id, self.cid, self.ease, self.ivl, self.last_ivl, self.factor, self.time, self.type = columns
 
     @classmethod
     def read(cls, conn: sqlite3.Connection) -> Revlog:
@@ -131,7 +135,7 @@ class Revlog:
         # so the columns line up row for row; the count check catches a short one.
         count = conn.execute("SELECT count(*) FROM revlog").fetchone()[0]
         columns = []
-        for name in ("id", "cid", "ease", "ivl", "factor", "time", "type"):
+        for name in REVLOG_COLUMNS:
             text = conn.execute(
                 f"SELECT group_concat(coalesce(CAST({name} AS INTEGER), 0), ',') FROM (SELECT {name} FROM revlog ORDER BY id)"
             ).fetchone()[0]
@@ -150,8 +154,9 @@ class Revlog:
 @dataclass
 class AnkiPackage:
     layout: str
-    crt: int
+    crt: int  # creation time (s): day numbers count from its day
     rollover: int
+    creation_offset: int | None = None  # minutes west of UTC at creation (None: not recorded)
     notetypes: dict[int, NoteType] = field(default_factory=dict)
     decks: dict[int, DeckInfo] = field(default_factory=dict)
     deck_options: dict[int, DeckOptions] = field(default_factory=dict)
@@ -364,6 +369,13 @@ def _json(text: str | bytes) -> Any:
     return value
 
 
+def _minutes_west(value: Any) -> int | None:
+    """A creationOffset value, if it is a plausible one (rslib clamps to +-23 hours)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None
+    return value if -23 * 60 <= value <= 23 * 60 else None
+
+
 def _steps(values: Any) -> list[float]:
     return [float(v) for v in values] if isinstance(values, list) else []
 
@@ -374,7 +386,10 @@ def _read_schema11(conn: sqlite3.Connection, layout: str) -> AnkiPackage:
         conf, models, decks, dconf = (_json(x or "{}") for x in (conf, models, decks, dconf))
     except ValueError:
         raise ImportError_("the package's collection has invalid JSON in its col row") from None
-    package = AnkiPackage(layout=layout, crt=int(crt), rollover=int(conf.get("rollover", 4) or 4))
+    package = AnkiPackage(
+        layout=layout, crt=int(crt), rollover=int(conf.get("rollover", 4) or 4),
+        creation_offset=_minutes_west(conf.get("creationOffset")),
+    )
     for model in models.values():
         fields = [f["name"] for f in sorted(model.get("flds", []), key=lambda f: f.get("ord", 0))]
         templates = [(t["name"], t.get("qfmt", ""), t.get("afmt", "")) for t in sorted(model.get("tmpls", []), key=lambda t: t.get("ord", 0))]
@@ -404,7 +419,14 @@ def _read_schema18(conn: sqlite3.Connection, layout: str) -> AnkiPackage:
             rollover = int(json.loads(row[0]))
         except (ValueError, TypeError):
             pass
-    package = AnkiPackage(layout=layout, crt=int(crt), rollover=rollover)
+    row = conn.execute("SELECT val FROM config WHERE KEY = 'creationOffset'").fetchone()
+    offset = None
+    if row is not None:
+        try:
+            offset = _minutes_west(json.loads(row[0]))
+        except (ValueError, TypeError):
+            pass
+    package = AnkiPackage(layout=layout, crt=int(crt), rollover=rollover, creation_offset=offset)
     fields: dict[int, list[tuple[int, str]]] = {}
     for ntid, ord_, name in conn.execute("SELECT ntid, ord, name FROM fields"):
         fields.setdefault(ntid, []).append((ord_, name))
@@ -438,11 +460,25 @@ def _read_schema18(conn: sqlite3.Connection, layout: str) -> AnkiPackage:
     return package
 
 
+def _integer(value: Any) -> int:
+    """An integer column as Anki reads it: NULL or text that is not a number is 0."""
+    if isinstance(value, int):
+        return value
+    try:
+        return int(value)
+    except (TypeError, ValueError, OverflowError):
+        return 0
+
+
 def _read_rows(conn: sqlite3.Connection, package: AnkiPackage) -> None:
     for nid, guid, mid, mod, tags, flds in conn.execute("SELECT id, guid, mid, mod, tags, flds FROM notes"):
         package.notes.append(AnkiNote(nid, str(guid), mid, int(mod), str(tags or "").split(), str(flds or "").split("\x1f")))
     for row in conn.execute(
-        "SELECT id, nid, did, odid, ord, type, queue, due, ivl, reps, lapses, data FROM cards"
+        "SELECT id, nid, did, odid, ord, type, queue, due, ivl, reps, lapses, data, mod, factor, left, odue FROM cards"
     ):
-        package.cards.append(AnkiCard(*row[:11], str(row[11] or "")))
+        # scheduling columns read as Anki reads integers; ids are checked where they are used
+        package.cards.append(
+            AnkiCard(*row[:3], _integer(row[3]), row[4], *(_integer(v) for v in row[5:11]), str(row[11] or ""),
+                     *(_integer(v) for v in row[12:]))
+        )
     package.revlog = Revlog.read(conn)

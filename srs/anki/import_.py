@@ -60,6 +60,8 @@ class ImportSummary:
     media: int = 0  # the package's media files, stored now or already in the folder
     media_new: int = 0
     media_renamed: int = 0  # new, stored under another name: a different file already had theirs
+    schedules_kept: int = 0  # cards due when Anki had them due (until answered in srs)
+    schedules_replaced: int = 0  # cards whose history does not explain Anki's state: scheduled by srs's replay
 
 
 def _field_text(value: str) -> str:
@@ -354,6 +356,9 @@ def _merge(session: Session, package: AnkiPackage, now: datetime, progress: Prog
     card_map: dict[int, Card | _NewCard] = {}
     new_cards: list[_NewCard] = []
     card_base = conn.exec_driver_sql("SELECT coalesce(max(id), 0) FROM cards").scalar() or 0
+    # new cards are introduced in Anki's order (a new card's due is its position)
+    new_order = {c.id: i for i, c in enumerate(sorted(package.cards, key=lambda c: (c.type != 0, c.due if c.type == 0 else 0, c.id)))}
+    position_base = position
     for note, acards in [*placed, *new_notes]:
         ords: set[int] = set()
         for acard in acards:
@@ -366,16 +371,19 @@ def _merge(session: Session, package: AnkiPackage, now: datetime, progress: Prog
             deck_id = deck_for(acard.did, acard.odid)  # also brings the deck's options for cards srs has
             if card is None:
                 card = _NewCard(
-                    card_base + 1 + len(new_cards), note.id, acard.ord, deck_id, position,
+                    card_base + 1 + len(new_cards), note.id, acard.ord, deck_id, position_base + new_order[acard.id],
                     acard.queue == -1, acard.id if acard.id > 0 else now_ms,
                 )
-                position += 1
                 new_cards.append(card)
             card_map[acard.id] = card
     summary.cards_new = len(new_cards)
 
     # 4-5. review history, merged and replayed per card (as arrays: 200,000 rows are common)
+    held_before = _held_before(conn, card_map)
     reviews = _merge_reviews(conn, package, card_map, skipped_cards, schedulers_for(session), summary, progress, now)
+    # 6. the schedule Anki gave each card is kept unless srs answered it since
+    if package.layout != "csv":
+        _keep_anki_schedules(session, package, card_map, held_before, summary, now)
     _write_rows(conn, new_cards, reviews, now_ms)
     session.flush()
     return summary
@@ -386,10 +394,12 @@ def _write_rows(conn, new_cards: list[_NewCard], reviews: _Rows, now_ms: int) ->
     if new_cards:
         conn.exec_driver_sql(
             "INSERT INTO cards (id, note_id, ord, deck_id, state, step, stability, difficulty, due, last_review, reps, "
-            "lapses, suspended, position, created, modified) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            "lapses, suspended, position, created, modified, anki_schedule, buried_until) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             [
                 (c.id, c.note_id, c.ord, c.deck_id, c.state, c.step, c.stability, c.difficulty, c.due_ms, c.last_ms,
-                 c.reps, c.lapses, int(c.suspended), c.position, c.created_ms, now_ms)
+                 c.reps, c.lapses, int(c.suspended), c.position, c.created_ms, now_ms,
+                 None if c.anki_schedule is None else json.dumps(c.anki_schedule), c.buried_until)
                 for c in new_cards
             ],
         )
@@ -405,7 +415,8 @@ def _write_rows(conn, new_cards: list[_NewCard], reviews: _Rows, now_ms: int) ->
         # the DB-API connection itself (same transaction): it takes an iterator, SQLAlchemy wants a list
         conn.connection.dbapi_connection.executemany(  # type: ignore[union-attr]
             "INSERT INTO reviews (card_id, reviewed_at, rating, duration_ms, prev_state, state, step, stability, "
-            "difficulty, due, interval, last_interval) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            "difficulty, due, interval, last_interval, anki_ivl, anki_last_ivl, anki_factor, anki_type) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             reviews.inserts,
         )
         for _, sql in indexes:
@@ -416,6 +427,89 @@ def _write_rows(conn, new_cards: list[_NewCard], reviews: _Rows, now_ms: int) ->
             "interval = ?, last_interval = ? WHERE id = ?",
             reviews.updates,
         )
+
+
+def _held_before(conn, card_map: dict[int, Card | _NewCard]) -> dict[int, tuple[int, int]]:  # type: ignore[no-untyped-def]
+    """For each card srs already had: (its latest answer in ms, or 0; its modification time in ms), before this import."""
+    ids = [c.id for c in card_map.values() if isinstance(c, Card)]
+    held: dict[int, tuple[int, int]] = {}
+    for chunk in range(0, len(ids), 500):
+        part = ids[chunk : chunk + 500]
+        for card_id, modified, latest in conn.exec_driver_sql(
+            "SELECT c.id, c.modified, (SELECT max(r.reviewed_at) FROM reviews r WHERE r.card_id = c.id) "
+            f"FROM cards c WHERE c.id IN ({','.join('?' * len(part))})",
+            tuple(part),
+        ):
+            held[card_id] = (latest or 0, modified)
+    return held
+
+
+def _keep_anki_schedules(
+    session: Session,
+    package: AnkiPackage,
+    card_map: dict[int, Card | _NewCard],
+    held_before: dict[int, tuple[int, int]],
+    summary: ImportSummary,
+    now: datetime,
+) -> None:
+    """Give each card the schedule Anki had for it, unless srs has answered it since.
+
+    srs schedules a card only once it is answered in srs: a card keeps Anki's
+    due day, interval, learning step and queue when the package holds its
+    latest answer (or, with no answers on either side, when Anki's card row
+    is the newer one). Its memory (stability, difficulty) is the replay of
+    its history either way. Suspension and burying follow the newer card row.
+    When the history does not explain the state Anki had the card in (a due
+    date set by hand on a new card, say), srs's replay stands and is counted.
+    """
+    import numpy as np
+
+    from srs.anki.schedule import day_zero, from_anki
+    from srs.settings import clock_for
+
+    clock = clock_for(session)
+    today = clock.today(now)
+    zero = day_zero(package.crt, package.creation_offset, clock)
+    rev = package.revlog
+    latest: dict[int, int] = {}  # Anki card id -> its latest revlog row (ms): answers and manual changes
+    if len(rev):
+        order = np.lexsort((rev.id, rev.cid))
+        cids, ids = rev.cid[order], rev.id[order]
+        last = np.r_[cids[1:] != cids[:-1], True]
+        latest = dict(zip(cids[last].tolist(), ids[last].tolist()))
+    acards = {c.id: c for c in package.cards}
+    steps = schedulers_for(session)
+    for anki_id, card in card_map.items():
+        acard = acards[anki_id]
+        fresh = isinstance(card, _NewCard)
+        srs_latest, srs_modified = (0, 0) if fresh else held_before[card.id]
+        anki_latest = latest.get(anki_id, 0)
+        anki_newer = acard.mod * 1000 > srs_modified
+        scheduler = steps(card.deck_id)
+        schedule = from_anki(acard, zero, clock, len(scheduler.learning_steps), len(scheduler.relearning_steps))
+        if schedule is not None and (fresh or anki_newer):
+            card.suspended = schedule.suspended
+            card.buried_until = today + 1 if schedule.buried else None
+        if fresh:
+            take = True
+        elif srs_latest or anki_latest:
+            take = srs_latest < anki_latest + _MOVED_AT_MOST_MS  # the package holds the latest answer
+        else:
+            take = anki_newer
+        if not take:
+            continue
+        if schedule is None or int(schedule.state) != int(card.state):
+            if acard.type != 0 or int(card.state) != CardState.NEW:
+                summary.schedules_replaced += 1
+            continue
+        card.step = schedule.step
+        card.anki_schedule = schedule.kept
+        if isinstance(card, _NewCard):
+            card.due_ms = schedule.due_ms
+        else:
+            card.due = from_ms(schedule.due_ms) if schedule.due_ms is not None else None
+            card.modified = now
+        summary.schedules_kept += 1
 
 
 @dataclass
@@ -476,6 +570,9 @@ def _merge_reviews(conn, package, card_map, skipped_cards, scheduler_for, summar
     at = rev.id[chosen].copy()
     rating = rev.ease[chosen]
     duration = np.maximum(0, rev.time[chosen])
+    # the revlog row as Anki wrote it, given back unchanged by an export (a review-log CSV has none)
+    kept_rows = package.layout != "csv"
+    anki_rows = np.stack([rev.ivl[chosen], rev.last_ivl[chosen], rev.factor[chosen], rev.type[chosen]])
 
     # answers srs already holds (an earlier import, or its own export coming back)
     touched = np.unique(card).tolist()
@@ -498,7 +595,7 @@ def _merge_reviews(conn, package, card_map, skipped_cards, scheduler_for, summar
                 new[i] = False
     summary.reviews_present += int((~new).sum())
     summary.reviews_added += int(new.sum())
-    card, at, rating, duration = card[new], at[new], rating[new], duration[new]
+    card, at, rating, duration, anki_rows = card[new], at[new], rating[new], duration[new], anki_rows[:, new]
     if not len(card):
         return rows
     at = _unique_times(conn, at)
@@ -508,6 +605,7 @@ def _merge_reviews(conn, package, card_map, skipped_cards, scheduler_for, summar
     replayed = set(added.tolist())
     old = [row for row in known if row[1] in replayed]
     review_id = np.r_[np.full(len(card), -1, dtype=np.int64), np.array([r[0] for r in old], dtype=np.int64)]
+    anki_rows = np.c_[anki_rows, np.zeros((4, len(old)), dtype=np.int64)]
     card = np.r_[card, np.array([r[1] for r in old], dtype=np.int64)]
     at = np.r_[at, np.array([r[2] for r in old], dtype=np.int64)]
     rating = np.r_[rating, np.array([r[3] for r in old], dtype=np.int64)]
@@ -522,6 +620,7 @@ def _merge_reviews(conn, package, card_map, skipped_cards, scheduler_for, summar
     group = np.fromiter((group_of[c] for c in card.tolist()), dtype=np.int64, count=len(card))
     order = np.lexsort((at, card, group))
     card, at, rating, duration, review_id, group = (a[order] for a in (card, at, rating, duration, review_id, group))
+    anki_rows = anki_rows[:, order]
     first = np.flatnonzero(np.r_[True, card[1:] != card[:-1]])
     bounds = np.r_[first, len(card)]
 
@@ -547,7 +646,11 @@ def _merge_reviews(conn, package, card_map, skipped_cards, scheduler_for, summar
     fresh = review_id < 0
     rows.insert_count = int(fresh.sum())
     inserts = np.flatnonzero(fresh)
-    rows.inserts = _stream([card[inserts], at[inserts], rating[inserts], duration[inserts], *(c[inserts] for c in columns)], 6)
+    revlog_columns = [row[inserts] for row in anki_rows] if kept_rows else [np.full(len(inserts), -1, dtype=np.int64)] * 4
+    rows.inserts = _stream(
+        [card[inserts], at[inserts], rating[inserts], duration[inserts], *(c[inserts] for c in columns), *revlog_columns],
+        6, nulls_from=12 if not kept_rows else None,
+    )
     if rows.insert_count < len(card):
         updates = np.flatnonzero(~fresh)
         rows.updates = list(_stream([*(c[updates] for c in columns), review_id[updates]], 2))
@@ -565,14 +668,18 @@ def _merge_reviews(conn, package, card_map, skipped_cards, scheduler_for, summar
     return rows
 
 
-def _stream(arrays: list[np.ndarray], steps_at: int, chunk: int = 25_000) -> Iterator[tuple]:  # type: ignore[type-arg]
+def _stream(arrays: list[np.ndarray], steps_at: int, chunk: int = 25_000, nulls_from: int | None = None) -> Iterator[tuple]:  # type: ignore[type-arg]
     """Rows as tuples of Python values, a chunk at a time (200,000 rows of lists would cost 100 MB).
 
-    Column *steps_at* holds learning steps, where -1 means none (NULL).
+    Column *steps_at* holds learning steps, where -1 means none (NULL); the
+    columns from *nulls_from* on are all NULL.
     """
     for lo in range(0, len(arrays[0]), chunk):
         columns = [a[lo : lo + chunk].tolist() for a in arrays]
         columns[steps_at] = [None if s < 0 else s for s in columns[steps_at]]
+        if nulls_from is not None:
+            for index in range(nulls_from, len(columns)):
+                columns[index] = [None] * len(columns[index])
         yield from zip(*columns)
 
 
@@ -620,7 +727,7 @@ class _NewCard:
     """A card the import adds: plain attributes, written in one batch at the end."""
 
     __slots__ = ("id", "note_id", "ord", "deck_id", "position", "suspended", "created_ms", "state", "step",
-                 "stability", "difficulty", "due_ms", "last_ms", "reps", "lapses")
+                 "stability", "difficulty", "due_ms", "last_ms", "reps", "lapses", "anki_schedule", "buried_until")
 
     def __init__(self, id: int, note_id: int, ord: int, deck_id: int, position: int, suspended: bool, created_ms: int) -> None:  # noqa: A002
         self.id, self.note_id, self.ord, self.deck_id, self.position = id, note_id, ord, deck_id, position
@@ -629,6 +736,8 @@ class _NewCard:
         self.due_ms: int | None = None  # Unix ms
         self.last_ms: int | None = None
         self.reps = self.lapses = 0
+        self.anki_schedule: dict[str, int] | None = None
+        self.buried_until: int | None = None
 
 
 CSV_COLUMNS = ("card_id", "review_time", "review_rating", "review_state", "review_duration")
@@ -677,7 +786,7 @@ def read_review_csv(path: Path) -> AnkiPackage:
             package.notes.append(AnkiNote(card_id, f"csv-{card_id}", _CSV_NOTETYPE_ID, 0, [], [f"Card {card_id}"]))
             package.cards.append(AnkiCard(card_id, card_id, 1, 0, 0, 0, 0, 0, 0, 0, 0, ""))
         kind = {0: 0, 1: 0, 2: 1, 3: 2}.get(state, 4)
-        revlog.append((at, card_id, rating, 1 if kind == 1 else 0, 2500, duration, kind))
+        revlog.append((at, card_id, rating, 1 if kind == 1 else 0, 0, 2500, duration, kind))
     if not revlog:
         raise ImportError_(f"{path.name} has no review rows")
     package.revlog = Revlog(sorted(revlog))
