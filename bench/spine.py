@@ -178,6 +178,10 @@ def run() -> dict[str, object]:
     bare, _ = median_of(RUNS, lambda: wall([python(), "-c", "pass"], env))
     status, status_runs = median_of(RUNS, lambda: wall(srs + ["status"], env))
     due, due_runs = median_of(RUNS, lambda: wall(srs + ["cards", "--due", "--json"], env))
+    # every card: the table a person reads (80 columns) against the JSON a script reads
+    narrow = {**env, "COLUMNS": "80"}
+    all_json, all_json_runs = median_of(RUNS, lambda: wall(srs + ["cards", "--json"], narrow))
+    table, table_runs = median_of(RUNS, lambda: wall(srs + ["cards"], narrow))
     scratch = OUT / "review-scratch.db"  # answering adds reviews: keep the cached collection as generated
     scratch.unlink(missing_ok=True)
     source, target = sqlite3.connect(path), sqlite3.connect(scratch)
@@ -193,10 +197,12 @@ def run() -> dict[str, object]:
         "import_sqlalchemy_orm_s": floor,
         "status_s": status,
         "cards_due_json_s": due,
+        "cards_json_s": all_json,
+        "cards_table_s": table,
         "rating_to_next_card_median_s": statistics.median(gaps),
         "rating_to_next_card_p90_s": sorted(gaps)[int(len(gaps) * 0.9)],
         "runs": RUNS,
-        "samples": {"import": floor_runs, "status": status_runs, "cards_due": due_runs},
+        "samples": {"import": floor_runs, "status": status_runs, "cards_due": due_runs, "cards_json": all_json_runs, "cards_table": table_runs},
     }
 
 
@@ -207,6 +213,8 @@ def report(result: dict[str, object]) -> str:
         ('`python -c "import sqlalchemy.orm"` (floor)', floor),
         ("`srs status`", float(result["status_s"])),  # type: ignore[arg-type]
         ("`srs cards --due --json`", float(result["cards_due_json_s"])),  # type: ignore[arg-type]
+        ("`srs cards --json` (every card)", float(result.get("cards_json_s", 0))),  # type: ignore[arg-type]
+        ("`srs cards` (every card, table at 80 columns)", float(result.get("cards_table_s", 0))),  # type: ignore[arg-type]
         ("rating key → next card in `srs review` (in-process)", float(result["rating_to_next_card_median_s"])),  # type: ignore[arg-type]
     ]
     lines = [
@@ -223,6 +231,11 @@ def report(result: dict[str, object]) -> str:
     lines.append(
         f"\nRating key → next card, 90th percentile: {float(result['rating_to_next_card_p90_s']):.3f} s."  # type: ignore[arg-type]
     )
+    if result.get("cards_json_s"):
+        lines.append(
+            f"`srs cards` as a table takes {float(result['cards_table_s']) / float(result['cards_json_s']):.2f}× "  # type: ignore[arg-type]
+            "the time of `srs cards --json` on the same cards (target: at most 1.5×)."
+        )
     return "\n".join(lines)
 
 

@@ -60,6 +60,7 @@ class CardRow(TypedDict):
     deck: str
     kind: str
     front: str
+    label: str
     state: str
     suspended: bool
     due: str | None
@@ -110,7 +111,8 @@ def list_cards(
                 "guid": guid,
                 "deck": deck,
                 "kind": kind,
-                "front": sides_of(kind, fields, tags, ord_).front,
+                "front": (sides := sides_of(kind, fields, tags, ord_)).front,
+                "label": sides.summary,
                 "state": STATE_NAMES[state],
                 "suspended": suspended,
                 "due": due.isoformat() if due else None,

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import click
 
 from srs.errors import EditorError, SrsError
+from srs.sanitize import printable
 
 if TYPE_CHECKING:
     from srs.db import Database
@@ -28,7 +29,7 @@ class SrsGroup(click.Group):
         try:
             return super().invoke(ctx)
         except SrsError as exc:
-            raise click.ClickException(str(exc)) from None
+            raise click.ClickException(printable(str(exc))) from None
         except click.exceptions.Exit:
             raise
         except Exception as exc:
@@ -36,19 +37,32 @@ class SrsGroup(click.Group):
 
             if isinstance(exc, SQLAlchemyError):
                 orig = getattr(exc, "orig", None)
-                raise click.ClickException(f"database error: {orig or exc}") from None
+                raise click.ClickException(printable(f"database error: {orig or exc}")) from None
             if isinstance(exc, OSError):
-                raise click.ClickException(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": ")) from None
+                raise click.ClickException(printable(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": "))) from None
             raise
 
 
 class Context:
     """What every command needs: where the database is, and what time it is."""
 
-    def __init__(self, db_path: Path | None, now: datetime | None) -> None:
+    def __init__(self, db_path: Path | None, now: datetime | None, keys_from_stdin: bool = False) -> None:
         self.db_path = db_path
         self._now = now
         self._db: Database | None = None
+        self.keys_from_stdin = keys_from_stdin
+
+    def read_key(self, command: str) -> Any:
+        """The function that reads one key press: the keyboard, or standard input when scripted.
+
+        An interactive command with standard input that is not a terminal
+        (a pipe, /dev/null) would show one card and end; it stops with one line instead.
+        """
+        if self.keys_from_stdin:
+            return lambda: sys.stdin.read(1)
+        if not sys.stdin.isatty():
+            raise SrsError(f"srs {command} needs a terminal: it reads your answers from the keyboard, and standard input is not one")
+        return click.getchar
 
     def now(self) -> datetime:
         return self._now or datetime.now(timezone.utc)
@@ -65,12 +79,12 @@ class Context:
             from srs.decks import builtin_decks_stale, ensure_builtin_decks
 
             self._db = open_database(self.db_path)
-            self._db.on_wait = lambda: click.echo(
+            self._db.on_wait = lambda: _say(
                 "Waiting for another srs process to finish writing (an import?)...", err=True
             )
             if self._db.backup is not None:
-                click.echo(f"Upgraded the database; a copy from before the upgrade is at {self._db.backup}", err=True)
-            if builtin:
+                _say(f"Upgraded the database; a copy from before the upgrade is at {self._db.backup}", err=True)
+            if builtin and not self._db.read_only:  # a read-only collection is shown as it is
                 with self._db.session() as session:
                     stale = builtin_decks_stale(session)
                 if stale:
@@ -98,25 +112,44 @@ def _parse_now(_ctx: click.Context, _param: click.Parameter, value: str | None) 
 @click.option(
     "--db",
     "db_path",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=click.Path(path_type=Path),
     envvar="SRS_DB",
     help="Database file (default: srs.db in your data folder; env SRS_DB).",
 )
 @click.option("--now", callback=_parse_now, hidden=True, help="Pretend it is this UTC time (tests, benchmarks).")
+@click.option("--keys-from-stdin", is_flag=True, hidden=True, help="Read review and mock keys from standard input (scripts, tests).")
 @click.version_option(package_name="srs")
 @click.pass_context
-def cli(ctx: click.Context, db_path: Path | None, now: datetime | None) -> None:
+def cli(ctx: click.Context, db_path: Path | None, now: datetime | None, keys_from_stdin: bool) -> None:
     """Spaced repetition for behavioral-interview preparation.
 
     Start with `srs review`: the built-in decks are ready on first use.
     """
-    obj = Context(db_path, now)
+    obj = Context(db_path, now, keys_from_stdin)
     ctx.obj = obj
     ctx.call_on_close(obj.close)
 
 
+def _confirm_replace(path: Path, force: bool) -> bool:
+    """--force, or the user's answer on a terminal when *path* exists (a link counts: it is replaced, not followed)."""
+    if force or path.is_dir() or not (path.exists() or path.is_symlink()) or not sys.stdin.isatty():
+        return force
+    if not click.confirm(f"{printable(path)} exists. Replace it?", default=False):
+        raise SrsError(f"{path} already exists; nothing written")
+    return True
+
+
+def _say(text: object = "", err: bool = False, nl: bool = True) -> None:
+    """Print a line: everything srs prints outside rich goes through ``printable`` here."""
+    from srs.sanitize import printable
+
+    click.echo(printable(text), err=err, nl=nl)
+
+
 def _json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+    from srs.sanitize import json_text
+
+    click.echo(json_text(data))
 
 
 def _deck_ids(session: Any, deck: str | None) -> list[int] | None:
@@ -127,17 +160,10 @@ def _deck_ids(session: Any, deck: str | None) -> list[int] | None:
     return deck_and_children(session, deck)
 
 
-def _read_key() -> str:
-    """One key press; from a pipe, one character (so sessions can be scripted)."""
-    if sys.stdin.isatty():
-        return click.getchar()
-    return sys.stdin.read(1)
-
-
 def _console() -> Any:
     from rich.console import Console
 
-    return Console(highlight=False)
+    return Console(highlight=False, markup=False, emoji=False)  # text is shown as written, never interpreted
 
 
 @cli.command()
@@ -157,6 +183,7 @@ def review(obj: Context, deck: str | None, new_limit: int | None, review_limit: 
     from srs.review import Limits, ReviewSession
     from srs.terminal import run_review
 
+    read_key = obj.read_key("review")
     db = obj.database()
     console = _console()
     # Writing sessions begin with BEGIN IMMEDIATE, so an answer waits for a
@@ -170,7 +197,7 @@ def review(obj: Context, deck: str | None, new_limit: int | None, review_limit: 
         run_review(
             study,
             console,
-            _read_key,
+            read_key,
             clock,
             live_timer=console.is_terminal,
             edit=lambda card: _edit_behind(obj, session, card),
@@ -216,12 +243,14 @@ def cards(obj: Context, deck: str | None, due: bool, as_json: bool) -> None:
         rows = list_cards(session, obj.now(), _deck_ids(session, deck), due)
     if as_json:
         # One card per line: readable, and uses json's fast C encoder per row.
-        body = ",\n".join("  " + json.dumps(r, ensure_ascii=False) for r in rows)
+        from srs.sanitize import json_text
+
+        body = ",\n".join("  " + json_text(r, indent=None) for r in rows)
         click.echo("[\n" + body + "\n]" if rows else "[]")
         return
-    from srs.terminal import cards_table
+    from srs.terminal import CARD_COLUMNS, card_cells, print_listing
 
-    _console().print(cards_table(rows))
+    print_listing(_console(), CARD_COLUMNS, card_cells(rows))
 
 
 @cli.group(cls=SrsGroup)
@@ -230,7 +259,7 @@ def deck() -> None:
 
 
 @deck.command("build")
-@click.argument("guide", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("guide", type=click.Path(path_type=Path))
 @click.option("--deck", "deck_name", help="Deck to build into (default: the guide's title).")
 @click.pass_obj
 def deck_build(obj: Context, guide: Path, deck_name: str | None) -> None:
@@ -241,15 +270,14 @@ def deck_build(obj: Context, guide: Path, deck_name: str | None) -> None:
 
     Example: srs deck build guide.md --deck "Interview::My guide"
     """
-    from srs.decks import build_from_file
+    from srs.decks import build_from_file, read_guide
 
-    if not guide.exists():
-        raise SrsError(f"no such guide: {guide}")
+    parsed = read_guide(guide)  # before the database: a bad guide changes nothing
     db = obj.database()
     with db.session(write=True) as session:
-        result = build_from_file(session, guide, deck_name, obj.now())
+        result = build_from_file(session, guide, deck_name, obj.now(), parsed)
         session.commit()
-    click.echo(
+    _say(
         f"{result.deck}: {result.added} added, {result.updated} updated, {result.unchanged} unchanged, "
         f"{result.orphaned} suspended (gone from the guide), {result.restored} restored"
     )
@@ -298,16 +326,16 @@ def config(obj: Context, key: str | None, value: str | None) -> None:
             name = key.replace("-", "_")
             if name not in values:
                 raise SrsError(f"unknown setting {key!r} (known: {', '.join(sorted(values))})")
-            click.echo(values[name])
+            _say(values[name])
             return
         for name, current in values.items():
-            click.echo(f"{name} = {current}")
+            _say(f"{name} = {current}")
         return
     assert key is not None
     with db.session(write=True) as session:
         stored = update_setting(session, key, value)
         session.commit()
-    click.echo(f"{key.replace('-', '_')} = {stored}")
+    _say(f"{key.replace('-', '_')} = {stored}")
 
 
 @cli.command()
@@ -326,29 +354,26 @@ def export(obj: Context, out: Path, decks: tuple[str, ...], no_scheduling: bool,
     """
     from srs.anki.export import export_package
 
-    if out.exists() and not force and not out.is_dir() and sys.stdin.isatty():
-        force = click.confirm(f"{out} exists. Replace it?", default=False)
-        if not force:
-            raise SrsError(f"{out} already exists; nothing written")
+    force = _confirm_replace(out, force)
     db = obj.database()
     with db.session() as session:
         result = export_package(
             session, out, obj.now(), list(decks) or None, not no_scheduling, force, media_folder=db.path.parent / "media"
         )
-    click.echo(
+    _say(
         f"Wrote {result.path}: {result.notes} notes, {result.cards} cards, {result.reviews} reviews "
         f"in {result.decks} deck(s)" + (f", {result.media} media files" if result.media else "")
         + (" (without scheduling)" if no_scheduling else "") + "."
     )
     if result.unsupported_notes:
-        click.echo(
+        _say(
             f"Not exported: {result.unsupported_notes} note(s) with no Anki note type "
             "(placeholders from a review-log CSV, or imported before srs kept note types: import that package again)."
         )
 
 
 @cli.command("import")
-@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("file", type=click.Path(path_type=Path))
 @click.pass_obj
 def import_(obj: Context, file: Path) -> None:
     """Import an Anki package (.apkg, .colpkg) with its review history.
@@ -359,10 +384,15 @@ def import_(obj: Context, file: Path) -> None:
 
     Example: srs import ~/Downloads/interview.apkg
     """
+    import os
+
     from rich.progress import Progress
 
     from srs.anki.import_ import import_package
+    from srs.errors import ImportError_
+    from srs.files import open_regular
 
+    os.close(open_regular(file, "package", ImportError_))  # before the database: a bad path changes nothing
     db = obj.database()
     console = _console()
     with Progress(console=console, transient=True, disable=not console.is_terminal) as bar:
@@ -377,25 +407,25 @@ def import_(obj: Context, file: Path) -> None:
                 session.commit()
         except KeyboardInterrupt:
             raise SrsError(f"interrupted: nothing from {file.name} was imported (an import is all or nothing)") from None
-    click.echo(
+    _say(
         f"Imported {file.name}: notes {summary.notes_new} new, {summary.notes_updated} updated, "
         f"{summary.notes_unchanged} unchanged; {summary.cards_new} new cards; reviews {summary.reviews_added} added, "
         f"{summary.reviews_present} already present" + (f"; {summary.media} media files ({summary.media_new} new)" if summary.media else "") + "."
     )
     if summary.media_renamed:
-        click.echo(
+        _say(
             f"  {summary.media_renamed} media file(s) stored under a new name (the folder already had a different file "
             "by that name); their notes refer to the new name"
         )
     if summary.schedules_replaced:
-        click.echo(
+        _say(
             f"  {summary.schedules_replaced} card(s) scheduled by srs: their history in the package does not explain "
             "the state Anki had them in (a due date set by hand, say)"
         )
     for reason, count in sorted(summary.skipped_cards.items()):
-        click.echo(f"  skipped {count} card(s): {reason}")
+        _say(f"  skipped {count} card(s): {reason}")
     for reason, count in sorted(summary.skipped.items()):
-        click.echo(f"  skipped {count} revlog row(s): {reason}")
+        _say(f"  skipped {count} revlog row(s): {reason}")
 
 
 @cli.command()
@@ -423,27 +453,34 @@ def optimize(obj: Context, preset: str | None, reschedule: bool, dry_run: bool, 
         _json([{**r.as_dict(), "rescheduled": rescheduled.get(r.preset, 0)} for r in results])
         return
     for r in results:
-        click.echo(f"{r.preset}: {r.reviews} reviews of {r.cards} cards, {r.items} training items. {r.message}.")
+        _say(f"{r.preset}: {r.reviews} reviews of {r.cards} cards, {r.items} training items. {r.message}.")
         if r.current is not None and r.fitted is not None:
-            click.echo(
+            _say(
                 f"  log loss {r.current.log_loss:.4f} -> {r.fitted.log_loss:.4f}; "
                 f"RMSE(bins) {r.current.rmse_bins:.4f} -> {r.fitted.rmse_bins:.4f}"
             )
         if r.preset in rescheduled:
-            click.echo(f"  rescheduled {rescheduled[r.preset]} cards")
+            _say(f"  rescheduled {rescheduled[r.preset]} cards")
 
 
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-@click.option("--png", "png", type=click.Path(path_type=Path, dir_okay=False), help="Also write the charts as a PNG image.")
+@click.option("--png", "png", type=click.Path(path_type=Path), help="Also write the charts as a PNG image.")
+@click.option("--force", is_flag=True, help="Replace the --png file if it exists.")
 @click.pass_obj
-def stats(obj: Context, as_json: bool, png: Path | None) -> None:
+def stats(obj: Context, as_json: bool, png: Path | None, force: bool) -> None:
     """Your activity, true retention, the due forecast and recall by deck and competency.
 
     Example: srs stats --png progress.png
     """
     from srs.stats import collection_stats, write_png
 
+    if png is not None:
+        from srs.errors import ConfigError
+        from srs.files import check_target
+
+        force = _confirm_replace(png, force)
+        check_target(png, force, "chart", ConfigError)
     with obj.database().session() as session:
         data = collection_stats(session, obj.now())
     if png is not None:
@@ -476,13 +513,14 @@ def mock(obj: Context, count: int, seed: int | None) -> None:
     from srs.review import Limits, ReviewSession
     from srs.terminal import run_mock
 
+    read_key = obj.read_key("mock")
     console = _console()
     with obj.database().session(write=True) as session:
         questions = pick_questions(session, obj.now(), count, random.Random(seed))
         if not questions:
             raise SrsError("no questions to ask: build a deck of questions first (srs deck build GUIDE.md)")
         clock = obj.clock()
-        run_mock(ReviewSession(session, Limits.from_settings(session)), questions, console, _read_key, clock, console.is_terminal)
+        run_mock(ReviewSession(session, Limits.from_settings(session)), questions, console, read_key, clock, console.is_terminal)
 
 
 @cli.command()
@@ -508,7 +546,7 @@ def plan(obj: Context, interview: str | None, max_minutes: int | None, clear: bo
                 set_plan(session, interview, max_minutes, obj.now())
             session.commit()
         if clear:
-            click.echo("Plan cleared: scheduling is plain FSRS again.")
+            _say("Plan cleared: scheduling is plain FSRS again.")
             return
     elif max_minutes is not None:
         raise SrsError("--max-minutes goes with --interview YYYY-MM-DD")
@@ -566,13 +604,12 @@ def _edit_until_valid(obj: Context, text: str, parse: Any, name: str) -> Any:
         return value
 
 
-def _read_text(path: Path) -> str:
-    try:
-        return path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise SrsError(f"{path} is not UTF-8 text") from None
-    except OSError as exc:
-        raise SrsError(f"cannot read {path}: {exc.strerror}") from None
+def _read_text(path: Path, what: str = "story") -> str:
+    from srs.errors import StoryError
+    from srs.files import read_text
+    from srs.stories import MAX_STORY_BYTES
+
+    return read_text(path, MAX_STORY_BYTES, what, StoryError)
 
 
 def _show_lint(spec: Any, wpm: int = 150) -> None:
@@ -582,26 +619,38 @@ def _show_lint(spec: Any, wpm: int = 150) -> None:
     _console().print(findings_text(lint_story(spec, wpm)))
 
 
-def _edit_behind(obj: Context, session: Any, card: Any) -> bool:
-    """`e` during review: edit the story (or pitch) behind *card*; False if none."""
+def _edit_behind(obj: Context, session: Any, card: Any) -> str | None:
+    """`e` during review: edit the story (or pitch) behind *card*.
+
+    Returns what to tell the user before going back to the card (None when
+    there is nothing behind the card to edit). Nothing here ends the session:
+    an edit that changes nothing, text that does not parse or an editor that
+    fails is a notice, with the draft's path when the text was kept.
+    """
     from srs.pitch import get_pitch, parse_pitch, render_pitch, save_pitch
     from srs.stories import editable_behind, get_story, parse_story, render_story, save_story, spec_of
 
     target = editable_behind(session, card.note)
     if target is None:
-        return False
+        return None
     kind, story_id = target
-    if kind == "pitch":
-        note = get_pitch(session)
-        pitch = _edit_until_valid(obj, render_pitch(note.fields if note else None), parse_pitch, "pitch")
-        save_pitch(session, pitch, obj.now())
-    else:
-        assert story_id is not None
-        note, story = get_story(session, story_id)
-        spec = _edit_until_valid(obj, render_story(spec_of(note, story)), parse_story, f"story-{story_id}")
-        save_story(session, spec, obj.now(), story_id)
+    try:
+        if kind == "pitch":
+            note = get_pitch(session)
+            pitch = _edit_until_valid(obj, render_pitch(note.fields if note else None), parse_pitch, "pitch")
+            save_pitch(session, pitch, obj.now())
+            message = "Saved your pitch."
+        else:
+            assert story_id is not None
+            note, story = get_story(session, story_id)
+            spec = _edit_until_valid(obj, render_story(spec_of(note, story)), parse_story, f"story-{story_id}")
+            save_story(session, spec, obj.now(), story_id)
+            message = f"Saved story {story_id}."
+    except SrsError as exc:
+        session.rollback()
+        return f"{exc} (back to the card)"
     session.commit()
-    return True
+    return message
 
 
 # --- stories -------------------------------------------------------------------------
@@ -613,7 +662,7 @@ def story() -> None:
 
 
 @story.command("add")
-@click.option("--file", "path", type=click.Path(path_type=Path, dir_okay=False), help="Read the story from a file instead of the editor.")
+@click.option("--file", "path", type=click.Path(path_type=Path), help="Read the story from a file instead of the editor.")
 @click.pass_obj
 def story_add(obj: Context, path: Path | None) -> None:
     """Write a new story (opens $EDITOR on a template).
@@ -628,13 +677,13 @@ def story_add(obj: Context, path: Path | None) -> None:
         note = save_story(session, spec, obj.now())
         session.commit()
         story_id = note.id
-    click.echo(f"Added story {story_id}: {spec.title}")
+    _say(f"Added story {story_id}: {spec.title}")
     _show_lint(spec)
 
 
 @story.command("edit")
 @click.argument("story_id", type=int)
-@click.option("--file", "path", type=click.Path(path_type=Path, dir_okay=False), help="Replace the story with this file.")
+@click.option("--file", "path", type=click.Path(path_type=Path), help="Replace the story with this file.")
 @click.pass_obj
 def story_edit(obj: Context, story_id: int, path: Path | None) -> None:
     """Edit a story; its cards keep their progress.
@@ -651,7 +700,7 @@ def story_edit(obj: Context, story_id: int, path: Path | None) -> None:
     with db.session(write=True) as session:
         save_story(session, spec, obj.now(), story_id)
         session.commit()
-    click.echo(f"Saved story {story_id}: {spec.title}")
+    _say(f"Saved story {story_id}: {spec.title}")
     _show_lint(spec)
 
 
@@ -667,7 +716,7 @@ def story_show(obj: Context, story_id: int) -> None:
 
     with obj.database().session() as session:
         note, row = get_story(session, story_id)
-        click.echo(render_story(spec_of(note, row)), nl=False)
+        _say(render_story(spec_of(note, row)), nl=False)
 
 
 @story.command("list")
@@ -687,11 +736,11 @@ def story_list(obj: Context, rank: bool, as_json: bool) -> None:
         _json(rows)
         return
     if not rows:
-        click.echo("No stories yet: `srs story add` writes one, `srs story import BRAG.md` drafts them from a brag document.")
+        _say("No stories yet: `srs story add` writes one, `srs story import BRAG.md` drafts them from a brag document.")
         return
-    from srs.terminal import stories_table
+    from srs.terminal import STORY_COLUMNS, print_listing, story_cells
 
-    _console().print(stories_table(rows, rank))
+    print_listing(_console(), STORY_COLUMNS, story_cells(rows))
 
 
 @story.command("rm")
@@ -708,7 +757,7 @@ def story_rm(obj: Context, story_id: int, purge: bool) -> None:
     with obj.database().session(write=True) as session:
         remove_story(session, story_id, obj.now(), purge)
         session.commit()
-    click.echo(f"Removed story {story_id}" + (" and its review history." if purge else " (review history kept)."))
+    _say(f"Removed story {story_id}" + (" and its review history." if purge else " (review history kept)."))
 
 
 @story.command("link")
@@ -725,7 +774,7 @@ def story_link(obj: Context, story_id: int, question: str) -> None:
     with obj.database().session(write=True) as session:
         q = link_story(session, story_id, question, obj.now())
         session.commit()
-        click.echo(f"Linked story {story_id} to question {q.id}: {q.fields.get('Question', '')}")
+        _say(f"Linked story {story_id} to question {q.id}: {q.fields.get('Question', '')}")
 
 
 @story.command("unlink")
@@ -742,7 +791,7 @@ def story_unlink(obj: Context, story_id: int, question: str) -> None:
     with obj.database().session(write=True) as session:
         q = unlink_story(session, story_id, question)
         session.commit()
-        click.echo(f"Unlinked story {story_id} from question {q.id}")
+        _say(f"Unlinked story {story_id} from question {q.id}")
 
 
 @story.command("lint")
@@ -775,7 +824,7 @@ def story_lint(obj: Context, story_id: int | None, wpm: int, as_json: bool) -> N
         _json(report)
         return
     if not report:
-        click.echo("No stories yet.")
+        _say("No stories yet.")
         return
     from srs.terminal import lint_report
 
@@ -783,7 +832,7 @@ def story_lint(obj: Context, story_id: int | None, wpm: int, as_json: bool) -> N
 
 
 @story.command("import")
-@click.argument("brag", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("brag", type=click.Path(path_type=Path))
 @click.pass_obj
 def story_import(obj: Context, brag: Path) -> None:
     """Draft stories from a brag document or journal.
@@ -795,13 +844,17 @@ def story_import(obj: Context, brag: Path) -> None:
     """
     from srs.stories import import_brag
 
-    text = _read_text(brag)
+    from srs.errors import StoryError
+    from srs.files import read_text
+    from srs.stories import MAX_BRAG_BYTES
+
+    text = read_text(brag, MAX_BRAG_BYTES, "brag document", StoryError)
     with obj.database().session(write=True) as session:
         created, skipped = import_brag(session, text, obj.now())
         session.commit()
         for note in created:
-            click.echo(f"  {note.id}: {note.fields.get('Title', '')}")
-    click.echo(f"{len(created)} draft stories added, {skipped} already in the bank. Fill them in with `srs story edit ID`.")
+            _say(f"  {note.id}: {note.fields.get('Title', '')}")
+    _say(f"{len(created)} draft stories added, {skipped} already in the bank. Fill them in with `srs story edit ID`.")
 
 
 # --- pitch and coverage -----------------------------------------------------------------
@@ -817,13 +870,13 @@ def pitch(ctx: click.Context) -> None:
         with ctx.obj.database().session() as session:
             note = get_pitch(session)
             if note is None:
-                click.echo("No pitch yet: `srs pitch edit` writes one.")
+                _say("No pitch yet: `srs pitch edit` writes one.")
                 return
-            click.echo(render_pitch(note.fields), nl=False)
+            _say(render_pitch(note.fields), nl=False)
 
 
 @pitch.command("edit")
-@click.option("--file", "path", type=click.Path(path_type=Path, dir_okay=False), help="Read the pitch from a file.")
+@click.option("--file", "path", type=click.Path(path_type=Path), help="Read the pitch from a file.")
 @click.pass_obj
 def pitch_edit(obj: Context, path: Path | None) -> None:
     """Write or change your pitch (opens $EDITOR).
@@ -836,11 +889,11 @@ def pitch_edit(obj: Context, path: Path | None) -> None:
     with db.session() as session:
         note = get_pitch(session)
         current = render_pitch(note.fields if note else None)
-    value = parse_pitch(_read_text(path)) if path else _edit_until_valid(obj, current, parse_pitch, "pitch")
+    value = parse_pitch(_read_text(path, "pitch")) if path else _edit_until_valid(obj, current, parse_pitch, "pitch")
     with db.session(write=True) as session:
         save_pitch(session, value, obj.now())
         session.commit()
-    click.echo("Saved your pitch.")
+    _say("Saved your pitch.")
 
 
 @cli.command()
@@ -864,5 +917,14 @@ def coverage(obj: Context, as_json: bool) -> None:
 
 
 def main() -> NoReturn:
-    cli.main(prog_name="srs")
-    sys.exit(0)  # cli.main exits itself; this line only satisfies the type
+    """The `srs` command: click's own errors (a mistyped command, a bad option) are shown through ``printable`` too."""
+    try:
+        code = cli.main(prog_name="srs", standalone_mode=False)
+    except click.ClickException as exc:
+        exc.message = printable(exc.message)
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.Abort:
+        click.echo("Aborted!", err=True)
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -10,6 +10,7 @@ written to it.
 
 from __future__ import annotations
 
+import functools
 import os
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -211,11 +212,45 @@ MIGRATIONS: list[Callable[[Connection], None]] = [
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
+def sqlite_uri(path: Path, read_only: bool = False, immutable: bool = False) -> str:
+    """A ``file:`` URI naming exactly *path*: every character that means something in a URI is quoted.
+
+    A path pasted into a URL would let ``?``, ``#`` or ``%`` in a file name
+    change which file is opened (``foreign.db?timeout=5`` opens ``foreign.db``).
+    """
+    uri = path.resolve().as_uri()  # percent-encodes ?, #, % and spaces
+    options = [name for name, on in (("mode=ro", read_only), ("immutable=1", immutable)) if on]
+    return uri + ("?" + "&".join(options) if options else "")
+
+
+def _connect_ro(path: Path) -> sqlite3.Connection:
+    """A read-only connection; a WAL database on a read-only medium is opened as immutable."""
+    try:
+        conn = sqlite3.connect(sqlite_uri(path, read_only=True), uri=True)
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return conn
+    except sqlite3.OperationalError:
+        if _writable(path):
+            raise
+        # WAL needs its -shm file; where it cannot be created, read the file as it is
+        conn = sqlite3.connect(sqlite_uri(path, read_only=True, immutable=True), uri=True)
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return conn
+
+
+def _writable(path: Path) -> bool:
+    """Whether srs may write *path*: the file and its folder (journal, WAL) both writable."""
+    folder = path.parent if str(path.parent) else Path(".")
+    return os.access(path, os.W_OK) and os.access(folder, os.W_OK)
+
+
 def _inspect_existing(path: Path) -> int:
     """Check an existing file is an srs database we can open; return its version.
 
     Uses the plain sqlite3 module read-only so a foreign file is never touched.
     """
+    if not path.is_file():
+        raise DatabaseError(f"{path} is not a regular file (give a database file)")
     try:
         with path.open("rb") as fh:
             header = fh.read(len(_SQLITE_HEADER))
@@ -226,7 +261,7 @@ def _inspect_existing(path: Path) -> int:
     if header != _SQLITE_HEADER:
         raise DatabaseError(f"{path} is not an srs database (not an SQLite file)")
     try:
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        conn = _connect_ro(path)
         try:
             app_id = conn.execute("PRAGMA application_id").fetchone()[0]
             version = conn.execute("PRAGMA user_version").fetchone()[0]
@@ -250,9 +285,10 @@ def _inspect_existing(path: Path) -> int:
 class Database:
     """An open collection: the engine and the way to get sessions on it."""
 
-    def __init__(self, path: Path, engine: Engine) -> None:
+    def __init__(self, path: Path, engine: Engine, read_only: bool = False) -> None:
         self.path = path
         self.engine = engine
+        self.read_only = read_only  # a file srs may not write: reading commands work, writing ones stop
         self.backup: Path | None = None  # the copy made before this open upgraded the schema
         # Called once when a writer has waited a whole busy timeout for another
         # process (a long import, say) and goes on waiting; the CLI says so.
@@ -268,6 +304,8 @@ class Database:
         """
         from sqlalchemy.orm import Session
 
+        if write and self.read_only:
+            raise DatabaseError(f"{self.path} is read-only: this command changes the collection, so nothing was done")
         bind = self.engine.execution_options(srs_write=True, srs_on_wait=self.on_wait) if write else self.engine
         with Session(bind, expire_on_commit=False) as session:
             yield session
@@ -276,7 +314,7 @@ class Database:
         self.engine.dispose()
 
 
-def _configure(engine: Engine) -> None:
+def _configure(engine: Engine, read_only: bool) -> None:
     from sqlalchemy import event
 
     @event.listens_for(engine, "connect")
@@ -287,8 +325,9 @@ def _configure(engine: Engine) -> None:
         cursor = dbapi_conn.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys = ON")
-        cursor.execute("PRAGMA synchronous = NORMAL")
-        cursor.execute("PRAGMA journal_mode = WAL")
+        if not read_only:
+            cursor.execute("PRAGMA synchronous = NORMAL")
+            cursor.execute("PRAGMA journal_mode = WAL")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -329,37 +368,63 @@ def _begin_immediate(conn: Connection, on_wait: Callable[[], None] | None) -> No
             time.sleep(0.05)  # SQLite can answer "busy" at once, without its handler's wait
 
 
-def open_database(path: Path | str | None = None) -> Database:
-    """Open (creating if needed) and migrate the collection at *path*."""
+def open_database(path: Path | str | None = None, create_folders: bool | None = None) -> Database:
+    """Open (creating if needed) and migrate the collection at *path*.
+
+    The folders of the default path are created on first use; an explicit
+    path must name a folder that exists (*create_folders* decides; by default,
+    only when no path is given). A file srs may not write is opened
+    read-only: reading works, writing raises DatabaseError.
+    """
     from sqlalchemy import create_engine
     from sqlalchemy.exc import OperationalError
+    from sqlalchemy.pool import QueuePool
 
+    if create_folders is None:
+        create_folders = path is None
     path = Path(path) if path is not None else default_db_path()
     if path.is_dir():
         raise DatabaseError(f"{path} is a directory, not a database file")
-    version = _inspect_existing(path) if path.exists() else 0
-    if not path.exists():
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise DatabaseError(f"cannot create database folder {path.parent}: {exc.strerror}") from None
+    exists = path.exists() or path.is_symlink()
+    version = _inspect_existing(path) if exists else 0
+    read_only = exists and not _writable(path)
+    if not exists:
+        if not path.parent.is_dir():
+            if not create_folders:
+                raise DatabaseError(f"cannot create database {path}: folder {path.parent} does not exist")
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise DatabaseError(f"cannot create database folder {path.parent}: {exc.strerror}") from None
         if not os.access(path.parent, os.W_OK):
             raise DatabaseError(f"cannot create database {path}: folder is not writable")
-    elif version < SCHEMA_VERSION and not os.access(path, os.W_OK):
-        raise DatabaseError(f"cannot upgrade database {path}: file is not writable")
+    elif version < SCHEMA_VERSION and read_only:
+        raise DatabaseError(f"cannot upgrade database {path}: it is read-only (schema {version}, this srs needs {SCHEMA_VERSION})")
 
     backup = _backup_before_upgrade(path, version) if 0 < version < SCHEMA_VERSION else None
-    engine = create_engine(f"sqlite:///{path}", connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
-    _configure(engine)
+    if read_only:
+        creator = functools.partial(_connect_ro, path)
+    else:
+        # the path itself, never pasted into a URL: the file checked is the file opened
+        creator = functools.partial(sqlite3.connect, str(path), timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
+    # "sqlite://" with a creator: SQLAlchemy would pick its in-memory pool; a file wants a pool of connections
+    engine = create_engine("sqlite://", creator=creator, poolclass=QueuePool)
+    _configure(engine, read_only)
     try:
         with engine.connect() as conn:
             _migrate(conn.execution_options(srs_write=True), version)
     except OperationalError as exc:
         engine.dispose()
         raise DatabaseError(f"cannot open database {path}: {exc.orig}") from None
-    database = Database(path, engine)
+    database = Database(path, engine, read_only)
     database.backup = backup
     return database
+
+
+def database_file(session: Session) -> Path:
+    """The file a session's connection has open (SQLite's own answer, not a URL)."""
+    rows = session.connection().exec_driver_sql("PRAGMA database_list").all()
+    return Path(next(file for _, name, file in rows if name == "main"))
 
 
 def backup_path(path: Path, version: int) -> Path:

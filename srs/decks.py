@@ -112,18 +112,15 @@ def sync_guide(session: Session, guide: Guide, deck_name: str, source: str, now:
             used.add(note.id)
     # Edited items: best-first pairing of the rest by text similarity.
     candidates = []
-    for index, spec in enumerate(guide.notes):
-        if index in matched:
+    specs_left = [(index, spec) for index, spec in enumerate(guide.notes) if index not in matched]
+    notes_left = [note for note in existing if note.id not in used and note.source_key]
+    for index, spec, note in _similar_pairs(specs_left, notes_left):
+        matcher = difflib.SequenceMatcher(None, spec.key, note.source_key, autojunk=False)
+        if matcher.real_quick_ratio() < MATCH_THRESHOLD or matcher.quick_ratio() < MATCH_THRESHOLD:
             continue
-        for note in existing:
-            if note.id in used or note.kind != spec.kind or not note.source_key:
-                continue
-            matcher = difflib.SequenceMatcher(None, spec.key, note.source_key, autojunk=False)
-            if matcher.real_quick_ratio() < MATCH_THRESHOLD or matcher.quick_ratio() < MATCH_THRESHOLD:
-                continue
-            ratio = matcher.ratio()
-            if ratio >= MATCH_THRESHOLD:
-                candidates.append((-ratio, index, note.id, note))
+        ratio = matcher.ratio()
+        if ratio >= MATCH_THRESHOLD:
+            candidates.append((-ratio, index, note.id, note))
     for _, index, note_id, note in sorted(candidates, key=lambda c: c[:3]):
         if index not in matched and note_id not in used:
             matched[index] = note
@@ -166,6 +163,37 @@ def sync_guide(session: Session, guide: Guide, deck_name: str, source: str, now:
     return SyncResult(deck.name, added, updated, unchanged, orphaned, restored)
 
 
+# Pairs of (new item, old note) worth comparing. Up to this many pairs every
+# pair is compared; beyond it, each item is compared only with the notes that
+# share its rarest words (an inverted index), so re-building a guide whose
+# thousands of items were all reworded stays fast instead of quadratic.
+EXHAUSTIVE_PAIRS = 40_000
+CANDIDATES_PER_ITEM = 8
+_COMMON_WORD_NOTES = 32  # a word in more notes than this does not tell items apart
+
+
+def _similar_pairs(specs: list[tuple[int, NoteSpec]], notes: list[Note]) -> list[tuple[int, NoteSpec, Note]]:
+    """(spec index, spec, note) pairs of the same kind that may be the same item reworded."""
+    from collections import Counter, defaultdict
+
+    if len(specs) * len(notes) <= EXHAUSTIVE_PAIRS:
+        return [(index, spec, note) for index, spec in specs for note in notes if note.kind == spec.kind]
+    index_: dict[tuple[str, str], list[int]] = defaultdict(list)  # (kind, word) -> positions in notes
+    for position, note in enumerate(notes):
+        for word in set((note.source_key or "").split()):
+            index_[note.kind, word].append(position)
+    pairs = []
+    for index, spec in specs:
+        shared: Counter[int] = Counter()
+        for word in set(spec.key.split()):
+            postings = index_.get((spec.kind, word), ())
+            if len(postings) <= _COMMON_WORD_NOTES:
+                shared.update(postings)
+        for position, _ in shared.most_common(CANDIDATES_PER_ITEM):
+            pairs.append((index, spec, notes[position]))
+    return pairs
+
+
 def _create_note(session: Session, spec: NoteSpec, deck: Deck, source: str, now: datetime, position: int) -> Note:
     from sqlalchemy import select
 
@@ -192,13 +220,19 @@ def _create_note(session: Session, spec: NoteSpec, deck: Deck, source: str, now:
     return note
 
 
-def build_from_file(session: Session, path: Path, deck_name: str | None, now: datetime) -> SyncResult:
-    """Read a guide file and sync it into *deck_name* (default: its title)."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise GuideError(f"cannot read {path}: {exc.strerror}") from None
-    guide = parse_guide(data, path.name)
+def read_guide(path: Path) -> Guide:
+    """A guide file, read within the size limit and parsed (GuideError if it is not one)."""
+    from srs.files import read_limited
+    from srs.guide import MAX_GUIDE_BYTES
+
+    return parse_guide(read_limited(path, MAX_GUIDE_BYTES, "guide", GuideError), path.name)
+
+
+def build_from_file(
+    session: Session, path: Path, deck_name: str | None, now: datetime, guide: Guide | None = None
+) -> SyncResult:
+    """Sync a guide file into *deck_name* (default: its title); *guide* when it is already read."""
+    guide = guide if guide is not None else read_guide(path)
     name = deck_name or guide.title or path.stem
     return sync_guide(session, guide, name, f"guide:{name}", now)
 

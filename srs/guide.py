@@ -26,7 +26,12 @@ from srs.competencies import classify, heading_competency
 from srs.errors import GuideError
 from srs.models import NoteKind
 
-MAX_GUIDE_BYTES = 5_000_000
+# Markdown parsing costs up to about 10 µs a byte on pathological input (a
+# line of "![" repeated) and a few hundred bytes of tokens a line: these
+# limits keep any guide within seconds and well under a hundred MB. A real
+# guide is a few hundred lines.
+MAX_GUIDE_BYTES = 512 * 1024
+MAX_GUIDE_LINES = 20_000
 
 _PROMPT = re.compile(
     r"^(tell (me|us)|describe|give (me |us )?(an? )?(example|time|situation)|walk (me|us) through|"
@@ -41,7 +46,7 @@ _ASK_SECTION = re.compile(
 )
 _QUOTES = "\"'“”‘’«»"
 _LEADING_SYMBOLS = re.compile(r"^[^\w\"“'(\[]+")
-_FRAMEWORK_SUFFIX = re.compile(r"\s*(\([^)]*\)|\b(method|framework|model|technique)\b)\s*", re.IGNORECASE)
+_FRAMEWORK_WORDS = re.compile(r"\b(method|framework|model|technique)\b", re.IGNORECASE)
 _QUESTION_LABEL = re.compile(r"^(q\d*|question\s*\d*)\s*[:.)-]\s*", re.IGNORECASE)
 
 
@@ -76,10 +81,23 @@ def clean_heading(text: str) -> str:
     return _LEADING_SYMBOLS.sub("", text).strip()
 
 
+def without_parentheses(text: str) -> str:
+    """*text* with each "(...)" taken out, in one pass (a regex would rescan an unclosed "(" for every one)."""
+    out, start = [], 0
+    while True:
+        open_ = text.find("(", start)
+        close = text.find(")", open_ + 1) if open_ >= 0 else -1
+        if close < 0:
+            out.append(text[start:])
+            return " ".join(out)
+        out.append(text[start:open_])
+        start = close + 1
+
+
 def framework_name(text: str) -> str:
     """'STAR Method' -> 'STAR'; 'CARL Method (Alternative)' -> 'CARL'."""
-    name = _FRAMEWORK_SUFFIX.sub(" ", clean_heading(text)).strip(" :-—")
-    return " ".join(name.split()) or clean_heading(text)
+    name = _FRAMEWORK_WORDS.sub(" ", without_parentheses(clean_heading(text)))
+    return " ".join(name.split()).strip(" :-—") or clean_heading(text)
 
 
 def strip_question(text: str) -> str:
@@ -188,7 +206,7 @@ def parse_guide(data: bytes | str, name: str = "guide") -> Guide:
 
     if isinstance(data, bytes):
         if len(data) > MAX_GUIDE_BYTES:
-            raise GuideError(f"{name} is too large ({len(data)} bytes; the limit is {MAX_GUIDE_BYTES})")
+            raise GuideError(f"{name} is too large for a guide (the limit is {MAX_GUIDE_BYTES:,} bytes)")
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
@@ -197,6 +215,8 @@ def parse_guide(data: bytes | str, name: str = "guide") -> Guide:
         text = data
     if "\x00" in text:
         raise GuideError(f"{name} is not a text file (it contains NUL bytes)")
+    if text.count("\n") >= MAX_GUIDE_LINES:
+        raise GuideError(f"{name} has more than {MAX_GUIDE_LINES:,} lines; a guide srs reads is at most that long")
     if not text.strip():
         raise GuideError(f"{name} is empty")
 

@@ -8,7 +8,6 @@ answer shows the three parts as an outline to check yourself against.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -56,20 +55,26 @@ class Pitch:
 
 
 def render_pitch(fields: dict[str, str] | None) -> str:
+    from srs.sanitize import printable
+
     fields = fields or {}
-    return TEMPLATE.format(**{k: fields.get(k, "") for k in PARTS})
+    return TEMPLATE.format(**{k: printable(fields.get(k, "")) for k in PARTS})
 
 
 def parse_pitch(text: str) -> Pitch:
-    text = re.sub(r"<!--.*?-->", "", text, flags=re.DOTALL)
+    from srs.stories import heading, reject_controls, strip_comments
+
+    reject_controls(text, "the pitch")
+    text = strip_comments(text)
     parts: dict[str, list[str]] = {}
     current = None
     for number, line in enumerate(text.split("\n"), 1):
-        heading = re.match(r"^#{1,6}\s+(.*?)\s*$", line)
-        if heading:
-            key = _ALIASES.get(heading.group(1).strip().rstrip(":").lower())
+        title = heading(line)
+        if title is not None:
+            key = _ALIASES.get(title.rstrip(":").lower())
             if key is None:
-                raise StoryError(f"line {number}: unknown section {heading.group(1)!r} (sections: {', '.join(PARTS.values())})")
+                shown = title if len(title) <= 60 else title[:60] + "…"
+                raise StoryError(f"line {number}: unknown section {shown!r} (sections: {', '.join(PARTS.values())})")
             parts[key] = []
             current = key
         elif current is not None:

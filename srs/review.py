@@ -144,14 +144,14 @@ class ReviewSession:
             .join(Card, Card.id == Review.card_id)
             .where(Review.reviewed_at >= start)
         ).all()
-        scope = None if self.deck_ids is None else set(self.deck_ids)
+        # The daily limits are collection-wide: answers in any deck use them
+        # up, so `--deck` shows and studies what is left of the day's limits.
         done: Counter[int] = Counter()
         introduced: Counter[int] = Counter()
         for prev_state, _, deck_id in todays:
-            if scope is None or deck_id in scope:
-                done[prev_state] += 1
-                if prev_state == CardState.NEW:
-                    introduced[deck_id] += 1
+            done[prev_state] += 1
+            if prev_state == CardState.NEW:
+                introduced[deck_id] += 1
         seen_notes = {note_id for _, note_id, _ in todays}
         new_left = max(0, self.limits.new_per_day - done[CardState.NEW])
         review_left = max(0, self.limits.reviews_per_day - done[CardState.REVIEW])

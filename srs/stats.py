@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -160,5 +161,10 @@ def write_png(data: dict[str, Any], path: Any) -> None:
     ax.set_xlim(0, 1)
     ax.set_title("Recall now, by deck")
     fig.tight_layout()
-    fig.savefig(path, format="png", dpi=100)
-    plt.close(fig)
+    from srs.errors import ConfigError
+    from srs.files import write_atomically
+
+    try:
+        write_atomically(Path(path), lambda target: fig.savefig(target, format="png", dpi=100), "chart", ConfigError)
+    finally:
+        plt.close(fig)

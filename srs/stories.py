@@ -31,6 +31,10 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
 STORIES_DECK = "Interview::Stories"
+MAX_STORY_BYTES = 256 * 1024  # a story or pitch file: a hundred times two minutes aloud
+MAX_BRAG_BYTES = 512 * 1024  # a brag document or journal: a guide's limits (guide.py)
+MAX_FRONT_MATTER_BYTES = 16 * 1024
+MAX_FRONT_MATTER_DEPTH = 3  # a mapping of scalars and lists: deeper is not a story's front matter
 TODO = "TODO"
 STAR_SECTIONS = ("Situation", "Task", "Action", "Result")
 CARL_SECTIONS = ("Context", "Action", "Result")
@@ -41,7 +45,6 @@ KNOWN_KEYS = {"title", "date", "competencies", "tags", "favorite", *SCORES}
 
 BEATS, NUMBERS, LEARNING = 0, 1, 2
 
-_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 _NUMBER = re.compile(
     r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|twenty|hundred|thousand|million|billion|"
     r"half|twice|double[ds]?|tripled?|quadrupled?)\b|%|\$|€|£",
@@ -102,7 +105,14 @@ def known_competencies() -> str:
 
 
 def render_story(spec: StorySpec) -> str:
-    """The Markdown text of a story, as the editor shows it."""
+    """The Markdown text of a story, as the editor shows it (without control characters an import may have brought)."""
+    from srs.sanitize import printable
+
+    spec = StorySpec(
+        title=printable(spec.title), sections={k: printable(v) for k, v in spec.sections.items()},
+        competencies=spec.competencies, date=printable(spec.date), impact=spec.impact, scope=spec.scope,
+        involvement=spec.involvement, tags=[printable(t) for t in spec.tags], favorite=spec.favorite,
+    )
     order = ("Context",) if spec.sections.get("Context") else ("Situation", "Task")
     names = [*order, "Action", "Result", "Learning"]
     if spec.sections.get("Notes"):
@@ -188,11 +198,82 @@ def _score(value: Any, key: str) -> int | None:
     return value
 
 
-def parse_story(text: str) -> StorySpec:
-    """Parse a story file; StoryError says what is wrong and where."""
+def reject_controls(text: str, what: str) -> None:
+    """StoryError naming the line of the first terminal control character in *text* (the user's own writing has none)."""
+    from srs.sanitize import first_control
+
+    found = first_control(text)
+    if found is not None:
+        line, char = found
+        raise StoryError(f"line {line}: a control character (U+{ord(char):04X}) is not allowed in {what}; remove it")
+
+
+def strip_comments(text: str) -> str:
+    """*text* without ``<!-- ... -->`` comments, in one pass (an unclosed one runs to the end)."""
+    out, start = [], 0
+    while True:
+        open_ = text.find("<!--", start)
+        if open_ < 0:
+            out.append(text[start:])
+            return "".join(out)
+        out.append(text[start:open_])
+        close = text.find("-->", open_ + 4)
+        if close < 0:
+            return "".join(out)
+        start = close + 3
+
+
+def heading(line: str) -> str | None:
+    """The text of a Markdown ATX heading line (``## Action ##`` -> ``Action``), else None.
+
+    Written out rather than as a regular expression: a heading line padded
+    with thousands of spaces made the pattern's backtracking cubic.
+    """
+    hashes = len(line) - len(line.lstrip("#"))
+    if not 1 <= hashes <= 6 or len(line) == hashes or not line[hashes].isspace():
+        return None
+    text = line[hashes:].strip()
+    closing = text.rstrip("#")
+    if closing != text and (not closing or closing[-1].isspace()):  # a closing run of #s
+        text = closing.strip()
+    return text
+
+
+def safe_yaml(text: str, where: str = "front matter") -> Any:
+    """YAML front matter, read without aliases, deep nesting or more than a few KB.
+
+    A 533-byte "billion laughs" document expands to gigabytes through its
+    aliases, and ten thousand nested brackets exhaust the recursion of
+    PyYAML's composer; the events are checked (a flat stream) before anything
+    is built.
+    """
     import yaml
 
-    text = _COMMENT.sub("", text.replace("\r\n", "\n")).lstrip("\n")
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_FRONT_MATTER_BYTES:
+        raise StoryError(f"{where} is longer than {MAX_FRONT_MATTER_BYTES // 1024} KB")
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+                raise StoryError(f"{where}: YAML anchors and aliases (&name, *name) are not allowed")
+            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                depth += 1
+                if depth > MAX_FRONT_MATTER_DEPTH:
+                    raise StoryError(f"{where}: nested too deeply (use 'key: value' lines and comma-separated lists)")
+            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                depth -= 1
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f" (line {mark.line + 2})" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise StoryError(f"{where}{line}: {problem}") from None
+
+
+def parse_story(text: str) -> StorySpec:
+    """Parse a story file; StoryError says what is wrong and where."""
+    reject_controls(text, "a story")
+    text = strip_comments(text.replace("\r\n", "\n")).lstrip("\n")
     lines = text.split("\n")
     if not lines or lines[0].strip() != "---":
         raise StoryError("a story starts with front matter: a line '---', 'key: value' lines, and '---'")
@@ -200,13 +281,7 @@ def parse_story(text: str) -> StorySpec:
         end = next(i for i in range(1, len(lines)) if lines[i].strip() == "---")
     except StopIteration:
         raise StoryError("front matter is not closed: add a line '---' after it") from None
-    try:
-        meta = yaml.safe_load("\n".join(lines[1:end])) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 2})" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise StoryError(f"front matter{where}: {problem}") from None
+    meta = safe_yaml("\n".join(lines[1:end])) or {}
     if not isinstance(meta, dict):
         raise StoryError("front matter must be 'key: value' lines")
     unknown = sorted(set(map(str, meta)) - KNOWN_KEYS)
@@ -241,13 +316,13 @@ def _sections(body: str, first_line: int) -> dict[str, str]:
     found: dict[str, list[str]] = {}
     current: str | None = None
     for offset, line in enumerate(body.split("\n")):
-        match = re.match(r"^#{1,6}\s+(.*?)\s*#*\s*$", line)
-        if match:
-            name = match.group(1).strip().strip("*_").strip().rstrip(":").title()
+        title = heading(line)
+        if title is not None:
+            name = title.strip("*_").strip().rstrip(":").title()
             if name not in ALL_SECTIONS:
+                shown = title if len(title) <= 60 else title[:60] + "…"
                 raise StoryError(
-                    f"line {first_line + offset}: unknown section {match.group(1).strip()!r} "
-                    f"(sections: {', '.join(ALL_SECTIONS)})"
+                    f"line {first_line + offset}: unknown section {shown!r} (sections: {', '.join(ALL_SECTIONS)})"
                 )
             if name in found:
                 raise StoryError(f"line {first_line + offset}: section {name} appears twice")
@@ -652,8 +727,10 @@ def parse_brag(text: str) -> list[BragEntry]:
     """
     from markdown_it import MarkdownIt
 
-    from srs.guide import _analyse_inline
+    from srs.guide import MAX_GUIDE_LINES, _analyse_inline
 
+    if text.count("\n") >= MAX_GUIDE_LINES:
+        raise StoryError(f"the brag document has more than {MAX_GUIDE_LINES:,} lines; split it")
     tokens = MarkdownIt("commonmark").parse(text)
     # Blocks: ("heading", text) / ("bullet", text) / ("text", text), in order.
     blocks: list[tuple[str, str]] = []

@@ -13,10 +13,22 @@ from srs.competencies import BY_SLUG, GENERAL
 from srs.models import Note, NoteKind
 
 
+ASK_HINT = (
+    "A question for the interviewer ({topic}). Ask it aloud in your own words, "
+    "and say what the answer would tell you about the role."
+)
+
+
 @dataclass(frozen=True)
 class Sides:
     front: str
     back: str
+    label: str = ""  # a one-line name for listings, when the front's first line is not one
+
+    @property
+    def summary(self) -> str:
+        """One line that tells the card apart from its neighbours in a listing."""
+        return self.label or self.front.split("\n", 1)[0]
 
 
 @dataclass(frozen=True)
@@ -56,10 +68,10 @@ def sides_of(kind: str, f: dict[str, str], tags: list[str], ord_: int = 0, linke
         title = f.get("Title", "")
         content = story_card_content(f)
         if ord_ == BEATS:
-            return Sides(f"Story: {title}\nOutline its beats ({f.get('Framework', 'STAR')}).", content.get(ord_, ""))
+            return Sides(f"Story: {title}\nOutline its beats ({f.get('Framework', 'STAR')}).", content.get(ord_, ""), f"Story: {title} · beats")
         if ord_ == NUMBERS:
-            return Sides(f"Story: {title}\nWhat was the measurable result?", content.get(ord_, ""))
-        return Sides(f"Story: {title}\nWhat did you take away from it?", content.get(ord_, ""))
+            return Sides(f"Story: {title}\nWhat was the measurable result?", content.get(ord_, ""), f"Story: {title} · numbers")
+        return Sides(f"Story: {title}\nWhat did you take away from it?", content.get(ord_, ""), f"Story: {title} · learning")
     if kind == NoteKind.PITCH:
         return Sides("Tell me about yourself.\nGive your pitch aloud: who you are, highlights, what you want next.", pitch_outline(f))
     if kind == NoteKind.CONCEPT:
@@ -67,11 +79,12 @@ def sides_of(kind: str, f: dict[str, str], tags: list[str], ord_: int = 0, linke
     if kind == NoteKind.ASK:
         goal = f.get("Goal", "")
         topic = f.get("Topic", "")
-        if goal:
-            front = f"A question for the interviewer ({topic})\nYou want to learn: {goal}"
-        else:
-            front = f"A question for the interviewer about {topic}"
-        return Sides(front, f.get("Question", ""))
+        if goal:  # recall a question that would reveal what you want to learn
+            return Sides(
+                f"A question for the interviewer ({topic})\nYou want to learn: {goal}", f.get("Question", ""), f"Ask to learn: {goal}"
+            )
+        # a plain question to ask: the question is the card, and the answer is why you would ask it
+        return Sides(f.get("Question", ""), ASK_HINT.format(topic=topic))
     if kind == NoteKind.LIST:
         items = [i for i in f.get("Items", "").split("\n") if i]
         return Sides(f"{f.get('Context', '')} — name all {len(items)}", "\n".join(f"• {i}" for i in items))

@@ -9,7 +9,6 @@ the terminal.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,18 +20,13 @@ from rich.text import Text
 
 from srs.clock import Clock
 from srs.models import Card, Rating
+from srs.sanitize import one_line, printable as safe, shown
 from srs.review import Counts, ReviewSession
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
 RATING_KEYS = {"1": Rating.AGAIN, "2": Rating.HARD, "3": Rating.GOOD, "4": Rating.EASY}
 RATING_LABELS = {Rating.AGAIN: "Again", Rating.HARD: "Hard", Rating.GOOD: "Good", Rating.EASY: "Easy"}
 REVEAL_KEYS = {" ", "\r", "\n"}
 LONG_ANSWER = timedelta(minutes=2)
-
-
-def safe(text: str) -> str:
-    """Text with terminal control characters (ESC, BEL, bidi overrides...) removed."""
-    return _CONTROL.sub("", text.replace("\r\n", "\n").replace("\t", "    "))
 
 
 def format_interval(due: datetime, now: datetime, clock: Clock) -> str:
@@ -93,12 +87,17 @@ class SessionSummary:
     stop_reason: str = ""
 
 
+REVIEW_KEYS_HINT = "(space: show answer · e: edit story · u: undo · q: quit)"
+MOCK_KEYS_HINT = "(space: done answering · u: undo the last rating · q: stop)"
+
+
 class _Timer:
     """A renderable showing time since the card appeared, for rich.Live."""
 
-    def __init__(self, started: datetime, now: Callable[[], datetime]) -> None:
+    def __init__(self, started: datetime, now: Callable[[], datetime], hint: str = REVIEW_KEYS_HINT) -> None:
         self.started = started
         self.now = now
+        self.hint = hint
 
     def __rich__(self) -> Text:
         elapsed = self.now() - self.started
@@ -106,7 +105,7 @@ class _Timer:
         label = "  ⏱ " + format_elapsed(elapsed)
         if elapsed >= LONG_ANSWER:
             label += "  over two minutes: wrap up"
-        return Text(label + "   (space: show answer · e: edit story · u: undo · q: quit)", style=style)
+        return Text(label + "   " + self.hint, style=style)
 
 
 def run_review(
@@ -115,7 +114,7 @@ def run_review(
     read_key: Callable[[], str],
     now: Callable[[], datetime],
     live_timer: bool = False,
-    edit: Callable[[Card], bool] | None = None,
+    edit: Callable[[Card], str | None] | None = None,
 ) -> SessionSummary:
     """Study until nothing is due or the user quits; commits every answer."""
     summary = SessionSummary()
@@ -158,7 +157,7 @@ def run_review(
         header = Text.assemble((safe(card.deck.name), "bold cyan"), "   ", counts_text(queue.counts))
         console.print()
         console.print(header)
-        console.print(Panel(Text(safe(sides.front)), title="Question", title_align="left", border_style="cyan"))
+        console.print(Panel(Text(shown(sides.front)), title="Question", title_align="left", border_style="cyan"))
         # End the read transaction before waiting for the user: a second srs
         # process may write meanwhile, and our answer must see its changes.
         review.session.commit()
@@ -186,7 +185,7 @@ def run_review(
             buttons.append(f" {RATING_LABELS[rating]} {format_interval(due, revealed_at, clock)}   ")
         elapsed = format_elapsed(revealed_at - shown_at)
         timing = Text(f"answered in {elapsed}", style="yellow" if revealed_at - shown_at >= LONG_ANSWER else "dim")
-        console.print(Panel(Group(Text(safe(sides.back)), Text(""), timing), title="Answer", title_align="left", border_style="green"))
+        console.print(Panel(Group(Text(shown(sides.back)), Text(""), timing), title="Answer", title_align="left", border_style="green"))
         console.print(buttons)
         review.session.commit()  # hold no transaction while the user decides
 
@@ -215,9 +214,13 @@ def run_review(
     return summary
 
 
-def _edit(edit: Callable[[Card], bool] | None, card: Card, console: Console) -> None:
-    if edit is None or not edit(card):
+def _edit(edit: Callable[[Card], str | None] | None, card: Card, console: Console) -> None:
+    """Run the editor behind *card* and say what came of it; the session goes on either way."""
+    message = edit(card) if edit is not None else None
+    if message is None:
         console.print(Text("No story behind this card to edit (link one with `srs story link`).", style="yellow"))
+    else:
+        console.print(Text(safe(message), style="yellow"))
 
 
 def _wait(
@@ -235,7 +238,7 @@ def _wait(
             pressed = _read_until(key, accepted)
     else:
         if timer is not None:
-            console.print(Text("(space: show answer · e: edit story · u: undo · q: quit)", style="dim"))
+            console.print(Text(timer.hint, style="dim"))
         pressed = _read_until(key, accepted)
     return "\r" if pressed in REVEAL_KEYS else pressed
 
@@ -266,36 +269,136 @@ def format_status(data: dict) -> Group:  # type: ignore[type-arg]
     return Group(*lines)
 
 
+def _due_cell(iso: str | None, state: str) -> str:
+    """When a card is due, as a listing shows it: the day for a review card, the minute for a learning one."""
+    if not iso:
+        return "-"
+    local = datetime.fromisoformat(iso).astimezone()
+    return f"{local:%Y-%m-%d}" if state == "review" else f"{local:%m-%d %H:%M}"
+
+
 def _local(iso: str | None) -> str:
     if not iso:
         return "-"
     return datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M")
 
 
-def cards_table(rows: list) -> object:  # type: ignore[type-arg]
-    from rich.table import Table
+@dataclass(frozen=True)
+class Column:
+    """A column of a listing: its header, how important it is, and how it may shrink.
 
-    table = Table(show_lines=False)
-    for name, justify in (
-        ("id", "right"), ("deck", "left"), ("front", "left"), ("state", "left"), ("due", "left"),
-        ("S", "right"), ("D", "right"), ("R", "right"), ("reps", "right"), ("lapses", "right"),
-    ):
-        table.add_column(name, justify=justify, overflow="fold" if name == "front" else "ellipsis")  # type: ignore[arg-type]
-    for r in rows:
-        front = safe(r["front"]).replace("\n", " ")
-        table.add_row(
-            str(r["id"]),
-            Text(safe(r["deck"])),
-            Text(front[:70] + ("…" if len(front) > 70 else "")),
-            r["state"] + (" (suspended)" if r["suspended"] else ""),
-            _local(r["due"]),
+    *drop* orders what goes first when the terminal is narrow (higher goes
+    first; 0 is never dropped). A *flex* column takes the width left over and
+    is cut with an ellipsis; the others keep their natural width.
+    """
+
+    name: str
+    drop: int = 0
+    flex: bool = False
+    right: bool = False
+    min_width: int = 8
+    keep_end: bool = False  # cut from the left (a deck's own name is at the end of its path)
+
+
+def listing(header: list[Column], rows: list[list[str]], width: int) -> tuple[str, list[str]]:
+    """A header line and one line per row, fitted to *width* terminal cells.
+
+    Cells are plain text already made safe; each row stays on one line, so a
+    listing of twenty thousand cards is as fast to print as its JSON. Columns
+    are dropped, least important first, until the rest fits; flexible
+    columns share what is left and are cut with an ellipsis.
+    """
+    from rich.cells import cell_len
+
+    gap = 2
+    natural = [max([cell_len(c.name)] + [cell_len(r[i]) for r in rows]) for i, c in enumerate(header)]
+    active = list(range(len(header)))
+
+    def needed(columns: list[int]) -> int:
+        return sum(min(natural[i], header[i].min_width) if header[i].flex else natural[i] for i in columns) + gap * (len(columns) - 1)
+
+    while needed(active) > width:
+        droppable = [i for i in active if header[i].drop > 0]
+        if not droppable:
+            break
+        active.remove(max(droppable, key=lambda i: (header[i].drop, i)))
+    widths = {i: natural[i] for i in active}
+    flex = [i for i in active if header[i].flex]
+    spare = width - sum(natural[i] for i in active if not header[i].flex) - gap * (len(active) - 1)
+    wanted = sum(natural[i] for i in flex)
+    if flex and wanted > spare:
+        for i in flex:  # share what is left in proportion, never below the minimum
+            widths[i] = max(min(natural[i], header[i].min_width), spare * natural[i] // max(1, wanted))
+    overflow = sum(widths.values()) + gap * (len(active) - 1) - width
+    for i in sorted(active, key=lambda i: -widths[i]):  # still too wide (a very narrow terminal): cut the widest
+        if overflow <= 0:
+            break
+        cut = min(overflow, max(0, widths[i] - 4))
+        widths[i] -= cut
+        overflow -= cut
+
+    def cell(text: str, i: int) -> str:
+        w = widths[i]
+        size = cell_len(text)
+        if size > w:
+            text = _cut(text[::-1], w)[::-1] if header[i].keep_end else _cut(text, w)
+            size = cell_len(text)
+        pad = " " * (w - size)
+        return pad + text if header[i].right else text + pad
+
+    def line(cells: list[str]) -> str:
+        return (" " * gap).join(cell(cells[i], i) for i in active).rstrip()
+
+    return line([c.name for c in header]), [line(r) for r in rows]
+
+
+def _cut(text: str, width: int) -> str:
+    """*text* cut to *width* cells with an ellipsis."""
+    from rich.cells import cell_len
+
+    if width <= 0:
+        return ""
+    if text.isascii():
+        return text[: width - 1] + "…"
+    out, used = [], 0
+    for char in text:
+        size = cell_len(char)
+        if used + size > width - 1:
+            break
+        out.append(char)
+        used += size
+    return "".join(out) + "…"
+
+
+def print_listing(console: Console, header: list[Column], rows: list[list[str]]) -> None:
+    """Print a ``listing`` at the console's width: the header bold, the rows as plain lines."""
+    head, lines = listing(header, rows, console.width)
+    console.print(Text(head, style="bold"))
+    if lines:
+        console.file.write("\n".join(lines) + "\n")
+        console.file.flush()
+
+
+CARD_COLUMNS = [
+    Column("id", right=True), Column("deck", drop=3, flex=True, min_width=16, keep_end=True), Column("front", flex=True, min_width=32),
+    Column("state"), Column("due", drop=2), Column("S", drop=5, right=True), Column("D", drop=5, right=True),
+    Column("R", drop=1, right=True), Column("reps", drop=4, right=True), Column("lapses", drop=4, right=True),
+]
+
+
+def card_cells(rows: list) -> list[list[str]]:  # type: ignore[type-arg]
+    """The ``srs cards`` rows as listing cells."""
+    return [
+        [
+            str(r["id"]), one_line(r["deck"]), one_line(r["label"]),
+            r["state"] + (" (suspended)" if r["suspended"] else ""), _due_cell(r["due"], r["state"]),
             "-" if r["stability"] is None else f"{r['stability']:.1f}",
             "-" if r["difficulty"] is None else f"{r['difficulty']:.1f}",
             "-" if r["retrievability"] is None else f"{r['retrievability']:.0%}",
-            str(r["reps"]),
-            str(r["lapses"]),
-        )
-    return table
+            str(r["reps"]), str(r["lapses"]),
+        ]
+        for r in rows
+    ]
 
 
 def decks_table(rows: list[dict]) -> object:  # type: ignore[type-arg]
@@ -337,25 +440,26 @@ def lint_report(report: list[dict]) -> Group:  # type: ignore[type-arg]
     return Group(*parts)
 
 
-def stories_table(rows: list[dict], rank: bool) -> object:  # type: ignore[type-arg]
-    from rich.table import Table
+STORY_COLUMNS = [
+    Column("id", right=True), Column("title", flex=True, min_width=32), Column("framework", drop=3),
+    Column("competencies", drop=2, flex=True, min_width=14), Column("impact", drop=4, right=True),
+    Column("scope", drop=4, right=True), Column("involv.", drop=4, right=True), Column("score", drop=1, right=True),
+    Column("recall", right=True), Column("links", drop=1, right=True),
+]
 
-    table = Table()
-    for name in ("id", "title", "framework", "competencies", "impact", "scope", "involv.", "score", "recall", "links"):
-        table.add_column(name, justify="right" if name in ("id", "impact", "scope", "involv.", "score", "links") else "left")
-    for r in rows:
-        flags = (" ★" if r["favorite"] else "") + (" (draft)" if r["draft"] else "")
-        table.add_row(
+
+def story_cells(rows: list[dict]) -> list[list[str]]:  # type: ignore[type-arg]
+    """The ``srs story list`` rows as listing cells."""
+    return [
+        [
             str(r["id"]),
-            Text(safe(r["title"]) + flags),
-            r["framework"],
-            ", ".join(r["competencies"]) or "-",
+            one_line(r["title"]) + (" ★" if r["favorite"] else "") + (" (draft)" if r["draft"] else ""),
+            r["framework"], ", ".join(r["competencies"]) or "-",
             *(str(r[k]) if r[k] is not None else "-" for k in ("impact", "scope", "involvement")),
-            f"{r['score']:.0f}",
-            _pct(r["recall"]),
-            str(r["linked_questions"]),
-        )
-    return table
+            f"{r['score']:.0f}", _pct(r["recall"]), str(r["linked_questions"]),
+        ]
+        for r in rows
+    ]
 
 
 def coverage_view(data: dict) -> Group:  # type: ignore[type-arg]
@@ -437,7 +541,8 @@ def stats_view(data: dict) -> Group:  # type: ignore[type-arg]
     parts.append(bars)
 
     for title, rows, key in (
-        ("True retention by month (answers to review cards rated Hard or better)", data["retention_by_month"], "period"),
+        ("True retention by week, last 12 weeks (answers to review cards rated Hard or better)", data["retention_by_week"][-12:], "period"),
+        ("True retention by month", data["retention_by_month"], "period"),
         ("Recall now, by deck", data["recall_by_deck"], "deck"),
         ("Recall now, by competency", data["recall_by_competency"], "label"),
     ):
@@ -473,28 +578,43 @@ def run_mock(
         except (KeyboardInterrupt, EOFError):
             return "q"
 
-    for number, question in enumerate(questions, 1):
+    recorded: list[int] = []  # review id of each rating, for undo
+    number = 0
+    while number < len(questions):
+        question = questions[number]
         card = review.card(question.card_id)
         console.print()
-        console.print(Text(f"Question {number} of {len(questions)}", style="bold cyan"))
-        console.print(Panel(Text(safe(question.question)), title="Interviewer", title_align="left", border_style="cyan"))
+        console.print(Text(f"Question {number + 1} of {len(questions)}", style="bold cyan"))
+        console.print(Panel(Text(shown(question.question)), title="Interviewer", title_align="left", border_style="cyan"))
         review.session.commit()
         started = now()
-        if _wait(key, {" ", "\r", "\n", "q"}, _Timer(started, now), console, live_timer) == "q":
+        pressed = _wait(key, {" ", "\r", "\n", "q", "u"}, _Timer(started, now, MOCK_KEYS_HINT), console, live_timer)
+        if pressed == "q":
             break
+        if pressed == "u":  # take back the last rating and ask that question again
+            if not recorded:
+                console.print(Text("Nothing to undo yet.", style="yellow"))
+                continue
+            review.undo(recorded.pop(), now())
+            review.session.commit()
+            summary.answers.pop()
+            number -= 1
+            console.print(Text("Undid the last rating: that question again.", style="yellow"))
+            continue
         seconds = (now() - started).total_seconds()
         style = "bold yellow" if seconds > LONG_ANSWER.total_seconds() else "dim"
         console.print(Text(f"answered in {format_elapsed(now() - started)}" + ("  — over two minutes" if style != "dim" else ""), style=style))
-        console.print(Panel(Text(safe(review.sides(card).back)), title="Your material", title_align="left", border_style="green"))
+        console.print(Panel(Text(shown(review.sides(card).back)), title="Your material", title_align="left", border_style="green"))
         console.print(Text("Rate your answer:  1 Again   2 Hard   3 Good   4 Easy   (q: stop)", style="dim"))
         review.session.commit()
         choice = _wait(key, {*RATING_KEYS, "q"}, None, console, False)
         if choice == "q":
             break
         rating = RATING_KEYS[choice]
-        review.answer(card, rating, now(), int(seconds * 1000))
+        recorded.append(review.answer(card, rating, now(), int(seconds * 1000)).id)
         review.session.commit()
         summary.answers.append(MockAnswer(question, seconds, int(rating)))
+        number += 1
 
     data = summary.as_dict()
     if summary.answers:

@@ -391,3 +391,32 @@ def test_media_references_never_leave_the_media_folder(tmp_path: Path) -> None:
     ]
     notes = {1: NoteRow(1, "g", "anki", {}, [], 0, 0, 5, raw)}
     assert [f.name for f in _media_files(notes, folder)] == ["a&b.mp3", "ok.png"]
+
+
+def test_questions_to_ask_render_in_anki_as_in_srs(tmp_path: Path) -> None:
+    """Anki shows a plain question to ask on the front, and a goal-first one asks for the question, as srs does."""
+    from srs.decks import sync_guide
+    from srs.guide import parse_guide
+
+    now = datetime(2026, 11, 25, 8, tzinfo=timezone.utc)
+    db = open_database(tmp_path / "srs.db")
+    with db.session(write=True) as session:
+        text = "## Questions to ask\n\n- **Team health**: How often do plans change mid-quarter?\n- What does on-call look like?\n"
+        sync_guide(session, parse_guide(text), "Ask", "guide:ask", now)
+        session.commit()
+        export_package(session, tmp_path / "ask.apkg", now, ["Ask"])
+    db.close()
+    (tmp_path / "anki").mkdir()
+    col = anki_collection(tmp_path / "anki" / "collection.anki2")
+    import_apkg(col, tmp_path / "ask.apkg")
+    shown = {}
+    for cid in col.find_cards("deck:Ask"):
+        card = col.get_card(cid)
+        shown[col.get_note(card.nid)["Question"]] = (html.unescape(card.question()), html.unescape(card.answer()))
+    col.close()
+    plain_front, plain_back = shown["What does on-call look like?"]
+    assert "What does on-call look like?" in plain_front and "Questions to ask" in plain_front
+    assert "say what the answer would tell you" in plain_back
+    goal_front, goal_back = shown["How often do plans change mid-quarter?"]
+    assert "You want to learn: Team health" in goal_front and "How often do plans change" not in goal_front
+    assert "How often do plans change mid-quarter?" in goal_back

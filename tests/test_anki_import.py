@@ -625,10 +625,17 @@ def test_unknown_answer_buttons_are_skipped_and_counted(tmp_path: Path) -> None:
     ("text", "message"),
     [
         ("card_id,review_time\n1,2\n", "missing column(s) review_rating, review_state, review_duration"),
-        ("card_id,review_time,review_rating,review_state,review_duration\n1,abc,3,0,100\n", "line 2: every column must be a number"),
+        ("card_id,review_time,review_rating,review_state,review_duration\n1,abc,3,0,100\n", "line 2: every column must be a whole number"),
+        ("card_id,review_time,review_rating,review_state,review_duration\n1,1e400,3,0,100\n", "line 2: every column must be a whole number"),
+        ("card_id,review_time,review_rating,review_state,review_duration\n1,nan,3,0,100\n", "line 2: every column must be a whole number"),
+        ("card_id,review_time,review_rating,review_state,review_duration\n1,1780000000000,3,0,1.5\n", "line 2: every column must be a whole number"),
+        ("card_id,review_time,review_rating,review_state,review_duration\n1,1780000000000,3,0,100\n2,1780000000000,3,0,"
+         + "9" * 200_000 + "\n", "line 3: field larger than field limit"),
+        ("card_id,review_time,review_rating,review_state,review_duration\n1,1e20,3,0,100\n", "line 2: a card id or time is out of range"),
         ("card_id,review_time,review_rating,review_state,review_duration\n1,1780000000000,7,0,100\n", "line 2: rating must be 0-4"),
         ("card_id,review_time,review_rating,review_state,review_duration\n", "has no review rows"),
     ],
+    ids=lambda value: value[:40] if isinstance(value, str) and len(value) > 40 else value,
 )
 def test_bad_csv(tmp_path: Path, text: str, message: str) -> None:
     """Bad review CSVs: one line naming the problem, nothing written."""
@@ -636,6 +643,19 @@ def test_bad_csv(tmp_path: Path, text: str, message: str) -> None:
     path.write_text(text)
     result = run_import(tmp_path, path)
     assert result.exit_code == 1 and message in result.output and len(result.output.splitlines()) == 1
+
+
+def test_csv_durations_are_capped_as_anki_caps_them(tmp_path: Path) -> None:
+    """A duration of 4.6e18 ms is stored as Anki's longest answer time (9,999 s), so stats stay sane."""
+    from srs.anki.import_ import MAX_DURATION_MS
+
+    path = tmp_path / "long.csv"
+    path.write_text("card_id,review_time,review_rating,review_state,review_duration\n1,1780000000000,3,0,4600000000000000000\n")
+    result = CliRunner().invoke(cli, ["--db", str(tmp_path / "c.db"), "--now", "2026-11-25T08:00:00", "import", str(path)])
+    assert result.exit_code == 0, result.output
+    conn = sqlite3.connect(tmp_path / "c.db")
+    assert conn.execute("SELECT duration_ms FROM reviews").fetchall() == [(MAX_DURATION_MS,)]
+    conn.close()
 
 
 def media_package(tmp_path: Path) -> tuple[Path, str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -34,7 +35,7 @@ def dbfile(tmp_path: Path) -> Path:
 
 def run(dbfile: Path, *args: str, input: str | None = None, now: str = NOW) -> Result:
     runner = CliRunner(env={"COLUMNS": "200"})
-    result = runner.invoke(cli, ["--db", str(dbfile), "--now", now, *args], input=input, catch_exceptions=False)
+    result = runner.invoke(cli, ["--db", str(dbfile), "--now", now, "--keys-from-stdin", *args], input=input, catch_exceptions=False)
     return result
 
 
@@ -93,7 +94,7 @@ def test_review_session_through_keys(dbfile: Path, tmp_path: Path) -> None:
     assert [c["reps"] for c in cards] == [1, 1]
     assert {c["state"] for c in cards} == {"learning"}
     assert set(cards[0]) == {
-        "id", "guid", "deck", "kind", "front", "state", "suspended", "due", "stability", "difficulty",
+        "id", "guid", "deck", "kind", "front", "label", "state", "suspended", "due", "stability", "difficulty",
         "retrievability", "reps", "lapses",
     }
 
@@ -206,11 +207,23 @@ def test_foreign_and_future_databases(tmp_path: Path) -> None:
 
 
 def test_unwritable_db_path(tmp_path: Path) -> None:
-    """A --db path that cannot be created is a one-line error."""
+    """A --db path in a folder that does not exist is a one-line error, and no folder is made."""
     blocker = write(tmp_path / "file", "x")
     result = run(blocker / "sub" / "x.db", "status")
-    assert result.exit_code == 1
-    assert result.output.startswith(f"Error: cannot create database folder {blocker / 'sub'}")
+    assert (result.exit_code, result.output) == (
+        1, f"Error: cannot create database {blocker / 'sub' / 'x.db'}: folder {blocker / 'sub'} does not exist\n"
+    )
+    result = run(tmp_path / "nonexistent" / "dir" / "x.db", "status")
+    assert result.exit_code == 1 and "folder" in result.output and result.output.count("\n") == 1
+    assert not (tmp_path / "nonexistent").exists()
+
+
+def test_default_data_folder_is_created(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without --db or SRS_DB, the user data folder is created on first use."""
+    monkeypatch.delenv("SRS_DB")
+    result = CliRunner().invoke(cli, ["--now", NOW, "status", "--json"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "xdg" / "srs" / "srs.db").is_file()
 
 
 def test_srs_db_environment_variable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -231,3 +244,144 @@ def test_python_dash_m_entry_point(tmp_path: Path) -> None:
         capture_output=True, text=True, check=True,
     )
     assert json.loads(out.stdout)["due"]["new"] == 10
+
+
+def _read_only_runner(folder: Path):  # type: ignore[no-untyped-def]
+    """Run srs on *folder* made read-only: a read-only bind mount when this machine allows one, else srs told so.
+
+    The mount (in a private user and mount namespace) is the real thing: even
+    root cannot write there, and SQLite cannot create a WAL index beside the
+    file. Where namespaces are not allowed, srs's own check of writability is
+    made to answer "no" instead.
+    """
+    import shlex
+    import subprocess
+    import sys
+
+    probe = subprocess.run(
+        ["unshare", "-rm", "sh", "-c", f"mount --bind -o ro {shlex.quote(str(folder))} {shlex.quote(str(folder))}"],
+        capture_output=True,
+    ) if shutil.which("unshare") else None
+    if probe is not None and probe.returncode == 0:
+        def run_ro(*args: str) -> tuple[int, str]:
+            command = " ".join(shlex.quote(a) for a in [sys.executable, "-m", "srs", "--db", str(folder / "srs.db"), "--now", NOW, "--keys-from-stdin", *args])
+            done = subprocess.run(
+                ["unshare", "-rm", "sh", "-c", f"mount --bind -o ro {shlex.quote(str(folder))} {shlex.quote(str(folder))} && exec {command}"],
+                capture_output=True, text=True,
+            )
+            return done.returncode, done.stdout + done.stderr
+        return run_ro
+
+    def run_simulated(*args: str) -> tuple[int, str]:
+        from unittest import mock
+
+        with mock.patch("srs.db._writable", return_value=False):
+            result = run(folder / "srs.db", *args)
+        return result.exit_code, result.output
+    return run_simulated
+
+
+def test_read_only_database(tmp_path: Path) -> None:
+    """Reading commands work on a read-only collection; writing ones say so in one line and change nothing."""
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    assert run(folder / "srs.db", "status").exit_code == 0
+    before = (folder / "srs.db").read_bytes()
+    run_ro = _read_only_runner(folder)
+    code, out = run_ro("status", "--json")
+    assert code == 0, out
+    assert json.loads(out)["totals"]["cards"] == 86
+    for args in (("cards", "--json"), ("deck", "list"), ("stats", "--json"), ("config",)):
+        code, out = run_ro(*args)
+        assert code == 0, (args, out)
+    message = f"Error: {folder / 'srs.db'} is read-only: this command changes the collection, so nothing was done\n"
+    guide = write(tmp_path / "guide.md", "# G\n\n- Tell me about a launch.\n")
+    for args in (("config", "new_per_day", "5"), ("review",), ("deck", "build", str(guide))):
+        code, out = run_ro(*args)
+        assert (code, out) == (1, message), args
+    assert (folder / "srs.db").read_bytes() == before
+
+
+def test_a_folder_where_a_file_is_expected_is_a_one_line_error(tmp_path: Path) -> None:
+    """A folder given as a guide, package, story, chart, export or database: one line, exit 1, no usage text."""
+    folder = tmp_path / "dir"
+    folder.mkdir()
+    db = tmp_path / "c.db"
+    cases = [
+        (["deck", "build", str(folder)], f"Error: {folder} is a folder; give a guide file\n"),
+        (["import", str(folder)], f"Error: {folder} is a folder; give a package file\n"),
+        (["story", "add", "--file", str(folder)], f"Error: {folder} is a folder; give a story file\n"),
+        (["pitch", "edit", "--file", str(folder)], f"Error: {folder} is a folder; give a pitch file\n"),
+        (["story", "import", str(folder)], f"Error: {folder} is a folder; give a brag document file\n"),
+        (["stats", "--png", str(folder)], f"Error: {folder} is a folder; give a file name for the chart\n"),
+        (["export", str(folder)], f"Error: {folder} is a folder; give a file name for the package\n"),
+    ]
+    for args, message in cases:
+        result = run(db, *args)
+        assert (result.exit_code, result.output) == (1, message), args
+    result = run(folder, "status")
+    assert (result.exit_code, result.output) == (1, f"Error: {folder} is a directory, not a database file\n")
+    assert list(folder.iterdir()) == []
+
+
+def test_export_wants_an_apkg_name_never_follows_a_link_and_follows_the_umask(tmp_path: Path) -> None:
+    """`export new.txt` is refused; a dangling link is not replaced without --force; the package gets the umask's mode."""
+    import os
+
+    db = tmp_path / "c.db"
+    result = run(db, "export", str(tmp_path / "new.txt"))
+    assert result.exit_code == 1 and result.output.startswith("Error: new.txt: an Anki package name ends in .apkg")
+    assert not (tmp_path / "new.txt").exists()
+    link = tmp_path / "link.apkg"
+    link.symlink_to(tmp_path / "nowhere" / "target.apkg")
+    result = run(db, "export", str(link))
+    assert (result.exit_code, result.output) == (1, f"Error: {link} already exists (use --force to replace it)\n")
+    assert link.is_symlink()
+    old = os.umask(0o022)
+    try:
+        assert run(db, "export", str(tmp_path / "out.apkg")).exit_code == 0
+        assert run(db, "export", str(link), "--force").exit_code == 0
+    finally:
+        os.umask(old)
+    assert (tmp_path / "out.apkg").stat().st_mode & 0o777 == 0o644
+    assert not link.is_symlink() and link.is_file() and not (tmp_path / "nowhere").exists()
+
+
+def test_review_and_mock_need_a_terminal(tmp_path: Path) -> None:
+    """With standard input not a terminal, review and mock stop with one line instead of showing one card."""
+    db = str(tmp_path / "c.db")
+    for command in ("review", "mock"):
+        result = CliRunner().invoke(cli, ["--db", db, "--now", NOW, command], input=" 3")
+        assert (result.exit_code, result.output) == (
+            1, f"Error: srs {command} needs a terminal: it reads your answers from the keyboard, and standard input is not one\n"
+        )
+    status = json.loads(CliRunner().invoke(cli, ["--db", db, "--now", NOW, "status", "--json"]).output)
+    assert status["totals"]["reviews"] == 0
+
+
+def test_listings_fit_the_terminal(tmp_path: Path) -> None:
+    """At 80 columns `srs cards` and `srs story list` keep one line per row within the width, cutting text with an ellipsis."""
+    from rich.cells import cell_len
+
+    db = tmp_path / "c.db"
+    story = write(tmp_path / "s.md", (
+        "---\ntitle: Migrated the feature store to a streaming architecture without downtime for forty teams\n"
+        "competencies: collaboration, impact\nimpact: 3\n---\n## Situation\nStale.\n## Task\nMove.\n"
+        "## Action\nI planned it with each team.\n## Result\nFreshness went from 24 hours to 5 minutes.\n"
+    ))
+    assert run(db, "story", "add", "--file", str(story)).exit_code == 0
+    run(db, "review", input=" 3 3q")
+    count = len(json.loads(run(db, "cards", "--json").output))
+    for width in (60, 80, 120):
+        for args, rows in ((("cards",), count), (("story", "list"), 1)):
+            result = CliRunner(env={"COLUMNS": str(width)}).invoke(cli, ["--db", str(db), "--now", NOW, *args])
+            assert result.exit_code == 0, result.output
+            lines = result.output.rstrip("\n").split("\n")
+            assert len(lines) == rows + 1, (args, width)  # a header and one line per row
+            assert max(cell_len(line) for line in lines) <= width, (args, width)
+    narrow = CliRunner(env={"COLUMNS": "80"}).invoke(cli, ["--db", str(db), "--now", NOW, "story", "list"]).output
+    assert "Migrated the feature store to a" in narrow and "…" in narrow and "forty teams" not in narrow
+    wide = CliRunner(env={"COLUMNS": "250"}).invoke(cli, ["--db", str(db), "--now", NOW, "story", "list"]).output
+    assert "forty teams" in wide and "involv." in wide
+    cards = CliRunner(env={"COLUMNS": "80"}).invoke(cli, ["--db", str(db), "--now", NOW, "cards"]).output
+    assert "Ask to learn: " in cards and "A question for the interviewer" not in cards

@@ -16,7 +16,7 @@ GUIDE = "# Busy guide\n" + "".join(f"- Tell me about a time you shipped model {i
 def test_review_while_building_decks(tmp_path: Path) -> None:
     """A review session answering cards while another process rebuilds a deck: no 'database is locked', no lost answer."""
     db = tmp_path / "c.db"
-    env_cmd = [sys.executable, "-m", "srs", "--db", str(db)]
+    env_cmd = [sys.executable, "-m", "srs", "--db", str(db), "--keys-from-stdin"]
     subprocess.run([*env_cmd, "status"], check=True, capture_output=True, timeout=60)
     guide = tmp_path / "g.md"
     reviewer = subprocess.Popen(
@@ -70,7 +70,7 @@ def test_an_answer_waits_out_a_writer_longer_than_the_busy_timeout(tmp_path: Pat
 
     monkeypatch.setattr(db_module, "BUSY_TIMEOUT_MS", 200)
     db = tmp_path / "c.db"
-    base = ["--db", str(db), "--now", "2026-11-25T08:00:00"]
+    base = ["--db", str(db), "--now", "2026-11-25T08:00:00", "--keys-from-stdin"]
     assert CliRunner().invoke(cli, [*base, "status"]).exit_code == 0
     thread, _ = _hold_write_lock(db, 1.5)  # seven busy timeouts
     started = time.monotonic()
@@ -94,7 +94,7 @@ def test_a_writer_gives_up_after_the_longest_wait_with_one_line(tmp_path: Path, 
     monkeypatch.setattr(db_module, "BUSY_TIMEOUT_MS", 100)
     monkeypatch.setattr(db_module, "MAX_WAIT_SECONDS", 0.5)
     db = tmp_path / "c.db"
-    base = ["--db", str(db), "--now", "2026-11-25T08:00:00"]
+    base = ["--db", str(db), "--now", "2026-11-25T08:00:00", "--keys-from-stdin"]
     assert CliRunner().invoke(cli, [*base, "status"]).exit_code == 0
     thread, _ = _hold_write_lock(db, 2.0)
     result = CliRunner().invoke(cli, [*base, "config", "new_per_day", "7"])

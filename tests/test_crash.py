@@ -73,7 +73,7 @@ def test_sigkill_during_review(tmp_path: Path) -> None:
     import os
 
     db = tmp_path / "r.db"
-    base = [sys.executable, "-m", "srs", "--db", str(db)]
+    base = [sys.executable, "-m", "srs", "--db", str(db), "--keys-from-stdin"]
     subprocess.run([*base, "status"], check=True, capture_output=True, timeout=60)
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "120"}
     total = 0
@@ -114,7 +114,7 @@ def test_review_while_importing(big_package: Path, tmp_path: Path) -> None:
     import os
 
     db = tmp_path / "both.db"
-    base = [sys.executable, "-m", "srs", "--db", str(db), "--now", "2026-11-25T08:00:00"]
+    base = [sys.executable, "-m", "srs", "--db", str(db), "--now", "2026-11-25T08:00:00", "--keys-from-stdin"]
     subprocess.run([*base, "status"], check=True, capture_output=True, timeout=60)
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "120"}
     reviewer = subprocess.Popen([*base, "review"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
@@ -155,14 +155,14 @@ def test_sigkill_inside_an_answers_transaction(tmp_path: Path) -> None:
     from srs.settings import clock_for
 
     db = tmp_path / "t.db"
-    base = [sys.executable, "-m", "srs", "--db", str(db)]
+    base = [sys.executable, "-m", "srs", "--db", str(db), "--keys-from-stdin"]
     subprocess.run([*base, "status"], check=True, capture_output=True, timeout=60)
     helper = Path(__file__).with_name("pause_in_answer.py")
     for pause_at in (1, 3):
         before = sqlite3.connect(db).execute("select count(*) from reviews").fetchone()[0]
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "120", "SRS_PAUSE_AT_ANSWER": str(pause_at)}
         process = subprocess.Popen(
-            [sys.executable, str(helper), "--db", str(db), "review", "--new-limit", "100"],
+            [sys.executable, str(helper), "--db", str(db), "--keys-from-stdin", "review", "--new-limit", "100"],
             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
         )
         assert process.stdin is not None and process.stderr is not None

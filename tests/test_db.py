@@ -18,7 +18,7 @@ from srs.models import Base
 def test_new_database_is_created_migrated_and_in_wal_mode(tmp_path: Path) -> None:
     """A new file gets our application id, the latest schema version and WAL mode."""
     path = tmp_path / "sub" / "new.db"
-    database = open_database(path)
+    database = open_database(path, create_folders=True)
     database.close()
     conn = sqlite3.connect(path)
     assert conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
@@ -108,6 +108,8 @@ def test_path_under_a_file_is_refused(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("x")
     with pytest.raises(DatabaseError, match="cannot create database folder"):
+        open_database(blocker / "x.db", create_folders=True)
+    with pytest.raises(DatabaseError, match="folder .* does not exist"):
         open_database(blocker / "x.db")
 
 
@@ -311,3 +313,41 @@ def test_no_copy_no_upgrade(tmp_path: Path) -> None:
         open_database(path)
     assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["old.db", blocker.name]  # no partial copy left
+
+
+@pytest.mark.parametrize("name", ["foreign.sqlite?timeout=5", "pct%41.db", "a#b.db", "with space.db", "q?mode=ro.db"])
+def test_the_file_checked_is_the_file_opened(tmp_path: Path, name: str) -> None:
+    """A database name with URI characters names exactly that file: no other file is read or written."""
+    from click.testing import CliRunner
+
+    from srs.cli import cli
+
+    foreign = tmp_path / "foreign.sqlite"
+    conn = sqlite3.connect(foreign)
+    conn.execute("CREATE TABLE other_program (x)")
+    conn.commit()
+    conn.close()
+    before = foreign.read_bytes()
+    result = CliRunner().invoke(cli, ["--db", str(tmp_path / name), "--now", "2026-11-25T08:00:00", "status", "--json"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / name).is_file()
+    assert sqlite3.connect(tmp_path / name).execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
+    assert foreign.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.endswith(("-wal", "-shm"))) == sorted({name, "foreign.sqlite"})
+
+
+def test_a_database_that_is_not_a_regular_file_is_refused(tmp_path: Path) -> None:
+    """A FIFO or a device as --db is a one-line error at once (no hang, no journal beside it)."""
+    import os
+
+    from click.testing import CliRunner
+
+    from srs.cli import cli
+
+    fifo = tmp_path / "pipe.db"
+    os.mkfifo(fifo)
+    for target in (fifo, Path("/dev/null")):
+        result = CliRunner().invoke(cli, ["--db", str(target), "status"])
+        assert (result.exit_code, result.output) == (1, f"Error: {target} is not a regular file (give a database file)\n")
+    assert not Path("/dev/null-journal").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pipe.db"]

@@ -150,7 +150,7 @@ def test_deck_hierarchy_and_default_name(db: Database, tmp_path: Path) -> None:
 
 def test_missing_and_bad_guides(db: Database, tmp_path: Path) -> None:
     """Unreadable or card-less guides raise GuideError and write nothing."""
-    with pytest.raises(GuideError, match="cannot read"):
+    with pytest.raises(GuideError, match="no such guide"):
         build(db, tmp_path / "absent.md")
     with pytest.raises(GuideError, match="no questions"):
         build(db, write(tmp_path / "prose.md", "# Just a title\n\nSome prose.\n"))

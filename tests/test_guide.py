@@ -140,6 +140,20 @@ def test_questions_for_the_interviewer_become_ask_notes() -> None:
     ]
 
 
+def test_a_plain_question_to_ask_is_the_front_of_its_card() -> None:
+    """A plain bullet under 'Questions to ask' shows the question itself; a goal-first item asks for the question."""
+    from srs.templates import sides_of
+
+    text = "## Questions to ask\n\n- **Team health**: How often do plans change mid-quarter?\n- What does on-call look like?\n"
+    (_, with_goal), (_, plain) = kinds(text)
+    goal_sides = sides_of("ask", with_goal, [])
+    assert goal_sides.front == "A question for the interviewer (Questions to ask)\nYou want to learn: Team health"
+    assert goal_sides.back == "How often do plans change mid-quarter?"
+    plain_sides = sides_of("ask", plain, [])
+    assert plain_sides.front == "What does on-call look like?"
+    assert "Questions to ask" in plain_sides.back and "What does on-call" not in plain_sides.back
+
+
 def test_repeated_item_is_one_note() -> None:
     """The same question twice in a guide gives one note."""
     assert len(parse_guide("- Tell me about yourself.\n- tell me about yourself\n").notes) == 1

@@ -96,3 +96,18 @@ def test_draft_sections() -> None:
     """Sections still marked TODO are reported as a draft."""
     f = finding("draft", Action="TODO", Result="TODO")
     assert (f.place, f.message) == ("Action, Result", "still TODO: write these sections before rehearsing")
+
+
+def test_the_readme_example_story_passes_its_own_lint() -> None:
+    """The story the README shows as an example parses and has no lint findings."""
+    import re
+    from pathlib import Path
+
+    from srs.stories import parse_story
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    match = re.search(r"A story is Markdown with front matter:\n\n```markdown\n(.*?)```", readme, re.DOTALL)
+    assert match is not None
+    spec = parse_story(match.group(1))
+    assert spec.title == "Cut ranking latency by 40%"
+    assert lint_story(spec, 150) == []

@@ -79,5 +79,28 @@ def test_mock_without_questions_is_an_error(tmp_path: Path) -> None:
     conn.execute("update cards set suspended = 1")
     conn.commit()
     conn.close()
-    result = CliRunner().invoke(cli, ["--db", str(db), "mock"])
+    result = CliRunner().invoke(cli, ["--db", str(db), "--keys-from-stdin", "mock"])
     assert (result.exit_code, result.output) == (1, "Error: no questions to ask: build a deck of questions first (srs deck build GUIDE.md)\n")
+
+
+def test_u_takes_back_the_last_rating_and_asks_again(db: Database) -> None:
+    """u at the next question undoes the last rating (its review is gone) and asks that question again."""
+    with db.session(write=True) as session:
+        ensure_builtin_decks(session, NOW)
+        session.commit()
+        questions = pick_questions(session, NOW, 2, random.Random(1))
+        clock = FakeClock(NOW)
+        keys = iter("u 1u 3 4")  # nothing to undo yet; rate Again; undo it; rate Good; then Easy
+
+        def read() -> str:
+            clock.now += timedelta(seconds=5)
+            return next(keys, "q")
+
+        out = io.StringIO()
+        summary = run_mock(ReviewSession(session, Limits(10, 100)), questions, Console(file=out, width=120), read, clock)
+        data = summary.as_dict()  # type: ignore[attr-defined]
+        assert [(a["question"], a["rating"]) for a in data["answers"]] == [(questions[0].question, 3), (questions[1].question, 4)]
+        assert sorted(r.rating for r in session.scalars(select(Review))) == [3, 4]
+        text = out.getvalue()
+        assert "Nothing to undo yet." in text and "Undid the last rating: that question again." in text
+        assert text.count("Question 1 of 2") == 3 and "u: undo the last rating" in text

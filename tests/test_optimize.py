@@ -27,7 +27,7 @@ def test_too_little_history_is_said_plainly(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["--db", str(db), "--now", "2026-11-25T08:00:00", "optimize"])
     assert result.exit_code == 0
     assert result.output == "Default: 0 reviews of 0 cards, 0 training items. no reviews yet: study for a few weeks, then optimize.\n"
-    CliRunner().invoke(cli, ["--db", str(db), "--now", "2026-11-24T08:00:00", "review"], input=" 3 3 3 3q")
+    CliRunner().invoke(cli, ["--db", str(db), "--now", "2026-11-24T08:00:00", "--keys-from-stdin", "review"], input=" 3 3 3 3q")
     out = json.loads(CliRunner().invoke(cli, ["--db", str(db), "--now", "2026-11-25T08:00:00", "optimize", "--json"]).output)
     assert out[0]["items"] < MIN_ITEMS and out[0]["adopted"] is False
     assert f"about {MIN_ITEMS} are needed" in out[0]["message"]

@@ -222,3 +222,24 @@ def test_answers_at_the_same_instant_get_distinct_times(db: Database) -> None:
         assert 6 <= second.interval <= 10  # Easy on a new card: 8 days, fuzzed
         third = review.answer(session.get(Card, ids[0]), Rating.GOOD, NOW + timedelta(minutes=10), 1000)  # type: ignore[arg-type]
         assert third.last_interval == -600 and third.interval > 0
+
+
+def test_daily_limits_are_collection_wide_with_a_deck_too(db: Database) -> None:
+    """New cards introduced in one deck use up the day's limit for every deck: --deck sees what is left."""
+    from srs.browse import status
+
+    add_notes(db, 12, deck="A")
+    b = add_notes(db, 12, deck="B")
+    with db.session(write=True) as session:
+        everything = ReviewSession(session, Limits(10, 100))
+        for i in range(7):
+            answer_next(everything, Rating.EASY, NOW + timedelta(seconds=i))
+        deck_b = session.get(Card, b[0]).deck_id  # type: ignore[union-attr]
+        only_b = ReviewSession(session, Limits(10, 100), [deck_b])
+        assert only_b.queue(NOW + timedelta(minutes=1)).counts.new == 3
+        assert status(session, NOW + timedelta(minutes=1))["due"]["new"] == 3
+        assert status(session, NOW + timedelta(minutes=1), [deck_b])["due"]["new"] == 3
+        for i in range(3):
+            answer_next(only_b, Rating.EASY, NOW + timedelta(minutes=2, seconds=i))
+        assert only_b.queue(NOW + timedelta(minutes=3)).card_id is None
+        assert everything.queue(NOW + timedelta(minutes=3)).counts.new == 0

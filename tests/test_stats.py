@@ -71,3 +71,51 @@ def test_png_charts(db: Database, tmp_path: Path) -> None:
     assert (width, height) == (1200, 700)
     empty = CliRunner().invoke(cli, ["--db", str(tmp_path / "e.db"), "stats", "--png", str(tmp_path / "e.png")])
     assert (empty.exit_code, empty.output) == (1, "Error: nothing to chart yet: no reviews so far\n")
+
+
+def _history(db: Database) -> None:
+    ids = add_notes(db, 3)
+    with db.session(write=True) as session:
+        review = ReviewSession(session, Limits(10, 100))
+        for card_id in ids:
+            review.answer(session.get(Card, card_id), Rating.EASY, NOW - timedelta(days=20), 30_000)  # type: ignore[arg-type]
+        review.answer(session.get(Card, ids[0]), Rating.GOOD, NOW - timedelta(days=1), 60_000)  # type: ignore[arg-type]
+        review.answer(session.get(Card, ids[1]), Rating.AGAIN, NOW - timedelta(days=1), 60_000)  # type: ignore[arg-type]
+        session.commit()
+
+
+def test_terminal_view_shows_retention_by_week_and_month(db: Database) -> None:
+    """The stats view has both retention tables the README describes."""
+    _history(db)
+    result = CliRunner(env={"COLUMNS": "120"}).invoke(cli, ["--db", str(db.path), "--now", NOW.isoformat(), "stats"])
+    assert result.exit_code == 0, result.output
+    assert "True retention by week" in result.output and "2026-W48" in result.output
+    assert "True retention by month" in result.output and "2026-11" in result.output
+
+
+def test_png_never_overwrites_or_follows_a_link_unasked(db: Database, tmp_path: Path) -> None:
+    """An existing --png file or a link there is refused without --force; with it, the link is replaced, its target untouched."""
+    import os
+
+    _history(db)
+    base = ["--db", str(db.path), "--now", NOW.isoformat(), "stats"]
+    target = tmp_path / "precious.txt"
+    target.write_text("keep me")
+    link = tmp_path / "p.png"
+    link.symlink_to(target)
+    refused = CliRunner().invoke(cli, [*base, "--png", str(link)])
+    assert (refused.exit_code, refused.output) == (1, f"Error: {link} already exists (use --force to replace it)\n")
+    assert link.is_symlink() and target.read_text() == "keep me"
+    forced = CliRunner().invoke(cli, [*base, "--png", str(link), "--force"])
+    assert forced.exit_code == 0, forced.output
+    assert not link.is_symlink() and link.read_bytes()[:4] == b"\x89PNG" and target.read_text() == "keep me"
+    old = os.umask(0o022)
+    try:
+        fresh = tmp_path / "fresh.png"
+        assert CliRunner().invoke(cli, [*base, "--png", str(fresh)]).exit_code == 0
+        assert fresh.stat().st_mode & 0o777 == 0o644
+    finally:
+        os.umask(old)
+    folder = CliRunner().invoke(cli, [*base, "--png", str(tmp_path)])
+    assert (folder.exit_code, folder.output) == (1, f"Error: {tmp_path} is a folder; give a file name for the chart\n")
+    assert sorted(p.name for p in tmp_path.iterdir() if p.suffix in (".png", ".part", ".txt")) == ["fresh.png", "p.png", "precious.txt"]

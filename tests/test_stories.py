@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -83,7 +84,7 @@ def run(tmp_path: Path, *args: str, input: str | None = None, editor: Path | Non
         env["VISUAL"] = ""
         env["FAKE_EDITOR_QUEUE"] = str(editor)
     runner = CliRunner(env=env)
-    return runner.invoke(cli, ["--db", str(tmp_path / "s.db"), "--now", now, *args], input=input, catch_exceptions=False)
+    return runner.invoke(cli, ["--db", str(tmp_path / "s.db"), "--now", now, "--keys-from-stdin", *args], input=input, catch_exceptions=False)
 
 
 def queue(tmp_path: Path, *entries: tuple[str, str]) -> Path:
@@ -291,6 +292,24 @@ def test_e_key_opens_story_in_review(tmp_path: Path) -> None:
     assert (editor / "seen-000.md").read_text().startswith("---\ntitle: Cut ranking latency by 40%\n")
     assert "Story: Cut ranking latency by 42%" in result.output
     assert "title: Cut ranking latency by 42%\n" in run(tmp_path, "story", "show", str(sid)).output
+
+
+def test_e_key_never_ends_the_session(tmp_path: Path) -> None:
+    """An edit that changes nothing, or text that will not parse, is a notice; the card comes back and can be rated."""
+    run(tmp_path, "story", "add", "--file", str(write(tmp_path / "s.md", STORY)))
+    broken = STORY.replace("## Action", "## Acton")
+    editor = queue(tmp_path, (".same", ""), (".md", broken), (".md", broken))
+    result = run(tmp_path, "review", "--deck", "Interview::Stories", input="e" + "e" + " 4q", editor=editor)
+    assert result.exit_code == 0, result.output
+    assert "nothing changed, nothing saved (back to the card)" in result.output
+    kept = re.search(r"not saved: line \d+: unknown section 'Acton' .*; your text is kept in\s+(\S+)\s+\(back to the card\)", result.output)
+    assert kept is not None, result.output
+    assert "## Acton" in Path(kept.group(1)).read_text()
+    assert "Reviewed 1 card(s)" in result.output
+    db = open_database(tmp_path / "s.db")
+    with db.session() as session:
+        assert session.scalar(select(func.count(Review.id))) == 1
+    db.close()
 
 
 def test_rm_keeps_history_unless_purged(tmp_path: Path) -> None:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import html
 import json
+import math
 import re
 import tempfile
 from collections import Counter, defaultdict
@@ -569,7 +570,7 @@ def _merge_reviews(conn, package, card_map, skipped_cards, scheduler_for, summar
     card = ours[sorter][np.searchsorted(anki_ids[sorter], rev.cid[chosen])]
     at = rev.id[chosen].copy()
     rating = rev.ease[chosen]
-    duration = np.maximum(0, rev.time[chosen])
+    duration = np.clip(rev.time[chosen], 0, MAX_DURATION_MS)
     # the revlog row as Anki wrote it, given back unchanged by an export (a review-log CSV has none)
     kept_rows = package.layout != "csv"
     anki_rows = np.stack([rev.ivl[chosen], rev.last_ivl[chosen], rev.factor[chosen], rev.type[chosen]])
@@ -741,6 +742,10 @@ class _NewCard:
 
 
 CSV_COLUMNS = ("card_id", "review_time", "review_rating", "review_state", "review_duration")
+# Answer times longer than this are capped, as Anki caps them: its longest
+# "maximum answer seconds" is 9,999 (rslib deckconfig/mod.rs, cap_answer_time_to_secs).
+MAX_DURATION_MS = 9_999_000
+MAX_CSV_BYTES = 512 << 20  # about ten million answers
 _CSV_NOTETYPE_ID = -1
 
 
@@ -757,14 +762,15 @@ def read_review_csv(path: Path) -> AnkiPackage:
 
     from srs.anki.formats import AnkiCard, AnkiNote, DeckInfo
 
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        raise ImportError_(f"{path.name} is not UTF-8 text") from None
-    except OSError as exc:
-        raise ImportError_(f"cannot read {path}: {exc.strerror}") from None
+    from srs.files import read_text
+
+    text = read_text(path, MAX_CSV_BYTES, "review log", ImportError_)
     reader = csv.DictReader(text.splitlines())
-    missing = [c for c in CSV_COLUMNS if c not in (reader.fieldnames or [])]
+    try:
+        fieldnames = reader.fieldnames or []
+    except csv.Error as exc:
+        raise ImportError_(f"{path.name} line 1: {exc}") from None
+    missing = [c for c in CSV_COLUMNS if c not in fieldnames]
     if missing:
         raise ImportError_(f"{path.name}: missing column(s) {', '.join(missing)} (need {', '.join(CSV_COLUMNS)})")
     package = AnkiPackage(layout="csv", crt=0, rollover=4)
@@ -772,15 +778,23 @@ def read_review_csv(path: Path) -> AnkiPackage:
     package.decks[1] = DeckInfo(1, "Imported::Review history", None)
     seen: set[int] = set()
     revlog = []
-    for line, row in enumerate(reader, start=2):
+    rows = iter(enumerate(reader, start=2))
+    while True:
         try:
-            card_id, at, rating, state, duration = (int(float(row[c])) for c in CSV_COLUMNS)
-        except (TypeError, ValueError):
-            raise ImportError_(f"{path.name} line {line}: every column must be a number") from None
+            line, row = next(rows)
+        except StopIteration:
+            break
+        except csv.Error as exc:  # a field over the csv module's limit, a NUL byte ...
+            raise ImportError_(f"{path.name} line {reader.line_num + 1}: {exc}") from None  # the line being read
+        values = [_csv_number(row.get(c)) for c in CSV_COLUMNS]
+        if any(v is None for v in values):
+            raise ImportError_(f"{path.name} line {line}: every column must be a whole number")
+        card_id, at, rating, state, duration = (int(v) for v in values)  # type: ignore[arg-type]
         if not 0 <= rating <= 4 or not 0 <= state <= 4 or at <= 0 or duration < 0:
             raise ImportError_(f"{path.name} line {line}: rating must be 0-4, state 0-4, time and duration positive")
-        if max(abs(card_id), at, duration) >= 2**62:
-            raise ImportError_(f"{path.name} line {line}: a number is out of range")
+        if abs(card_id) >= 2**62 or at >= _LATEST_MS:
+            raise ImportError_(f"{path.name} line {line}: a card id or time is out of range")
+        duration = min(duration, MAX_DURATION_MS)
         if card_id not in seen:
             seen.add(card_id)
             package.notes.append(AnkiNote(card_id, f"csv-{card_id}", _CSV_NOTETYPE_ID, 0, [], [f"Card {card_id}"]))
@@ -791,6 +805,26 @@ def read_review_csv(path: Path) -> AnkiPackage:
         raise ImportError_(f"{path.name} has no review rows")
     package.revlog = Revlog(sorted(revlog))
     return package
+
+
+def _csv_number(text: str | None) -> int | None:
+    """A CSV cell as a whole number ("12", "12.0", "1.2e3"), or None (not a number, not whole, not finite)."""
+    if text is None:
+        return None
+    text = text.strip()
+    if len(text) > 40:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    if not math.isfinite(value) or value != int(value):
+        return None
+    return int(value)
 
 
 def import_review_csv(session: Session, path: Path, now: datetime, progress: Progress | None = None) -> ImportSummary:

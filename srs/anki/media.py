@@ -32,8 +32,10 @@ if TYPE_CHECKING:
 
 # Media references in field HTML, as Anki finds them (rslib src/text.rs,
 # extract_media_refs): an element's src attribute, and [sound:...] tags.
+# Neither part can run past the next "<" or "[": a field full of openings that
+# never close is still scanned once, not once per opening.
 MEDIA_REFS = re.compile(
-    r"""(<[a-z]+\b[^>]*?\ssrc\s*=\s*)(?:"([^"]+)"|'([^']+)'|([^\s"'>]+))|\[sound:(.+?)\]""", re.IGNORECASE
+    r"""(<[a-z]+\b[^<>]*?\ssrc\s*=\s*)(?:"([^"]+)"|'([^']+)'|([^\s"'>]+))|\[sound:([^\[\]]+)\]""", re.IGNORECASE
 )
 _PLAIN_NAME = re.compile(r"^[^/\\\x00-\x1f\x7f]{1,200}$")
 _MAX_NAME_BYTES = 120  # rslib's MAX_MEDIA_FILENAME_LENGTH

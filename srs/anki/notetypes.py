@@ -45,7 +45,7 @@ _C_FRONT = '<div class="kind">{{Context}}</div>\n<div class="prompt">{{Term}}?</
 _A_FRONT = (
     '<div class="kind">Question for the interviewer · {{Topic}}</div>\n'
     '{{#Goal}}<div class="prompt">You want to learn: {{Goal}}</div>{{/Goal}}'
-    '{{^Goal}}<div class="prompt">A question about {{Topic}}</div>{{/Goal}}'
+    '{{^Goal}}<div class="prompt">{{Question}}</div>{{/Goal}}'
 )
 _L_FRONT = '<div class="kind">List</div>\n<div class="prompt">{{Context}}</div>'
 _S_KIND = '<div class="kind">Your story · {{Framework}}</div>\n'
@@ -81,7 +81,18 @@ NOTE_TYPES: dict[str, NoteType] = {
         1_733_100_000_003,
         "srs Ask",
         ("Question", "Topic", "Goal"),
-        (("Recall", _A_FRONT, _back(_A_FRONT, '<div class="section">{{Question}}</div>')),),
+        (
+            (
+                "Recall",
+                _A_FRONT,
+                _back(
+                    _A_FRONT,
+                    '{{#Goal}}<div class="section">{{Question}}</div>{{/Goal}}'
+                    '{{^Goal}}<div class="hint">Ask it aloud in your own words, and say what the answer '
+                    "would tell you about the role.</div>{{/Goal}}",
+                ),
+            ),
+        ),
     ),
     NoteKind.LIST: NoteType(
         NoteKind.LIST,

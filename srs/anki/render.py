@@ -11,44 +11,96 @@ from __future__ import annotations
 
 import html
 import re
+from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
-_SECTION = re.compile(r"\{\{([#^])\s*([^}]+?)\s*\}\}(.*?)\{\{/\s*\2\s*\}\}", re.DOTALL)
-_FIELD = re.compile(r"\{\{\s*([^#^/}][^}]*?)\s*\}\}")
-_CLOZE = re.compile(r"\{\{c(\d+)::(.*?)(?:::(.*?))?\}\}", re.DOTALL)
-_SOUND = re.compile(r"\[sound:([^\]]+)\]")
+_SOUND = re.compile(r"\[sound:([^\[\]]+)\]")  # no "[" inside: one pass, however many are left open
 _BLOCK = {"br", "div", "p", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "hr"}
+
+# Templates and fields come from packages other people share: everything
+# here is a single pass with str.find (regular expressions that search for a
+# closing "}}" again from every opening "{{" take quadratic time on text full
+# of openings that never close).
 
 
 def _cloze(text: str, ord_: int, front: bool) -> str:
+    """Cloze deletions {{cN::text::hint}} of card *ord_* hidden (front) or marked (back); the others shown."""
     number = ord_ + 1
+    out, start = [], 0
+    while True:
+        open_ = text.find("{{c", start)
+        if open_ < 0:
+            break
+        digits = open_ + 3
+        end_digits = digits
+        while end_digits < len(text) and text[end_digits].isdigit():
+            end_digits += 1
+        if end_digits == digits or not text.startswith("::", end_digits):
+            out.append(text[start : open_ + 3])
+            start = open_ + 3
+            continue
+        close = text.find("}}", end_digits + 2)
+        if close < 0:
+            break  # no closing braces anywhere after: nothing further can be a cloze
+        body, _, hint = text[end_digits + 2 : close].partition("::")
+        out.append(text[start:open_])
+        if int(text[digits:end_digits]) != number:
+            out.append(body)
+        elif front:
+            out.append(f"[{hint}]" if hint else "[...]")
+        else:
+            out.append(f"[{body}]")
+        start = close + 2
+    out.append(text[start:])
+    return "".join(out)
 
-    def repl(match: re.Match[str]) -> str:
-        n, body, hint = int(match.group(1)), match.group(2), match.group(3)
-        if n != number:
-            return body
-        if front:
-            return f"[{hint}]" if hint else "[...]"
-        return f"[{body}]"
 
-    return _CLOZE.sub(repl, text)
+@dataclass
+class _Node:
+    """A parsed template: text, a field ("name" with filters) or a section ("#name"/"^name") with children."""
+
+    kind: str  # "text", "field", "#", "^"
+    value: str
+    children: list[_Node] = field(default_factory=list)
+
+
+def _parse_template(template: str) -> list[_Node]:
+    """Anki's template syntax as a tree, in one pass; an unmatched closing tag is dropped, an unclosed section closes at the end."""
+    root: list[_Node] = []
+    stack: list[tuple[_Node | None, list[_Node]]] = [(None, root)]
+    depths: dict[str, list[int]] = {}  # where each name's open sections sit on the stack
+    start = 0
+    while True:
+        open_ = template.find("{{", start)
+        close = template.find("}}", open_ + 2) if open_ >= 0 else -1
+        if close < 0:
+            stack[-1][1].append(_Node("text", template[start:]))
+            break
+        stack[-1][1].append(_Node("text", template[start:open_]))
+        tag = template[open_ + 2 : close].strip()
+        start = close + 2
+        if tag[:1] in ("#", "^"):
+            node = _Node(tag[0], tag[1:].strip())
+            stack[-1][1].append(node)
+            depths.setdefault(node.value, []).append(len(stack))
+            stack.append((node, node.children))
+        elif tag[:1] == "/":
+            open_at = depths.get(tag[1:].strip())
+            if open_at:  # close the nearest open section of that name, and any opened inside it
+                target = open_at[-1]
+                while len(stack) > target:
+                    section, _ = stack.pop()
+                    assert section is not None
+                    depths[section.value].pop()
+        elif tag:
+            stack[-1][1].append(_Node("field", tag))
+    return root
 
 
 def render_template(template: str, fields: dict[str, str], ord_: int = 0, front_side: str = "", front: bool = True) -> str:
     """Fill an Anki template with a note's fields (HTML in, HTML out)."""
 
-    def section(match: re.Match[str]) -> str:
-        kind, name, body = match.group(1), match.group(2), match.group(3)
-        present = bool(fields.get(name, "").strip())
-        return body if present == (kind == "#") else ""
-
-    previous = None
-    text = template
-    while previous != text:  # nested sections
-        previous, text = text, _SECTION.sub(section, text)
-
-    def field(match: re.Match[str]) -> str:
-        spec = match.group(1)
+    def field_value(spec: str) -> str:
         if spec == "FrontSide":
             return front_side
         *filters, name = spec.split(":")
@@ -60,11 +112,19 @@ def render_template(template: str, fields: dict[str, str], ord_: int = 0, front_
                 value = html.escape(html_to_text(value))
             elif flt == "type":
                 value = ""
-            elif flt == "hint":
-                value = value
         return value
 
-    return _FIELD.sub(field, text)
+    out: list[str] = []
+    pending = list(reversed(_parse_template(template)))
+    while pending:  # iteratively, so nesting depth costs no recursion
+        node = pending.pop()
+        if node.kind == "text":
+            out.append(node.value)
+        elif node.kind == "field":
+            out.append(field_value(node.value))
+        elif bool(fields.get(node.value, "").strip()) == (node.kind == "#"):
+            pending.extend(reversed(node.children))
+    return "".join(out)
 
 
 class _TextParser(HTMLParser):
