@@ -404,7 +404,11 @@ def import_(obj: Context, file: Path) -> None:
         try:
             with db.session(write=True) as session:
                 summary = import_package(session, file, obj.now(), db.path.parent / "media", progress)
-                session.commit()
+                try:
+                    session.commit()
+                except BaseException:  # nothing was imported: neither are its media files
+                    summary.discard_media()
+                    raise
         except KeyboardInterrupt:
             raise SrsError(f"interrupted: nothing from {file.name} was imported (an import is all or nothing)") from None
     _say(

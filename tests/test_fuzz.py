@@ -183,6 +183,57 @@ def test_altered_rows(package_bytes: bytes, tmp_path_factory: pytest.TempPathFac
         db.close()
 
 
+# Collections built to run, not to be read: each must be refused with one line, quickly.
+ENDLESS = "WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM r)"
+TRAPS = {
+    "endless view": lambda table, columns: [
+        f'DROP TABLE "{table}"',
+        f'CREATE VIEW "{table}" AS {ENDLESS} SELECT ' + ", ".join(f"x AS {c}" for c in columns) + " FROM r",
+    ],
+    "generated column": lambda table, columns: [
+        f"ALTER TABLE \"{table}\" ADD COLUMN trap TEXT GENERATED ALWAYS AS (printf('%.*c', 400000000, 'x')) VIRTUAL"
+    ],
+    "virtual table": lambda table, columns: [
+        f'DROP TABLE "{table}"', f'CREATE VIRTUAL TABLE "{table}" USING fts5(' + ", ".join(columns) + ")",
+    ],
+}
+
+
+@given(st.sampled_from(["notes", "cards", "revlog", "col"]), st.sampled_from(sorted(TRAPS)))
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_collection_traps(package_bytes: bytes, tmp_path_factory: pytest.TempPathFactory, table: str, trap: str) -> None:
+    """A table srs reads replaced by an endless view, a virtual table or a generated column: one line, in seconds."""
+    import time
+
+    from srs.anki.import_ import import_package
+    from srs.db import open_database
+
+    folder = tmp_path_factory.mktemp("t")
+    (folder / "p.apkg").write_bytes(package_bytes)
+    with zipfile.ZipFile(folder / "p.apkg") as archive:
+        archive.extract("collection.anki2", folder)
+    conn = sqlite3.connect(folder / "collection.anki2")
+    columns = [row[1] for row in conn.execute(f"pragma table_info({table})")]
+    for statement in TRAPS[trap](table, columns):
+        conn.execute(statement)
+    conn.commit()
+    conn.close()
+    with zipfile.ZipFile(folder / "q.apkg", "w") as archive:
+        archive.write(folder / "collection.anki2", "collection.anki2")
+        archive.writestr("media", "{}")
+    db = open_database(folder / "t.db")
+    before = _snapshot(db.path)
+    started = time.monotonic()
+    try:
+        with db.session(write=True) as session, pytest.raises(SrsError) as caught:
+            import_package(session, folder / "q.apkg", NOW)
+        assert str(caught.value) and "\n" not in str(caught.value)
+        assert time.monotonic() - started < 20
+        assert _snapshot(db.path) == before
+    finally:
+        db.close()
+
+
 @given(st.text(max_size=600))
 @settings(max_examples=EXAMPLES * 4, deadline=None)
 def test_any_story_text_parses_or_fails_cleanly(text: str) -> None:
@@ -205,6 +256,11 @@ line_edit = st.one_of(
     st.tuples(st.just("insert"), st.integers(0, 10**4), st.binary(max_size=40)),
     st.tuples(st.just("insert"), st.integers(0, 10**4), st.text(max_size=40).map(lambda s: s.encode())),
     st.tuples(st.just("insert"), st.integers(0, 10**4), st.sampled_from([b"# ", b"## ", b"- ", b"1. ", b"**", b"> ", b"```", b"|---|", b"<div>", b"\x00", b"\xff\xfe"])),
+    # hostile shapes: YAML anchors, aliases and nesting, padded headings, unclosed comments, terminal escapes
+    st.tuples(st.just("insert"), st.integers(0, 10**4), st.sampled_from([
+        b"a: &a [x, x, x]", b"b: [*a, *a, *a]", b"title: " + b"[" * 500, b"## Situation" + b" " * 5000 + b"x",
+        b"<!--" * 500, b"\x1b]0;pwned\x07", b"\xc2\x9b31m", b"\xe2\x80\xae", b"(" * 2000, b"{{c1::" * 500,
+    ])),
     st.tuples(st.just("flip"), st.integers(0, 10**6), st.integers(1, 255).map(lambda v: bytes([v]))),
     st.tuples(st.just("truncate"), st.integers(0, 10**6), st.just(b"")),
 )

@@ -117,3 +117,199 @@ def test_a_query_that_runs_too_long_is_stopped(tmp_path: Path, monkeypatch: pyte
     result = run(db, "import", str(package))
     assert result.exit_code == 1 and "takes far longer to read than its size allows" in result.output
     assert result.output.count("\n") == 1
+
+
+def test_a_commit_that_fails_on_a_full_disk_removes_the_media_it_added(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The import's media files are stored before its commit; when the commit fails (disk full) they are removed again."""
+    import sqlalchemy.exc
+    from sqlalchemy.orm import Session
+
+    from .test_anki_import import media_package
+
+    package, stored_name = media_package(tmp_path)
+    db = tmp_path / "c.db"
+    assert run(db, "status").exit_code == 0
+    media = tmp_path / "media"
+    media.mkdir()
+    (media / "already-here.png").write_bytes(b"kept")
+    before = snapshot(db)
+
+    def full_disk(self: Session) -> None:
+        raise sqlalchemy.exc.OperationalError("COMMIT", {}, sqlite3.OperationalError("database or disk is full"))
+
+    monkeypatch.setattr(Session, "commit", full_disk)
+    result = run(db, "import", str(package))
+    monkeypatch.undo()
+    assert (result.exit_code, result.output) == (1, "Error: database error: database or disk is full\n")
+    assert sorted(p.name for p in media.iterdir()) == ["already-here.png"]
+    assert snapshot(db) == before
+    assert run(db, "import", str(package)).exit_code == 0  # with room on the disk, the same import goes through
+    assert (media / stored_name).is_file()
+
+
+# ESC sequences that set the title (OSC 0), write the clipboard (OSC 52) and
+# clear the screen (CSI 2J), a C1 CSI, a bidi override and a BEL.
+EVIL = "T \x1b]0;pwned\x07 \x1b]52;c;Zm9v\x07 \x1b[2J \x9b31m \u202eevil\u202c \x07end"
+FORBIDDEN = "\x1b\x07\x9b\u202e\u202c"
+
+
+def _clean(text: str) -> bool:
+    return not any(ch in text for ch in FORBIDDEN) and not any(
+        (ord(ch) < 32 and ch not in "\n") or 0x7F <= ord(ch) <= 0x9F for ch in text
+    )
+
+
+def test_no_command_lets_hostile_text_reach_the_terminal(tmp_path: Path) -> None:
+    """Hostile text planted in every stored text field: no ESC, BEL, C1 or bidi control reaches stdout or stderr."""
+    db = tmp_path / "c.db"
+    guide = write(tmp_path / "g.md", (
+        f"# Prep {EVIL}\n\n## Conflict {EVIL}\n\n- Tell me about a time {EVIL} you disagreed?\n"
+        f"- **Team {EVIL}**: What changed {EVIL} after the launch?\n\n## Questions to ask\n\n- How do plans {EVIL} change?\n"
+    ))
+    outputs = [run(db, "deck", "build", str(guide))]
+    story = write(tmp_path / "s.md", "---\ntitle: Clean title\ncompetencies: impact\n---\n## Situation\nA.\n## Task\nB.\n"
+                  "## Action\nI did C.\n## Result\nD fell by 40%.\n## Learning\nE.\n")
+    outputs.append(run(db, "story", "add", "--file", str(story)))
+    outputs.append(run(db, "pitch", "edit", "--file", str(write(tmp_path / "p.md", "## Who I am\nA\n## Accomplishments\nB\n## What I want next\nC\n"))))
+    conn = sqlite3.connect(db)
+    for note_id, fields, tags in conn.execute("SELECT id, fields, tags FROM notes").fetchall():
+        evil_fields = {key: f"{value} {EVIL}" for key, value in json.loads(fields).items()}
+        conn.execute("UPDATE notes SET fields = ?, tags = ? WHERE id = ?",
+                     (json.dumps(evil_fields), json.dumps([*json.loads(tags), f"tag{EVIL}"]), note_id))
+    conn.execute("UPDATE decks SET name = name || ?, description = ?", (EVIL, EVIL))
+    conn.execute("UPDATE presets SET name = name || ?", (EVIL,))
+    conn.commit()
+    story_id = conn.execute("SELECT note_id FROM stories").fetchone()[0]
+    question_id = conn.execute("SELECT id FROM notes WHERE kind = 'question' ORDER BY id").fetchone()[0]
+    conn.close()
+    commands = [
+        ("status",), ("status", "--json"), ("cards",), ("cards", "--json"), ("deck", "list"), ("deck", "list", "--json"),
+        ("coverage",), ("coverage", "--json"), ("story", "list"), ("story", "list", "--json"), ("story", "show", str(story_id)),
+        ("story", "lint"), ("story", "lint", "--json"), ("pitch",), ("story", "link", str(story_id), str(question_id)),
+        ("story", "link", str(story_id), f"no such {EVIL}"), ("config",), ("config", "timezone", EVIL),
+        ("deck", "build", str(tmp_path / f"missing{EVIL}.md")), ("cards", "--deck", f"nope{EVIL}"),
+    ]
+    for args in commands:
+        outputs.append(run(db, *args))
+    outputs.append(run(db, "review", input=" 3 3 3 1 3q"))
+    outputs.append(run(db, "mock", "--count", "2", "--seed", "1", input=" 3 2q"))
+    outputs += [run(db, "stats"), run(db, "stats", "--json"), run(db, "optimize"), run(db, "optimize", "--json")]
+    outputs += [run(db, "plan", "--interview", "2026-12-20"), run(db, "plan", "--json")]
+    outputs.append(run(db, "export", str(tmp_path / "out.apkg")))
+    outputs.append(run(tmp_path / "other.db", "import", str(tmp_path / "out.apkg")))
+    outputs += [run(tmp_path / "other.db", "cards"), run(tmp_path / "other.db", "deck", "list")]
+    for result in outputs:
+        assert result.exception is None or isinstance(result.exception, SystemExit), (result.output, result.exception)
+        text = result.stdout + (result.stderr if result.stderr_bytes else "")
+        assert _clean(text), repr(text[:2000])
+    shown = "".join(r.output for r in outputs)
+    assert "pwned" in shown and "evil" in shown and "end" in shown  # the text is shown, only its controls are gone
+    assert '\\u009b' in run(db, "cards", "--json").output  # JSON keeps the character, escaped
+
+
+BILLION_LAUGHS = "---\ntitle: t\n" + "\n".join(
+    [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]" if i else "a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]" for i in range(9)]
+) + "\n---\n## Situation\nx\n## Task\nx\n## Action\nx\n## Result\nx\n"
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "message"),
+    [
+        ("billion laughs", BILLION_LAUGHS, "front matter: YAML anchors and aliases (&name, *name) are not allowed"),
+        ("nesting", "---\ntitle: " + "[" * 10_000 + "\n---\n",
+         "front matter: nested too deeply (use 'key: value' lines and comma-separated lists)"),
+        ("long front matter", "---\ntitle: t\ntags: " + "x, " * 10_000 + "\n---\n", "front matter is longer than 16 KB"),
+        ("control character", "---\ntitle: T \x1b]0;x\x07\n---\n", "line 2: a control character (U+001B) is not allowed in a story; remove it"),
+    ],
+    ids=["billion-laughs", "nesting", "long-front-matter", "control-character"],
+)
+def test_story_front_matter_is_bounded(tmp_path: Path, name: str, text: str, message: str) -> None:
+    """Alias bombs, deep nesting and oversized front matter are one-line errors, in well under a second each."""
+    path = write(tmp_path / "s.md", text)
+    started = time.monotonic()
+    result = run(tmp_path / "c.db", "story", "add", "--file", str(path))
+    assert time.monotonic() - started < 10
+    assert (result.exit_code, result.output) == (1, f"Error: {message}\n")
+
+
+@pytest.mark.parametrize(
+    ("command", "text"),
+    [
+        ("story", "---\ntitle: t\n---\n## Situation" + " " * 300_000 + "x\n"),
+        ("story", "---\ntitle: t\n---\n## Situation\n" + "<!--" * 60_000 + "\n## Task\nx\n"),
+        ("pitch", "## Who I am" + " " * 300_000 + "x\n"),
+        ("pitch", "<!--" * 60_000),
+        ("guide", "# G\n\n## STAR " + "(" * 100_000 + "\n\n- **Situation**: the setting.\n"),
+        ("guide", "- Tell me " + "*a" * 200_000 + "?\n"),
+    ],
+    ids=["story-heading-spaces", "story-comments", "pitch-heading-spaces", "pitch-comments", "guide-parentheses", "guide-emphasis"],
+)
+def test_pathological_lines_are_read_in_linear_time(tmp_path: Path, command: str, text: str) -> None:
+    """Lines built to make regular expressions backtrack are read in a moment (they took from 30 s to forever)."""
+    path = write(tmp_path / "x.md", text)
+    args = {"story": ("story", "add", "--file", str(path)), "pitch": ("pitch", "edit", "--file", str(path)),
+            "guide": ("deck", "build", str(path))}[command]
+    started = time.monotonic()
+    result = run(tmp_path / "c.db", *args)
+    assert time.monotonic() - started < 15, command
+    assert result.exit_code in (0, 1) and result.output.count("\n") <= 3, result.output[:500]
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_special_files_and_endless_streams_are_refused(tmp_path: Path) -> None:
+    """/dev/zero, /dev/urandom and FIFOs as a guide, story, brag document, package or review log: one line, at once."""
+    import os
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    db = tmp_path / "c.db"
+    cases = [
+        (("deck", "build", "/dev/zero"), "Error: /dev/zero is not a regular file (give a guide file)\n"),
+        (("story", "add", "--file", "/dev/zero"), "Error: /dev/zero is not a regular file (give a story file)\n"),
+        (("story", "import", "/dev/urandom"), "Error: /dev/urandom is not a regular file (give a brag document file)\n"),
+        (("deck", "build", str(fifo)), f"Error: {fifo} is not a regular file (give a guide file)\n"),
+        (("import", str(fifo)), f"Error: {fifo} is not a regular file (give a package file)\n"),
+        (("import", "/dev/zero"), "Error: /dev/zero is not a regular file (give a package file)\n"),
+    ]
+    for args, message in cases:
+        started = time.monotonic()
+        result = run(db, *args)
+        assert time.monotonic() - started < 10
+        assert (result.exit_code, result.output) == (1, message), args
+
+
+def test_oversized_guides_and_stories_are_refused_while_reading(tmp_path: Path) -> None:
+    """Past the size or line limit a guide or story is refused with one line, having read no more than the limit."""
+    from srs.guide import MAX_GUIDE_BYTES, MAX_GUIDE_LINES
+    from srs.stories import MAX_STORY_BYTES
+
+    db = tmp_path / "c.db"
+    big = write(tmp_path / "big.md", "x" * (MAX_GUIDE_BYTES + 1))
+    assert run(db, "deck", "build", str(big)).output == f"Error: {big} is too large for a guide (the limit is {MAX_GUIDE_BYTES:,} bytes)\n"
+    lines = write(tmp_path / "lines.md", "-\n" * MAX_GUIDE_LINES)
+    assert run(db, "deck", "build", str(lines)).output == (
+        f"Error: lines.md has more than {MAX_GUIDE_LINES:,} lines; a guide srs reads is at most that long\n"
+    )
+    story = write(tmp_path / "story.md", "x" * (MAX_STORY_BYTES + 1))
+    assert run(db, "story", "add", "--file", str(story)).output == (
+        f"Error: {story} is too large for a story (the limit is {MAX_STORY_BYTES:,} bytes)\n"
+    )
+
+
+def test_a_huge_field_is_shown_cut_with_a_note_and_quickly(tmp_path: Path) -> None:
+    """A 16 MB field already in the collection is revealed in review in a moment, cut, saying how much was left out."""
+    db = tmp_path / "c.db"
+    assert run(db, "status").exit_code == 0
+    conn = sqlite3.connect(db)
+    note_id = conn.execute("SELECT min(id) FROM notes WHERE kind = 'concept'").fetchone()[0]
+    fields = json.loads(conn.execute("SELECT fields FROM notes WHERE id = ?", (note_id,)).fetchone()[0])
+    fields["Definition"] = "word " * 3_300_000
+    conn.execute("UPDATE notes SET fields = ? WHERE id = ?", (json.dumps(fields), note_id))
+    conn.execute("UPDATE cards SET suspended = 1 WHERE note_id != ?", (note_id,))
+    conn.commit()
+    conn.close()
+    started = time.monotonic()
+    result = run(db, "review", input=" q")
+    assert time.monotonic() - started < 20
+    assert result.exit_code == 0
+    assert "more characters not shown)" in result.output and len(result.output) < 100_000

@@ -372,37 +372,54 @@ def _check_tables(conn: sqlite3.Connection) -> None:
             raise ImportError_(f"the package's {name} table has generated columns: srs reads only plain tables")
 
 
-def _bounded(conn: sqlite3.Connection, path: Path) -> None:
+class _Interrupted:
+    """Whether the progress handler stopped a statement for its step budget.
+
+    A statement interrupted otherwise was stopped by Ctrl-C arriving while
+    SQLite ran the handler (the KeyboardInterrupt is lost inside SQLite's
+    callback): the reader raises it again.
+    """
+
+    over_budget = False
+
+
+def _bounded(conn: sqlite3.Connection, path: Path) -> _Interrupted:
     """Stop any query that runs far longer than reading a collection of this size honestly can."""
     budget = STEPS_FLOOR + STEPS_PER_BYTE * path.stat().st_size
     every = max(1_000, min(100_000, budget))
     steps = [0]
+    why = _Interrupted()
 
     def tick() -> int:
         steps[0] += every
-        return 1 if steps[0] > budget else 0  # non-zero interrupts the statement
+        if steps[0] > budget:
+            why.over_budget = True
+            return 1  # non-zero interrupts the statement
+        return 0
 
     conn.set_progress_handler(tick, every)
+    return why
 
 
 def read_collection(path: Path, layout: str) -> AnkiPackage:
     conn = _connect(path)
     try:
+        why = _Interrupted()
         try:
             _check_tables(conn)
-            _bounded(conn, path)
+            why = _bounded(conn, path)
             for table, cap in MAX_ROWS.items():
                 if table in {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}:
                     count = conn.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
                     if count > cap:
                         raise ImportError_(f"the package has {count:,} {table} rows; srs imports at most {cap:,}")
         except sqlite3.OperationalError as exc:
-            raise _damaged(exc) from None
+            raise _damaged(exc, why) from None
         try:
             ver = conn.execute("SELECT ver FROM col").fetchone()[0]
         except sqlite3.OperationalError as exc:
             if "interrupt" in str(exc):
-                raise _damaged(exc) from None
+                raise _damaged(exc, why) from None
             raise ImportError_("the package's collection has no col table (not an Anki collection)") from None
         except (sqlite3.DatabaseError, TypeError):
             raise ImportError_("the package's collection has no col table (not an Anki collection)") from None
@@ -412,13 +429,15 @@ def read_collection(path: Path, layout: str) -> AnkiPackage:
             package = _read_schema18(conn, layout) if ver >= 14 else _read_schema11(conn, layout)
             _read_rows(conn, package)
         except sqlite3.DatabaseError as exc:
-            raise _damaged(exc) from None
+            raise _damaged(exc, why) from None
         return package
     finally:
         conn.close()
 
 
-def _damaged(exc: sqlite3.DatabaseError) -> ImportError_:
+def _damaged(exc: sqlite3.DatabaseError, why: _Interrupted) -> BaseException:
+    if "interrupt" in str(exc) and not why.over_budget:
+        return KeyboardInterrupt()
     if "interrupt" in str(exc):
         return ImportError_("the package's collection takes far longer to read than its size allows (a trap?); nothing imported")
     return ImportError_(f"the package's collection is damaged ({exc})")

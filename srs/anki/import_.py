@@ -61,6 +61,8 @@ class ImportSummary:
     media: int = 0  # the package's media files, stored now or already in the folder
     media_new: int = 0
     media_renamed: int = 0  # new, stored under another name: a different file already had theirs
+    # removes the media files this import added: for the caller, if its commit fails (a full disk, say)
+    discard_media: Callable[[], None] = field(default=lambda: None, repr=False)
     schedules_kept: int = 0  # cards due when Anki had them due (until answered in srs)
     schedules_replaced: int = 0  # cards whose history does not explain Anki's state: scheduled by srs's replay
 
@@ -188,6 +190,7 @@ def import_package(
             raise
         if media is not None:
             summary.media, summary.media_new, summary.media_renamed = len(media.stored), len(media.added), media.added_renamed
+            summary.discard_media = media.discard
     return summary
 
 
