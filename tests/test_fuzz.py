@@ -150,6 +150,22 @@ def test_mutated_package(package_bytes: bytes, anki_packages: dict[str, bytes], 
     assert not [p for p in media.iterdir() if p.name.startswith(".incoming-")]
 
 
+def _rewrite_collection(package_bytes: bytes, folder: Path, statements, table: str) -> Path:  # type: ignore[no-untyped-def]
+    """``folder/q.apkg``: the package with *statements(columns of table)* run on its collection."""
+    (folder / "p.apkg").write_bytes(package_bytes)
+    with zipfile.ZipFile(folder / "p.apkg") as archive:
+        archive.extract("collection.anki2", folder)
+    conn = sqlite3.connect(folder / "collection.anki2")
+    for statement in statements([row[1] for row in conn.execute(f"pragma table_info({table})")]):
+        conn.execute(statement)
+    conn.commit()
+    conn.close()
+    with zipfile.ZipFile(folder / "q.apkg", "w") as archive:
+        archive.write(folder / "collection.anki2", "collection.anki2")
+        archive.writestr("media", "{}")
+    return folder / "q.apkg"
+
+
 @given(st.sampled_from(["notes", "cards", "revlog", "col"]), st.sampled_from(["flds", "nid", "did", "ivl", "mid", "guid", "decks", "models"]))
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_altered_rows(package_bytes: bytes, tmp_path_factory: pytest.TempPathFactory, table: str, column: str) -> None:
@@ -158,18 +174,10 @@ def test_altered_rows(package_bytes: bytes, tmp_path_factory: pytest.TempPathFac
     from srs.db import open_database
 
     folder = tmp_path_factory.mktemp("r")
-    (folder / "p.apkg").write_bytes(package_bytes)
-    with zipfile.ZipFile(folder / "p.apkg") as archive:
-        archive.extract("collection.anki2", folder)
-    conn = sqlite3.connect(folder / "collection.anki2")
-    columns = {row[1] for row in conn.execute(f"pragma table_info({table})")}
-    if column in columns:
-        conn.execute(f"update {table} set {column} = 'garbage'")
-        conn.commit()
-    conn.close()
-    with zipfile.ZipFile(folder / "q.apkg", "w") as archive:
-        archive.write(folder / "collection.anki2", "collection.anki2")
-        archive.writestr("media", "{}")
+    _rewrite_collection(
+        package_bytes, folder,
+        lambda columns: [f"update {table} set {column} = 'garbage'"] if column in columns else [], table,
+    )
     db = open_database(folder / "t.db")
     before = _snapshot(db.path)
     try:
@@ -209,18 +217,7 @@ def test_collection_traps(package_bytes: bytes, tmp_path_factory: pytest.TempPat
     from srs.db import open_database
 
     folder = tmp_path_factory.mktemp("t")
-    (folder / "p.apkg").write_bytes(package_bytes)
-    with zipfile.ZipFile(folder / "p.apkg") as archive:
-        archive.extract("collection.anki2", folder)
-    conn = sqlite3.connect(folder / "collection.anki2")
-    columns = [row[1] for row in conn.execute(f"pragma table_info({table})")]
-    for statement in TRAPS[trap](table, columns):
-        conn.execute(statement)
-    conn.commit()
-    conn.close()
-    with zipfile.ZipFile(folder / "q.apkg", "w") as archive:
-        archive.write(folder / "collection.anki2", "collection.anki2")
-        archive.writestr("media", "{}")
+    _rewrite_collection(package_bytes, folder, lambda columns: TRAPS[trap](table, columns), table)
     db = open_database(folder / "t.db")
     before = _snapshot(db.path)
     started = time.monotonic()
