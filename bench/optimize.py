@@ -8,7 +8,7 @@ defaults, are then scored on srs's training items: log loss and RMSE(bins),
 lower is better. Times are single runs (the fit is deterministic).
 
 Also `--reschedule` on the same 20,000 cards: srs's batch replay against
-replaying card by card through py-fsrs (what it did before), medians of 3,
+replaying card by card (``Scheduler.replay`` per card, what it did before), medians of 3,
 with the two results compared card for card.
 """
 
@@ -78,9 +78,9 @@ def _reschedule(path) -> tuple[float, float, int]:  # type: ignore[no-untyped-de
     from srs.db import open_database
     from srs.models import Card
     from srs.optimize import reschedule
-    from srs.review import Schedulers, replay_card
+    from srs.review import replay_card
     from srs.scheduler import apply_memory, memory_of
-    from srs.settings import clock_for
+    from srs.settings import Schedulers, clock_for
 
     db = open_database(path)
     batch, single = [], []
@@ -136,7 +136,7 @@ def report(r: dict[str, object]) -> str:
             "| replay | seconds |",
             "|---|---:|",
             f"| all cards at once (`Scheduler.replay_batch`) | {float(r['reschedule_batch_s']):.2f} |",  # type: ignore[arg-type]
-            f"| card by card through py-fsrs (before) | {float(r['reschedule_single_s']):.2f} |",  # type: ignore[arg-type]
+            f"| card by card, `Scheduler.replay` (before) | {float(r['reschedule_single_s']):.2f} |",  # type: ignore[arg-type]
             "",
             f"Cards whose rescheduled state differs between the two: {r['reschedule_differing']}.",
         ]

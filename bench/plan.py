@@ -26,7 +26,7 @@ START = datetime(2026, 11, 1, 18, 0, tzinfo=timezone.utc)  # 19:00 in Berlin
 def simulate(seed: int, retention: float, deadline: bool) -> tuple[float, int]:
     """(share of cards at 90%+ recall on the day, reviews done)."""
     from srs.clock import Clock
-    from srs.models import CardState
+    from srs.domain import CardState
     from srs.scheduler import NEW, Scheduler
 
     clock = Clock(ZoneInfo("Europe/Berlin"), 4)

@@ -36,9 +36,9 @@ def generate(path: Path) -> None:
     """Write the benchmark collection (deterministic: seeded)."""
     from srs.db import open_database
     from srs.decks import get_or_create_deck
-    from srs.models import CardState, to_ms
-    from srs.review import anki_interval
-    from srs.scheduler import NEW, Scheduler
+    from srs.domain import CardState
+    from srs.domain import to_ms
+    from srs.scheduler import NEW, Scheduler, anki_interval
     from srs.settings import clock_for, default_preset, set_setting
 
     if path.exists():

@@ -7,11 +7,12 @@ Both return plain dicts and dataclasses whose shape is the documented
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict, TypeVar, Unpack
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 
-from srs.models import Card, CardState, Deck, Note, Preset, Review
+from srs.domain import CardState, DeckId
+from srs.models import Card, Deck, Note, Preset, Review
 from srs.review import Limits, ReviewSession
 from srs.scheduler import Scheduler
 from srs.settings import clock_for
@@ -21,19 +22,23 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
 STATE_NAMES = {s: s.name.lower() for s in CardState}
+_Query = TypeVar("_Query", bound="Select[Unpack[tuple[Any, ...]]]")
 
 
-def status(session: Session, now: datetime, deck_ids: list[int] | None = None) -> dict[str, Any]:
+def status(session: Session, now: datetime, deck_ids: list[DeckId] | None = None) -> dict[str, Any]:
     """Counts due today and collection totals (the ``srs status --json`` shape)."""
     review = ReviewSession(session, Limits.from_settings(session), deck_ids)
     queue = review.queue(now)
     clock = review.clock
-    in_scope = (lambda q: q) if deck_ids is None else (lambda q: q.where(Card.deck_id.in_(deck_ids)))
-    by_state = dict(
-        session.execute(
+    def in_scope(query: _Query) -> _Query:
+        return query if deck_ids is None else query.where(Card.deck_id.in_(deck_ids))
+
+    by_state: dict[int, int] = {
+        state: count
+        for state, count in session.execute(
             in_scope(select(Card.state, func.count()).where(Card.suspended.is_(False)).group_by(Card.state))
-        ).all()
-    )
+        )
+    }
     reviews = select(func.count(Review.id))
     if deck_ids is not None:
         reviews = reviews.join(Card, Card.id == Review.card_id).where(Card.deck_id.in_(deck_ids))
@@ -72,7 +77,7 @@ class CardRow(TypedDict):
 
 
 def list_cards(
-    session: Session, now: datetime, deck_ids: list[int] | None = None, due_only: bool = False
+    session: Session, now: datetime, deck_ids: list[DeckId] | None = None, due_only: bool = False
 ) -> list[CardRow]:
     """Cards for the browser, ordered by deck then due.
 

@@ -10,8 +10,8 @@ agree, across midnight and across daylight-saving changes.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
 from datetime import date, datetime, time, timedelta, timezone
+from functools import lru_cache
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -49,12 +49,17 @@ def load_timezone(name: str | None) -> ZoneInfo:
         raise ConfigError(f"unknown timezone {name!r} (use an IANA name such as Europe/Berlin)") from None
 
 
-_SLOT = 900  # seconds
+# Every UTC offset, DST change and rollover falls on a multiple of 15
+# minutes, so all instants of one 15-minute slot share a day number.
+SLOT_SECONDS = 900
+SLOT_MS = SLOT_SECONDS * 1000
+DAY_SECONDS = 86_400
+DAY_MS = DAY_SECONDS * 1000
 
 
 @lru_cache(maxsize=65_536)
 def _day_of_slot(tz: ZoneInfo, rollover_hour: int, slot: int) -> int:
-    local = datetime.fromtimestamp(slot * _SLOT, tz)
+    local = datetime.fromtimestamp(slot * SLOT_SECONDS, tz)
     shifted = local - timedelta(hours=rollover_hour)
     return shifted.date().toordinal() - _EPOCH_ORDINAL
 
@@ -74,14 +79,12 @@ class Clock:
 
     def day_of(self, instant: datetime) -> int:
         """The day number an instant falls on."""
-        # Every UTC offset, DST change and rollover instant falls on a multiple
-        # of 15 minutes, so all instants of a 15-minute UTC slot share a day:
-        # cache by slot (exports and imports ask for hundreds of thousands).
-        return _day_of_slot(self.tz, self.rollover_hour, int(utc(instant).timestamp() // _SLOT))
+        # cached by 15-minute slot (exports and imports ask for hundreds of thousands)
+        return _day_of_slot(self.tz, self.rollover_hour, int(utc(instant).timestamp() // SLOT_SECONDS))
 
     def day_of_ms(self, ms: int) -> int:
         """The day number of an instant given as Unix milliseconds (the stored form)."""
-        slot = ms // 900_000
+        slot = ms // SLOT_MS
         day = self._slots.get(slot)
         if day is None:
             day = self._slots[slot] = _day_of_slot(self.tz, self.rollover_hour, slot)
@@ -105,18 +108,19 @@ class Clock:
         """
         import numpy as np
 
-        slots = np.asarray(ms, dtype=np.int64) // 900_000
+        slots = np.asarray(ms, dtype=np.int64) // SLOT_MS
         if slots.size == 0:
             return slots
         lo, hi = int(slots.min()), int(slots.max())
 
         def offset(slot: int) -> int:
-            delta = datetime.fromtimestamp(slot * _SLOT, self.tz).utcoffset()
+            delta = datetime.fromtimestamp(slot * SLOT_SECONDS, self.tz).utcoffset()
             return int(delta.total_seconds()) if delta is not None else 0
 
         changes, offsets = [lo], [offset(lo)]
         previous = lo
-        for sample in range(lo + 24, hi + 24, 24):  # six hours = 24 slots
+        six_hours = 6 * 3600 // SLOT_SECONDS
+        for sample in range(lo + six_hours, hi + six_hours, six_hours):
             value = offset(sample)
             while value != offsets[-1]:  # a change in (previous, sample]: find its slot
                 a, b = previous, sample
@@ -131,8 +135,8 @@ class Clock:
                 previous = b
             previous = sample
         index = np.searchsorted(np.asarray(changes, dtype=np.int64), slots, side="right") - 1
-        local = slots * _SLOT + np.asarray(offsets, dtype=np.int64)[index]
-        return (local - self.rollover_hour * 3600) // 86_400
+        local = slots * SLOT_SECONDS + np.asarray(offsets, dtype=np.int64)[index]
+        return (local - self.rollover_hour * 3600) // DAY_SECONDS
 
     def day_starts_ms(self, days: np.ndarray) -> np.ndarray:
         """``day_start_ms`` for an array of day numbers."""
@@ -144,6 +148,10 @@ class Clock:
 
     def date_of_day(self, day: int) -> date:
         return date.fromordinal(day + _EPOCH_ORDINAL)
+
+    def day_of_date(self, when: date) -> int:
+        """The day number of a calendar date (the inverse of ``date_of_day``)."""
+        return when.toordinal() - _EPOCH_ORDINAL
 
     def day_start(self, day: int) -> datetime:
         """The UTC instant at which day number *day* begins."""
@@ -164,7 +172,7 @@ class Clock:
         states agree with the ones Anki stores.
         """
         next_day_at = self.day_start(self.day_of(later) + 1)
-        return max(0, int((next_day_at - utc(earlier)).total_seconds() // 86_400))
+        return max(0, int((next_day_at - utc(earlier)).total_seconds() // DAY_SECONDS))
 
     def fsrs_time(self, instant: datetime) -> datetime:
         """*instant* moved to the start of its day on FSRS's 24-hour timeline."""

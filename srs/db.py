@@ -13,16 +13,19 @@ from __future__ import annotations
 import functools
 import os
 import sqlite3
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+from sqlalchemy.pool import QueuePool
 
 from srs.errors import DatabaseError
-
-if TYPE_CHECKING:
-    from sqlalchemy.engine import Connection, Engine
-    from sqlalchemy.orm import Session
 
 # PRAGMA application_id marks the file as ours ("SRS1").
 APPLICATION_ID = 0x53525331
@@ -141,13 +144,44 @@ def _m003_review_intervals(conn: Connection) -> None:
     Review times are made unique (like revlog ids) by moving collisions on by
     a millisecond.
     """
-    from srs.review import anki_interval
-    from srs.settings import clock_from_values
+    # Frozen: the day rules and the interval as srs defined them when this
+    # step shipped, written out here so that later changes to the live code
+    # never change what an old database is upgraded to.
+    import json
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    def decoded(value: Any) -> Any:
+        try:
+            return json.loads(value) if isinstance(value, str) else value
+        except ValueError:
+            return value
 
     conn.exec_driver_sql("ALTER TABLE reviews ADD COLUMN interval INTEGER NOT NULL DEFAULT 0")
     conn.exec_driver_sql("ALTER TABLE reviews ADD COLUMN last_interval INTEGER NOT NULL DEFAULT 0")
-    settings = dict(conn.exec_driver_sql("SELECT key, value FROM settings").all())
-    clock = clock_from_values(settings.get("timezone"), settings.get("rollover_hour"))
+    settings: dict[str, Any] = {key: value for key, value in conn.exec_driver_sql("SELECT key, value FROM settings")}
+    zone_name = decoded(settings.get("timezone")) or ""
+    hour = decoded(settings.get("rollover_hour"))
+    rollover = int(hour) if hour is not None else 4
+    try:
+        if zone_name:
+            zone = ZoneInfo(zone_name)
+        else:
+            import tzlocal
+
+            zone = tzlocal.get_localzone()
+    except Exception:  # an unknown or unreadable zone: UTC, as the live code then fell back
+        zone = ZoneInfo("UTC")
+
+    def day(ms: int) -> int:  # the calendar day of an instant, after the rollover hour
+        return (datetime.fromtimestamp(ms / 1000, zone) - timedelta(hours=rollover)).date().toordinal()
+
+    def revlog_interval(state: int, due_ms: int, at_ms: int) -> int:  # rslib revlog/mod.rs units
+        days = day(due_ms) - day(at_ms)
+        if state == 2 or days > 0:
+            return max(1, days)
+        return -max(1, (due_ms - at_ms + 500) // 1000)
+
     rows = conn.exec_driver_sql(
         "SELECT id, card_id, reviewed_at, state, due FROM reviews ORDER BY reviewed_at, id"
     ).all()
@@ -158,7 +192,7 @@ def _m003_review_intervals(conn: Connection) -> None:
         if previous_time is not None and at <= previous_time:
             at = previous_time + 1
         previous_time = at
-        interval = anki_interval(clock, state, due, at)
+        interval = revlog_interval(state, due, at)
         updates.append((at, interval, last.get(card_id, 0), review_id))
         last[card_id] = interval
     conn.exec_driver_sql("DROP INDEX ix_reviews_time")
@@ -168,8 +202,6 @@ def _m003_review_intervals(conn: Connection) -> None:
     conn.exec_driver_sql("CREATE UNIQUE INDEX ix_reviews_time ON reviews (reviewed_at)")
 
 
-# Ordered; position + 1 is the schema version a step leads to. Never edit a
-# step that has shipped: append a new one.
 def _m004_anki_notetypes(conn: Connection) -> None:
     """Notes imported from foreign Anki note types keep what it takes to export them again.
 
@@ -206,6 +238,11 @@ def _m005_kept_schedules(conn: Connection) -> None:
         conn.exec_driver_sql(f"ALTER TABLE reviews ADD COLUMN {column} INTEGER")
 
 
+# The migrations, in order; position + 1 is the schema version a step leads
+# to. NEVER EDIT A STEP THAT HAS SHIPPED: databases in the field were upgraded
+# by it as it was. Append a new step instead. A step imports no live srs code
+# (it may change), only the standard library and SQL; tests/schema.sql holds
+# the schema the steps build, and a test compares the two.
 MIGRATIONS: list[Callable[[Connection], None]] = [
     _m001_initial, _m002_stories, _m003_review_intervals, _m004_anki_notetypes, _m005_kept_schedules,
 ]
@@ -279,7 +316,7 @@ def _inspect_existing(path: Path) -> int:
             f"{path} was written by a newer srs (schema {version}, this srs knows up to "
             f"{SCHEMA_VERSION}); upgrade srs to open it"
         )
-    return version
+    return int(version)
 
 
 class Database:
@@ -296,27 +333,31 @@ class Database:
 
     @contextmanager
     def session(self, write: bool = False) -> Iterator[Session]:
-        """A session; a writing one takes SQLite's write lock at BEGIN.
+        """One unit of work: a writing session commits when its block ends cleanly and rolls back on an exception.
 
-        Taking the lock up front (BEGIN IMMEDIATE) lets the busy timeout queue
-        two writers instead of failing one with "database is locked".
-        The caller commits; leaving the block without a commit rolls back.
+        A writing session takes SQLite's write lock at BEGIN (BEGIN
+        IMMEDIATE), so the busy timeout queues two writers instead of failing
+        one with "database is locked". An interactive loop may commit inside
+        the block (each answer is durable on its own); a reading session
+        never writes and ends with a rollback.
         """
-        from sqlalchemy.orm import Session
-
         if write and self.read_only:
             raise DatabaseError(f"{self.path} is read-only: this command changes the collection, so nothing was done")
         bind = self.engine.execution_options(srs_write=True, srs_on_wait=self.on_wait) if write else self.engine
         with Session(bind, expire_on_commit=False) as session:
-            yield session
+            try:
+                yield session
+            except BaseException:
+                session.rollback()
+                raise
+            if write:
+                session.commit()
 
     def close(self) -> None:
         self.engine.dispose()
 
 
 def _configure(engine: Engine, read_only: bool) -> None:
-    from sqlalchemy import event
-
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         # Let SQLAlchemy's "begin" event issue BEGIN itself (pysqlite's own
@@ -348,10 +389,6 @@ def _begin_immediate(conn: Connection, on_wait: Callable[[], None] | None) -> No
     "database is locked". Nothing has been read or written yet at this point,
     so trying again is safe.
     """
-    import time
-
-    from sqlalchemy.exc import OperationalError
-
     deadline = time.monotonic() + MAX_WAIT_SECONDS
     told = False
     while True:
@@ -376,10 +413,6 @@ def open_database(path: Path | str | None = None, create_folders: bool | None = 
     only when no path is given). A file srs may not write is opened
     read-only: reading works, writing raises DatabaseError.
     """
-    from sqlalchemy import create_engine
-    from sqlalchemy.exc import OperationalError
-    from sqlalchemy.pool import QueuePool
-
     if create_folders is None:
         create_folders = path is None
     path = Path(path) if path is not None else default_db_path()

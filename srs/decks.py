@@ -12,20 +12,26 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sqlalchemy import func, select
+
+from srs.domain import DeckId
 from srs.errors import GuideError, NotFoundError
-from srs.guide import Guide, NoteSpec, parse_guide, stable_guid
+from srs.files import read_limited
+from srs.guide import MAX_GUIDE_BYTES, Guide, NoteSpec, parse_guide, stable_guid
 from srs.models import Card, Deck, Note
 from srs.settings import default_preset, get_setting, set_setting
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
+STORIES_DECK = "Interview::Stories"  # where stories and the pitch get their cards
 # Two texts are "the same item, edited" at or above this similarity.
 MATCH_THRESHOLD = 0.75
 BUILTIN_PREFIX = "builtin:"
@@ -52,8 +58,6 @@ def deck_anki_id(name: str) -> int:
 
 
 def get_or_create_deck(session: Session, name: str, now: datetime, source: str | None = None) -> Deck:
-    from sqlalchemy import select
-
     name = "::".join(part.strip() for part in name.split("::"))
     if not name or any(not part for part in name.split("::")):
         raise GuideError(f"bad deck name {name!r}")
@@ -74,7 +78,6 @@ def get_or_create_deck(session: Session, name: str, now: datetime, source: str |
 
 def find_deck(session: Session, name: str) -> Deck:
     """The deck called *name* (case-insensitive), or NotFoundError."""
-    from sqlalchemy import func, select
 
     deck = session.scalars(select(Deck).where(func.lower(Deck.name) == name.lower())).first()
     if deck is None:
@@ -83,9 +86,8 @@ def find_deck(session: Session, name: str) -> Deck:
     return deck
 
 
-def deck_and_children(session: Session, name: str) -> list[int]:
+def deck_and_children(session: Session, name: str) -> list[DeckId]:
     """Ids of the deck called *name* and of its sub-decks (Parent::Child)."""
-    from sqlalchemy import select
 
     rows = session.execute(select(Deck.id, Deck.name)).all()
     prefix = name.lower() + "::"
@@ -98,7 +100,6 @@ def deck_and_children(session: Session, name: str) -> list[int]:
 
 def sync_guide(session: Session, guide: Guide, deck_name: str, source: str, now: datetime) -> SyncResult:
     """Make the notes of *source* match *guide*; the caller commits."""
-    from sqlalchemy import func, select
 
     deck = get_or_create_deck(session, deck_name, now, source)
     existing = list(session.scalars(select(Note).where(Note.source == source).order_by(Note.id)))
@@ -115,7 +116,7 @@ def sync_guide(session: Session, guide: Guide, deck_name: str, source: str, now:
     specs_left = [(index, spec) for index, spec in enumerate(guide.notes) if index not in matched]
     notes_left = [note for note in existing if note.id not in used and note.source_key]
     for index, spec, note in _similar_pairs(specs_left, notes_left):
-        matcher = difflib.SequenceMatcher(None, spec.key, note.source_key, autojunk=False)
+        matcher = difflib.SequenceMatcher(None, spec.key, note.source_key or "", autojunk=False)
         if matcher.real_quick_ratio() < MATCH_THRESHOLD or matcher.quick_ratio() < MATCH_THRESHOLD:
             continue
         ratio = matcher.ratio()
@@ -174,8 +175,6 @@ _COMMON_WORD_NOTES = 32  # a word in more notes than this does not tell items ap
 
 def _similar_pairs(specs: list[tuple[int, NoteSpec]], notes: list[Note]) -> list[tuple[int, NoteSpec, Note]]:
     """(spec index, spec, note) pairs of the same kind that may be the same item reworded."""
-    from collections import Counter, defaultdict
-
     if len(specs) * len(notes) <= EXHAUSTIVE_PAIRS:
         return [(index, spec, note) for index, spec in specs for note in notes if note.kind == spec.kind]
     index_: dict[tuple[str, str], list[int]] = defaultdict(list)  # (kind, word) -> positions in notes
@@ -195,8 +194,6 @@ def _similar_pairs(specs: list[tuple[int, NoteSpec]], notes: list[Note]) -> list
 
 
 def _create_note(session: Session, spec: NoteSpec, deck: Deck, source: str, now: datetime, position: int) -> Note:
-    from sqlalchemy import select
-
     guid = stable_guid(source, spec.kind, spec.key)
     suffix = 0
     while session.scalar(select(Note.id).where(Note.guid == guid)) is not None:
@@ -222,8 +219,6 @@ def _create_note(session: Session, spec: NoteSpec, deck: Deck, source: str, now:
 
 def read_guide(path: Path) -> Guide:
     """A guide file, read within the size limit and parsed (GuideError if it is not one)."""
-    from srs.files import read_limited
-    from srs.guide import MAX_GUIDE_BYTES
 
     return parse_guide(read_limited(path, MAX_GUIDE_BYTES, "guide", GuideError), path.name)
 
@@ -271,7 +266,7 @@ def _builtin_digest(texts: dict[str, bytes]) -> str:
 
 def builtin_decks_stale(session: Session) -> bool:
     """Whether the built-in decks were never built, or changed since."""
-    return get_setting(session, "builtin_decks_hash") != _builtin_digest(_builtin_texts())
+    return bool(get_setting(session, "builtin_decks_hash") != _builtin_digest(_builtin_texts()))
 
 
 def ensure_builtin_decks(session: Session, now: datetime) -> list[SyncResult]:

@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from srs.competencies import classify, heading_competency
+from srs.domain import NoteKind
 from srs.errors import GuideError
-from srs.models import NoteKind
 
 # Markdown parsing costs up to about 10 µs a byte on pathological input (a
 # line of "![" repeated) and a few hundred bytes of tokens a line: these

@@ -10,10 +10,11 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass
 
-from srs.stories import TODO, StorySpec
+from srs.story_format import StorySpec
+from srs.templates import TODO
 
 WORDS_PER_MINUTE = 150  # a typical conversational speaking rate
-MAX_SECONDS = 120  # about two minutes
+LONG_ANSWER_SECONDS = 120  # about two minutes: the longest answer most interviewers want (lint, mock, review)
 MAX_CONTEXT_SHARE = 0.35  # setup (Situation + Task, or Context) as a share of the story
 
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’%$.-]*")
@@ -92,13 +93,13 @@ def lint_story(spec: StorySpec, wpm: int = WORDS_PER_MINUTE) -> list[Finding]:
         )
 
     seconds = total / wpm * 60
-    if seconds > MAX_SECONDS:
+    if seconds > LONG_ANSWER_SECONDS:
         findings.append(
             Finding(
                 "length",
                 "story",
                 f"{total} words is about {seconds / 60:.1f} minutes at {wpm} words per minute; cut to "
-                f"{MAX_SECONDS * wpm // 60} words (about two minutes)",
+                f"{LONG_ANSWER_SECONDS * wpm // 60} words (about two minutes)",
             )
         )
 

@@ -11,14 +11,21 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
 
 from srs.competencies import BY_SLUG, GENERAL
+from srs.domain import NoteKind
+from srs.lint import LONG_ANSWER_SECONDS
+from srs.models import Card, Note
+from srs.scheduler import memory_of
+from srs.settings import Schedulers, clock_for
+from srs.stories import StoryIndex
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-LONG_ANSWER_SECONDS = 120
 
 
 @dataclass(frozen=True)
@@ -45,7 +52,7 @@ class MockAnswer:
 class MockSummary:
     answers: list[MockAnswer] = field(default_factory=list)
 
-    def as_dict(self) -> dict[str, object]:
+    def as_dict(self) -> dict[str, Any]:
         by_competency: dict[str, list[int]] = {}
         for a in self.answers:
             by_competency.setdefault(a.question.competency, []).append(a.rating)
@@ -65,13 +72,6 @@ class MockSummary:
 
 def pick_questions(session: Session, now: datetime, count: int, rng: random.Random) -> list[MockQuestion]:
     """*count* questions, one competency at a time, the weakest of each first."""
-    from sqlalchemy import select
-
-    from srs.models import Card, Note, NoteKind
-    from srs.review import Schedulers
-    from srs.scheduler import memory_of
-    from srs.settings import clock_for
-    from srs.stories import StoryIndex
 
     schedulers = Schedulers(session, clock_for(session))
     stories = StoryIndex(session)
@@ -83,7 +83,7 @@ def pick_questions(session: Session, now: datetime, count: int, rng: random.Rand
         slug = next((t for t in note.tags if t in BY_SLUG), GENERAL.slug)
         question = MockQuestion(
             card.id, note.fields.get("Question", ""), slug,
-            schedulers.for_card(card).retrievability(memory_of(card), now), bool(stories.for_question(note)),
+            schedulers.for_card(card).retrievability(memory_of(card), now), bool(stories.for_question(note.id, note.tags)),
         )
         pools.setdefault(slug, []).append(question)
     for pool in pools.values():

@@ -13,13 +13,35 @@ that the two agree.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 from enum import IntEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
+
+from srs.domain import (
+    AnkiDeckId,
+    AnkiNotetypeId,
+    CardId,
+    CardState,
+    DeckId,
+    NoteId,
+    PresetId,
+    Rating,
+    ReviewId,
+    from_ms,
+)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -41,43 +63,21 @@ class UTCDateTime(TypeDecorator[datetime]):
         return from_ms(value)
 
 
-def to_ms(value: datetime) -> int:
-    """The stored form of a datetime, for hand-written queries."""
-    return round(value.timestamp() * 1000)
+class IntEnumColumn(TypeDecorator[IntEnum]):
+    """An IntEnum stored as its integer: rows come back as the enum, and ints are accepted as before."""
 
+    impl = Integer
+    cache_ok = True
 
-def from_ms(value: int) -> datetime:
-    """A stored instant (Unix ms) as the aware UTC datetime the models give."""
-    return datetime.fromtimestamp(value / 1000, tz=timezone.utc)
+    def __init__(self, enum: type[IntEnum]) -> None:
+        super().__init__()
+        self.enum = enum
 
+    def process_bind_param(self, value: int | None, dialect: Any) -> int | None:
+        return None if value is None else int(value)
 
-class CardState(IntEnum):
-    """A card's place in its life, numbered like Anki's card type."""
-
-    NEW = 0
-    LEARNING = 1
-    REVIEW = 2
-    RELEARNING = 3
-
-
-class Rating(IntEnum):
-    AGAIN = 1
-    HARD = 2
-    GOOD = 3
-    EASY = 4
-
-
-class NoteKind:
-    """The kinds of note srs knows; stored as plain strings."""
-
-    QUESTION = "question"  # a behavioral question to answer aloud
-    CONCEPT = "concept"  # a term and its meaning (STAR parts, mistakes, ...)
-    ASK = "ask"  # a question to ask the interviewer
-    LIST = "list"  # a named list to recall (e.g. topics to ask about)
-    STORY = "story"
-    PITCH = "pitch"
-
-    ALL = (QUESTION, CONCEPT, ASK, LIST, STORY, PITCH)
+    def process_result_value(self, value: int | None, dialect: Any) -> IntEnum | None:
+        return None if value is None else self.enum(value)
 
 
 class Base(DeclarativeBase):
@@ -96,7 +96,7 @@ class Preset(Base):
     """Deck options shared by decks: FSRS parameters, retention and steps."""
 
     __tablename__ = "presets"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[PresetId] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String, unique=True)
     desired_retention: Mapped[float] = mapped_column(Float)
     parameters: Mapped[list[float]] = mapped_column(JSON)
@@ -107,12 +107,12 @@ class Preset(Base):
 
 class Deck(Base):
     __tablename__ = "decks"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[DeckId] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String, unique=True)  # hierarchy as Parent::Child
-    preset_id: Mapped[int] = mapped_column(ForeignKey("presets.id"))
+    preset_id: Mapped[PresetId] = mapped_column(ForeignKey("presets.id"))
     source: Mapped[str | None] = mapped_column(String)  # "builtin:NAME" or a guide path
     description: Mapped[str] = mapped_column(Text, default="")
-    anki_id: Mapped[int] = mapped_column(BigInteger, unique=True)  # fixed id for Anki export
+    anki_id: Mapped[AnkiDeckId] = mapped_column(BigInteger, unique=True)  # fixed id for Anki export
     created: Mapped[datetime] = mapped_column(UTCDateTime)
 
     preset: Mapped[Preset] = relationship()
@@ -120,7 +120,7 @@ class Deck(Base):
 
 class Note(Base):
     __tablename__ = "notes"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[NoteId] = mapped_column(Integer, primary_key=True)
     guid: Mapped[str] = mapped_column(String, unique=True)
     kind: Mapped[str] = mapped_column(String)
     fields: Mapped[dict[str, str]] = mapped_column(JSON)
@@ -131,7 +131,7 @@ class Note(Base):
     created: Mapped[datetime] = mapped_column(UTCDateTime)
     modified: Mapped[datetime] = mapped_column(UTCDateTime)
     # notes of a foreign Anki note type: that note type, and the raw field HTML
-    anki_notetype_id: Mapped[int | None] = mapped_column(ForeignKey("anki_notetypes.id"), default=None)
+    anki_notetype_id: Mapped[AnkiNotetypeId | None] = mapped_column(ForeignKey("anki_notetypes.id"), default=None)
     anki_fields: Mapped[list[str] | None] = mapped_column(JSON, default=None)
 
     cards: Mapped[list[Card]] = relationship(back_populates="note", order_by="Card.ord")
@@ -141,7 +141,7 @@ class AnkiNotetype(Base):
     """A foreign Anki note type, kept so its notes can be exported as they came."""
 
     __tablename__ = "anki_notetypes"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)  # Anki's note type id
+    id: Mapped[AnkiNotetypeId] = mapped_column(Integer, primary_key=True)  # Anki's note type id
     name: Mapped[str] = mapped_column(String)
     cloze: Mapped[bool] = mapped_column(Boolean)
     fields: Mapped[list[str]] = mapped_column(JSON)
@@ -151,11 +151,11 @@ class AnkiNotetype(Base):
 
 class Card(Base):
     __tablename__ = "cards"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    note_id: Mapped[int] = mapped_column(ForeignKey("notes.id"))
+    id: Mapped[CardId] = mapped_column(Integer, primary_key=True)
+    note_id: Mapped[NoteId] = mapped_column(ForeignKey("notes.id"))
     ord: Mapped[int] = mapped_column(Integer, default=0)
-    deck_id: Mapped[int] = mapped_column(ForeignKey("decks.id"))
-    state: Mapped[int] = mapped_column(Integer, default=CardState.NEW)
+    deck_id: Mapped[DeckId] = mapped_column(ForeignKey("decks.id"))
+    state: Mapped[CardState] = mapped_column(IntEnumColumn(CardState), default=CardState.NEW)
     step: Mapped[int | None] = mapped_column(Integer)
     stability: Mapped[float | None] = mapped_column(Float)
     difficulty: Mapped[float | None] = mapped_column(Float)
@@ -183,13 +183,13 @@ class Review(Base):
 
     __tablename__ = "reviews"
     # reviewed_at is unique (an index); a collision is moved on by a millisecond.
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    card_id: Mapped[int] = mapped_column(ForeignKey("cards.id"))
+    id: Mapped[ReviewId] = mapped_column(Integer, primary_key=True)
+    card_id: Mapped[CardId] = mapped_column(ForeignKey("cards.id"))
     reviewed_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    rating: Mapped[int] = mapped_column(Integer)
+    rating: Mapped[Rating] = mapped_column(IntEnumColumn(Rating))
     duration_ms: Mapped[int] = mapped_column(Integer, default=0)
-    prev_state: Mapped[int] = mapped_column(Integer)
-    state: Mapped[int] = mapped_column(Integer)
+    prev_state: Mapped[CardState] = mapped_column(IntEnumColumn(CardState))
+    state: Mapped[CardState] = mapped_column(IntEnumColumn(CardState))
     step: Mapped[int | None] = mapped_column(Integer)
     stability: Mapped[float] = mapped_column(Float)
     difficulty: Mapped[float] = mapped_column(Float)
@@ -209,7 +209,7 @@ class Story(Base):
     """What a story note needs beyond its text: scores, competencies, flags."""
 
     __tablename__ = "stories"
-    note_id: Mapped[int] = mapped_column(ForeignKey("notes.id"), primary_key=True)
+    note_id: Mapped[NoteId] = mapped_column(ForeignKey("notes.id"), primary_key=True)
     competencies: Mapped[list[str]] = mapped_column(JSON)  # competency slugs
     impact: Mapped[int | None] = mapped_column(Integer)  # 1-5
     scope: Mapped[int | None] = mapped_column(Integer)  # 1-5
@@ -221,6 +221,6 @@ class StoryLink(Base):
     """A story the user will tell for a question."""
 
     __tablename__ = "story_links"
-    story_id: Mapped[int] = mapped_column(ForeignKey("notes.id"), primary_key=True)
-    question_id: Mapped[int] = mapped_column(ForeignKey("notes.id"), primary_key=True)
+    story_id: Mapped[NoteId] = mapped_column(ForeignKey("notes.id"), primary_key=True)
+    question_id: Mapped[NoteId] = mapped_column(ForeignKey("notes.id"), primary_key=True)
     created: Mapped[datetime] = mapped_column(UTCDateTime)

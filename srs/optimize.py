@@ -11,10 +11,15 @@ with (``Clock.elapsed_days``).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import select, update
+
 from srs.errors import NotFoundError
+from srs.models import Card, Preset
+from srs.scheduler import NEW, memory_columns
+from srs.settings import Schedulers, clock_for
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -55,7 +60,6 @@ class OptimizeResult:
 
 def training_items(session: Session, preset_id: int) -> tuple[list[list[tuple[int, int]]], int, int]:
     """(items as [(rating, delta_t), ...], cards, reviews) for the decks of one preset."""
-    from srs.settings import clock_for
 
     clock = clock_for(session)
     rows = session.connection().exec_driver_sql(
@@ -67,8 +71,6 @@ def training_items(session: Session, preset_id: int) -> tuple[list[list[tuple[in
     history: list[tuple[int, int]] = []
     previous_card, previous_at = None, 0
     cards = 0
-    from datetime import timezone
-
     for card_id, at, rating in rows:
         if card_id != previous_card:
             history, previous_card, cards = [], card_id, cards + 1
@@ -97,9 +99,6 @@ def evaluate(parameters: list[float], items: list[list[tuple[int, int]]]) -> Eva
 
 def optimize(session: Session, preset_name: str | None = None, adopt: bool = True) -> list[OptimizeResult]:
     """Fit parameters for each preset (or one); adopt them only when they predict better."""
-    from sqlalchemy import select
-
-    from srs.models import Preset
 
     presets = list(session.scalars(select(Preset).order_by(Preset.id)))
     if preset_name is not None:
@@ -143,15 +142,8 @@ def reschedule(session: Session, preset_name: str, now: datetime) -> int:
     cards updated in one statement: an order of magnitude faster than card by
     card on a large collection (BENCHMARKS.md).
     """
-    from sqlalchemy import select
 
     import numpy as np
-    from sqlalchemy import update
-
-    from srs.models import Card, Preset
-    from srs.review import Schedulers
-    from srs.scheduler import NEW, memory_columns
-    from srs.settings import clock_for
 
     preset = session.scalars(select(Preset).where(Preset.name == preset_name)).one()
     conn = session.connection()

@@ -12,8 +12,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from sqlalchemy import select
+
+from srs.decks import STORIES_DECK, get_or_create_deck
+from srs.domain import NoteKind
 from srs.errors import StoryError
-from srs.models import Card, Note, NoteKind
+from srs.models import Card, Note
+from srs.sanitize import printable
+from srs.story_format import heading, reject_controls, strip_comments
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -55,15 +61,11 @@ class Pitch:
 
 
 def render_pitch(fields: dict[str, str] | None) -> str:
-    from srs.sanitize import printable
-
     fields = fields or {}
     return TEMPLATE.format(**{k: printable(fields.get(k, "")) for k in PARTS})
 
 
 def parse_pitch(text: str) -> Pitch:
-    from srs.stories import heading, reject_controls, strip_comments
-
     reject_controls(text, "the pitch")
     text = strip_comments(text)
     parts: dict[str, list[str]] = {}
@@ -91,16 +93,11 @@ def parse_pitch(text: str) -> Pitch:
 
 
 def get_pitch(session: Session) -> Note | None:
-    from sqlalchemy import select
-
     return session.scalars(select(Note).where(Note.guid == PITCH_GUID)).first()
 
 
 def save_pitch(session: Session, pitch: Pitch, now: datetime) -> Note:
     """Create or update the pitch note and its card; the caller commits."""
-    from srs.decks import get_or_create_deck
-    from srs.stories import STORIES_DECK
-
     note = get_pitch(session)
     if note is None:
         note = Note(

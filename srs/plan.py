@@ -12,8 +12,12 @@ import statistics
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from srs.clock import Clock
+from sqlalchemy import select
+
+from srs.domain import CardState
 from srs.errors import ConfigError
+from srs.models import Card
+from srs.settings import Schedulers, clock_for, get_setting, interview_day, set_setting
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -21,18 +25,7 @@ if TYPE_CHECKING:
 DEFAULT_SECONDS_PER_REVIEW = 60.0  # before the user has answer times of their own
 
 
-def deadline_day(session: Session, clock: Clock) -> int | None:
-    """The interview's day number, when a plan is set."""
-    from srs.settings import get_setting
-
-    value = get_setting(session, "interview_date")
-    if not value:
-        return None
-    return date.fromisoformat(value).toordinal() - date(1970, 1, 1).toordinal()
-
-
 def set_plan(session: Session, interview: str, max_minutes: int | None, now: datetime) -> None:
-    from srs.settings import clock_for, set_setting
 
     try:
         day = date.fromisoformat(interview)
@@ -48,7 +41,6 @@ def set_plan(session: Session, interview: str, max_minutes: int | None, now: dat
 
 
 def clear_plan(session: Session) -> None:
-    from srs.settings import set_setting
 
     set_setting(session, "interview_date", "")
     set_setting(session, "plan_max_minutes", 0)
@@ -64,7 +56,6 @@ def seconds_per_review(session: Session) -> float:
 
 def daily_review_cap(session: Session) -> int | None:
     """Reviews per day that fit the plan's minutes, if the plan sets minutes."""
-    from srs.settings import get_setting
 
     minutes = int(get_setting(session, "plan_max_minutes") or 0)
     if not get_setting(session, "interview_date") or minutes <= 0:
@@ -74,14 +65,8 @@ def daily_review_cap(session: Session) -> int | None:
 
 def plan_report(session: Session, now: datetime) -> dict[str, Any]:
     """Days left, recall on the day under today's schedule, and the workload to the interview."""
-    from sqlalchemy import select
-
-    from srs.models import Card, CardState
-    from srs.review import Schedulers
-    from srs.settings import clock_for, get_setting
-
     clock = clock_for(session)
-    target_day = deadline_day(session, clock)
+    target_day = interview_day(session, clock)
     if target_day is None:
         raise ConfigError("no interview date set: srs plan --interview YYYY-MM-DD")
     today = clock.today(now)

@@ -18,14 +18,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 
 from srs.clock import Clock
+from srs.domain import CardState, DeckId, NoteKind, Rating, to_ms
 from srs.errors import NotFoundError
-from srs.models import Card, CardState, Note, Preset, Rating, Review
-from srs.scheduler import Memory, Scheduler, apply_memory, memory_of
-from srs.settings import clock_for, get_setting
-from srs.templates import Sides, card_sides
+from srs.models import Card, Note, Review
+from srs.pitch import get_pitch
+from srs.plan import daily_review_cap
+from srs.scheduler import Memory, anki_interval, apply_memory, memory_of
+from srs.settings import Schedulers, clock_for, get_setting
+from srs.stories import StoryIndex
+from srs.templates import Linked, Sides, beats, card_sides, pitch_outline
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -42,7 +46,6 @@ class Limits:
     @classmethod
     def from_settings(cls, session: Session, new: int | None = None, reviews: int | None = None) -> Limits:
         """Limits from flags or settings; an interview plan with minutes caps reviews too."""
-        from srs.plan import daily_review_cap
 
         review_limit = reviews if reviews is not None else int(get_setting(session, "reviews_per_day"))
         cap = daily_review_cap(session)
@@ -73,38 +76,6 @@ class Queue:
     new_limited: bool  # new cards wait only because of today's limit
 
 
-class Schedulers:
-    """One Scheduler per preset, built on first need."""
-
-    def __init__(self, session: Session, clock: Clock, fuzz: bool = True) -> None:
-        self.session = session
-        self.clock = clock
-        self.fuzz = fuzz
-        self._by_preset: dict[int, Scheduler] = {}
-        self._deck_presets: dict[int, int] = {}
-        from srs.plan import deadline_day
-
-        self.deadline = deadline_day(session, clock)
-
-    def for_card(self, card: Card) -> Scheduler:
-        return self.for_card_in(card.deck_id)
-
-    def for_card_in(self, deck_id: int) -> Scheduler:
-        """The scheduler of the preset of deck *deck_id*."""
-        if deck_id not in self._deck_presets:
-            from srs.models import Deck
-
-            deck = self.session.get(Deck, deck_id)
-            assert deck is not None
-            self._deck_presets[deck_id] = deck.preset_id
-        preset_id = self._deck_presets[deck_id]
-        if preset_id not in self._by_preset:
-            preset = self.session.get(Preset, preset_id)
-            assert preset is not None
-            self._by_preset[preset_id] = Scheduler.from_preset(preset, self.clock, self.fuzz, self.deadline)
-        return self._by_preset[preset_id]
-
-
 class ReviewSession:
     """A day's study of some decks (all when *deck_ids* is None)."""
 
@@ -112,7 +83,7 @@ class ReviewSession:
         self,
         session: Session,
         limits: Limits,
-        deck_ids: list[int] | None = None,
+        deck_ids: list[DeckId] | None = None,
         clock: Clock | None = None,
     ) -> None:
         self.session = session
@@ -122,7 +93,7 @@ class ReviewSession:
         self.schedulers = Schedulers(session, self.clock)
         self._before: dict[int, dict[str, object]] = {}  # review id -> its card's columns before that answer
 
-    def _in_decks(self, today: int):  # type: ignore[no-untyped-def]
+    def _in_decks(self, today: int) -> ColumnElement[bool]:
         """Cards of the session's decks that may be shown today: not suspended, not buried."""
         conds = [Card.suspended.is_(False), or_(Card.buried_until.is_(None), Card.buried_until <= today)]
         if self.deck_ids is not None:
@@ -229,6 +200,14 @@ class ReviewSession:
             )
         return Queue(card_id, counts, next_due, new_left == 0 and new_available > 0)
 
+    def checkpoint(self) -> None:
+        """Commit now: an answer is durable on its own, and no transaction is held while the user thinks.
+
+        The interactive loops (review, mock) call this after each answer and
+        before each wait for a key; a second srs process may write meanwhile.
+        """
+        self.session.commit()
+
     def card(self, card_id: int) -> Card:
         card = self.session.get(Card, card_id)
         if card is None:
@@ -237,7 +216,6 @@ class ReviewSession:
 
     def sides(self, card: Card) -> Sides:
         """What the card shows, with the user's linked stories on a question's back."""
-        from srs.stories import linked_for
 
         return card_sides(card.note, card.ord, linked_for(self.session, card.note))
 
@@ -260,22 +238,8 @@ class ReviewSession:
         return undo_review(self.session, review_id, now, self._before.pop(review_id, None))
 
 
-def anki_interval(clock: Clock, state: int, due_ms: int, at_ms: int) -> int:
-    """The interval an answer scheduled, in Anki's revlog units.
-
-    Days when the card is next due on a later day (always for review cards),
-    else negative seconds (rslib/src/revlog/mod.rs: "positive values are in
-    days, negative values in seconds").
-    """
-    days = clock.day_of_ms(due_ms) - clock.day_of_ms(at_ms)
-    if state == CardState.REVIEW or days > 0:
-        return max(1, days)
-    return -max(1, (due_ms - at_ms + 500) // 1000)
-
-
 def unique_review_time(session: Session, now: datetime) -> datetime:
     """*now*, moved on by a millisecond while another review has that time."""
-    from srs.models import to_ms
 
     now = _EPOCH + timedelta(milliseconds=to_ms(now))  # the precision reviews are stored with
     while session.scalar(select(Review.id).where(Review.reviewed_at == now).limit(1)) is not None:
@@ -292,7 +256,6 @@ def record_review(
     now: datetime,
     duration_ms: int,
 ) -> Review:
-    from srs.models import to_ms
 
     assert after.due is not None and after.stability is not None and after.difficulty is not None
     clock = clock_for(session)
@@ -301,7 +264,7 @@ def record_review(
     else:
         last_interval = session.scalar(
             select(Review.interval).where(Review.card_id == card.id).order_by(Review.reviewed_at.desc()).limit(1)
-        )
+        ) or 0
     review = Review(
         card_id=card.id,
         reviewed_at=now,
@@ -380,3 +343,31 @@ def replay_card(session: Session, card: Card, schedulers: Schedulers) -> Memory:
         select(Review.rating, Review.reviewed_at).where(Review.card_id == card.id).order_by(Review.reviewed_at, Review.id)
     ).all()
     return schedulers.for_card(card).replay([(r, t) for r, t in history], card.id)
+
+
+def linked_for(session: Session, note: Note) -> Linked | None:
+    """The user's own material a question's answer side shows: its stories' beats, and the pitch for "about you"."""
+    if note.kind != NoteKind.QUESTION:
+        return None
+    stories = tuple((n.fields.get("Title", ""), beats(n.fields)) for n, _ in StoryIndex(session).for_question(note.id, note.tags))
+    pitch = ""
+    if "about-you" in note.tags:
+        pitch_note = get_pitch(session)
+        if pitch_note is not None:
+            pitch = pitch_outline(pitch_note.fields)
+    return Linked(stories=stories, pitch=pitch)
+
+
+def editable_behind(session: Session, note: Note) -> tuple[str, int | None] | None:
+    """What `e` opens for a card of *note*: ('story', id), ('pitch', None) or None."""
+    if note.kind == NoteKind.STORY:
+        return ("story", note.id)
+    if note.kind == NoteKind.PITCH:
+        return ("pitch", None)
+    if note.kind == NoteKind.QUESTION:
+        linked = StoryIndex(session).for_question(note.id, note.tags)
+        if linked:
+            return ("story", linked[0][0].id)
+        if "about-you" in note.tags:
+            return ("pitch", None)
+    return None

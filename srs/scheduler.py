@@ -32,13 +32,31 @@ import math
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
-from srs.clock import Clock
-from srs.models import CardState, Preset, Rating
+from srs.clock import DAY_MS, Clock
+from srs.domain import CardState, Rating, from_ms, to_ms
 
 if TYPE_CHECKING:
     import numpy as np
+
+# A new preset's options: Anki's defaults (learning steps 1m 10m, relearning
+# 10m, intervals up to a century) and FSRS's usual 90% retention. Settings
+# build the default preset from these; a Scheduler made without a preset uses them.
+DEFAULT_DESIRED_RETENTION = 0.9
+DEFAULT_LEARNING_STEPS = (60, 600)  # seconds
+DEFAULT_RELEARNING_STEPS = (600,)
+DEFAULT_MAXIMUM_INTERVAL = 36500  # days
+
+
+class PresetOptions(Protocol):
+    """A preset's scheduling options (the ORM's Preset, or anything with these attributes)."""
+
+    parameters: list[float]
+    desired_retention: float
+    learning_steps: list[int]
+    relearning_steps: list[int]
+    maximum_interval: int
 
 # Relative tolerance for stability and difficulty computed by two different
 # code paths (srs's kernel and py-fsrs, or the same kernel on two CPUs). A
@@ -62,7 +80,7 @@ def _power(base: np.ndarray | float, exponent: np.ndarray | float) -> np.ndarray
     """
     import numpy as np
 
-    return np.power(base, exponent)  # type: ignore[no-any-return]
+    return np.power(base, exponent)
 
 
 @dataclass(frozen=True)
@@ -113,8 +131,6 @@ class Replayed(NamedTuple):
 
     def final_memories(self, bounds: np.ndarray, ratings: np.ndarray, times: np.ndarray) -> list[Memory]:
         """Each card's memory after its last answer, as ``replay`` gives it."""
-        from srs.models import from_ms
-
         return [
             Memory(CardState(state), None if step < 0 else step, stability, difficulty, from_ms(due), from_ms(at), reps, lapses)
             for state, step, stability, difficulty, due, at, reps, lapses in self.final_states(bounds, ratings, times)
@@ -139,10 +155,10 @@ class Scheduler:
         self,
         clock: Clock,
         parameters: Sequence[float] | None = None,
-        desired_retention: float = 0.9,
-        learning_steps: Sequence[int] = (60, 600),
-        relearning_steps: Sequence[int] = (600,),
-        maximum_interval: int = 36500,
+        desired_retention: float = DEFAULT_DESIRED_RETENTION,
+        learning_steps: Sequence[int] = DEFAULT_LEARNING_STEPS,
+        relearning_steps: Sequence[int] = DEFAULT_RELEARNING_STEPS,
+        maximum_interval: int = DEFAULT_MAXIMUM_INTERVAL,
         fuzz: bool = True,
         deadline_day: int | None = None,
     ) -> None:
@@ -166,7 +182,7 @@ class Scheduler:
         self._setup_kernel()
 
     @classmethod
-    def from_preset(cls, preset: Preset, clock: Clock, fuzz: bool = True, deadline_day: int | None = None) -> Scheduler:
+    def from_preset(cls, preset: PresetOptions, clock: Clock, fuzz: bool = True, deadline_day: int | None = None) -> Scheduler:
         return cls(
             clock,
             parameters=preset.parameters,
@@ -182,19 +198,19 @@ class Scheduler:
         """The memory after answering *rating* at *now*: the kernel on one lane."""
         import numpy as np
 
-        from srs.models import from_ms, to_ms
-
         now_ms = to_ms(now)
         today = self.clock.day_of_ms(now_ms)
         fresh = memory.state == CardState.NEW
+        last_ms = 0
         if not fresh:
             assert memory.last_review is not None and memory.stability is not None and memory.difficulty is not None
+            last_ms = to_ms(memory.last_review)
         out = self._answer(
             np.array([int(memory.state)], dtype=np.int64),
             np.array([memory.step or 0], dtype=np.int64),
             np.array([0.0 if fresh else memory.stability], dtype=np.float64),
             np.array([0.0 if fresh else memory.difficulty], dtype=np.float64),
-            np.array([0 if fresh else to_ms(memory.last_review)], dtype=np.int64),  # type: ignore[arg-type]
+            np.array([last_ms], dtype=np.int64),
             np.array([int(rating)], dtype=np.int64),
             np.array([today], dtype=np.int64),
             np.array([self.clock.day_start_ms(today + 1)], dtype=np.int64),
@@ -255,7 +271,7 @@ class Scheduler:
         of thousands of answers: one kernel call per answer position, across
         all cards that reached it (cards sorted longest first, so the ones
         still going are a prefix). Intervals are in Anki's revlog units, as
-        ``review.anki_interval`` gives them.
+        ``anki_interval`` gives them.
         """
         import numpy as np
 
@@ -359,7 +375,7 @@ class Scheduler:
         with np.errstate(all="ignore"):
             fresh = state == _NEW
             # memory: stability and difficulty
-            gap = (next_start - last) // 86_400_000  # Anki's elapsed days (rslib: next_day_at.elapsed_days_since)
+            gap = (next_start - last) // DAY_MS  # Anki's elapsed days (rslib: next_day_at.elapsed_days_since)
             inc = (_power(e, w[17] * (g - 3 + w[18]))) * (_power(s0, -w[19]))
             inc = np.where(g > 1, np.maximum(inc, 1.0), inc)
             s_short = np.maximum(s0 * inc, STABILITY_MIN)
@@ -503,17 +519,30 @@ def _unit_batch(card_ids: np.ndarray, reps: int) -> np.ndarray:
     return z.astype(np.float64) * 2.0**-64
 
 
-def memory_of(card: object) -> Memory:
+class HoldsMemory(Protocol):
+    """What a card row holds of its memory (the ORM's Card, or any object with these attributes)."""
+
+    state: CardState
+    step: int | None
+    stability: float | None
+    difficulty: float | None
+    due: datetime | None
+    last_review: datetime | None
+    reps: int
+    lapses: int
+
+
+def memory_of(card: HoldsMemory) -> Memory:
     """The Memory held in a card row's columns."""
     return Memory(
-        state=CardState(card.state),  # type: ignore[attr-defined]
-        step=card.step,  # type: ignore[attr-defined]
-        stability=card.stability,  # type: ignore[attr-defined]
-        difficulty=card.difficulty,  # type: ignore[attr-defined]
-        due=card.due,  # type: ignore[attr-defined]
-        last_review=card.last_review,  # type: ignore[attr-defined]
-        reps=card.reps,  # type: ignore[attr-defined]
-        lapses=card.lapses,  # type: ignore[attr-defined]
+        state=CardState(card.state),
+        step=card.step,
+        stability=card.stability,
+        difficulty=card.difficulty,
+        due=card.due,
+        last_review=card.last_review,
+        reps=card.reps,
+        lapses=card.lapses,
     )
 
 
@@ -522,14 +551,31 @@ def memory_columns(memory: Memory) -> dict[str, object]:
     columns: dict[str, object] = {
         name: getattr(memory, name) for name in ("step", "stability", "difficulty", "due", "last_review", "reps", "lapses")
     }
-    columns["state"] = int(memory.state)
+    columns["state"] = memory.state
     return columns
 
 
-def apply_memory(card: object, memory: Memory) -> None:
+def apply_memory(card: HoldsMemory, memory: Memory) -> None:
     """Write a Memory into a card row's columns."""
     for name, value in memory_columns(memory).items():
         setattr(card, name, value)
 
 
-__all__ = ["NEW", "Memory", "Replayed", "Scheduler", "apply_memory", "memory_columns", "memory_of"]
+def anki_interval(clock: Clock, state: int, due_ms: int, at_ms: int) -> int:
+    """The interval an answer scheduled, in Anki's revlog units.
+
+    Days when the card is next due on a later day (always for review cards),
+    else negative seconds (rslib/src/revlog/mod.rs: "positive values are in
+    days, negative values in seconds").
+    """
+    days = clock.day_of_ms(due_ms) - clock.day_of_ms(at_ms)
+    if state == CardState.REVIEW or days > 0:
+        return max(1, days)
+    return -max(1, (due_ms - at_ms + 500) // 1000)
+
+
+__all__ = [
+    "DEFAULT_DESIRED_RETENTION", "DEFAULT_LEARNING_STEPS", "DEFAULT_MAXIMUM_INTERVAL", "DEFAULT_RELEARNING_STEPS",
+    "FLOAT_TOLERANCE", "NEW", "HoldsMemory", "Memory", "PresetOptions", "Replayed", "Scheduler", "anki_interval",
+    "apply_memory", "memory_columns", "memory_of", "validate_parameters",
+]

@@ -9,19 +9,27 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import select
+
 from srs.clock import Clock, load_timezone
+from srs.domain import DeckId, PresetId
 from srs.errors import ConfigError
-from srs.models import Preset, Setting
+from srs.models import Card, Deck, Preset, Setting
+from srs.scheduler import (
+    DEFAULT_DESIRED_RETENTION,
+    DEFAULT_LEARNING_STEPS,
+    DEFAULT_MAXIMUM_INTERVAL,
+    DEFAULT_RELEARNING_STEPS,
+    Scheduler,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
 DEFAULT_PRESET = "Default"
-# Anki's defaults: learning steps 1m 10m, relearning 10m.
-DEFAULT_LEARNING_STEPS = [60, 600]
-DEFAULT_RELEARNING_STEPS = [600]
 
 
 @dataclass(frozen=True)
@@ -91,8 +99,7 @@ def clock_from_values(timezone: Any, rollover_hour: Any) -> Clock:
 
 
 def default_preset(session: Session) -> Preset:
-    """The preset new decks use, created with FSRS defaults on first need."""
-    from sqlalchemy import select
+    """The preset new decks use, created with the scheduler's defaults on first need."""
 
     preset = session.scalars(select(Preset).where(Preset.name == DEFAULT_PRESET)).first()
     if preset is None:
@@ -100,15 +107,51 @@ def default_preset(session: Session) -> Preset:
 
         preset = Preset(
             name=DEFAULT_PRESET,
-            desired_retention=0.9,
+            desired_retention=DEFAULT_DESIRED_RETENTION,
             parameters=list(DEFAULT_PARAMETERS),
             learning_steps=list(DEFAULT_LEARNING_STEPS),
             relearning_steps=list(DEFAULT_RELEARNING_STEPS),
-            maximum_interval=36500,
+            maximum_interval=DEFAULT_MAXIMUM_INTERVAL,
         )
         session.add(preset)
         session.flush()
     return preset
+
+
+def interview_day(session: Session, clock: Clock) -> int | None:
+    """The day number of the interview the schedule aims at, when a plan is set (srs plan)."""
+    value = get_setting(session, "interview_date")
+    if not value:
+        return None
+    return clock.day_of_date(date.fromisoformat(value))
+
+
+class Schedulers:
+    """The scheduler of each deck's preset, on one clock, built on first need."""
+
+    def __init__(self, session: Session, clock: Clock, fuzz: bool = True) -> None:
+        self.session = session
+        self.clock = clock
+        self.fuzz = fuzz
+        self.deadline = interview_day(session, clock)
+        self._by_preset: dict[PresetId, Scheduler] = {}
+        self._deck_presets: dict[DeckId, PresetId] = {}
+
+    def for_card(self, card: Card) -> Scheduler:
+        return self.for_card_in(card.deck_id)
+
+    def for_card_in(self, deck_id: DeckId) -> Scheduler:
+        """The scheduler of the preset of deck *deck_id*."""
+        if deck_id not in self._deck_presets:
+            deck = self.session.get(Deck, deck_id)
+            assert deck is not None
+            self._deck_presets[deck_id] = deck.preset_id
+        preset_id = self._deck_presets[deck_id]
+        if preset_id not in self._by_preset:
+            preset = self.session.get(Preset, preset_id)
+            assert preset is not None
+            self._by_preset[preset_id] = Scheduler.from_preset(preset, self.clock, self.fuzz, self.deadline)
+        return self._by_preset[preset_id]
 
 
 _STEP = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
@@ -150,6 +193,15 @@ def all_settings(session: Session) -> dict[str, Any]:
     values["relearning_steps"] = format_steps(preset.relearning_steps)
     values["maximum_interval"] = preset.maximum_interval
     return values
+
+
+def show_setting(session: Session, key: str) -> Any:
+    """One setting's value, for `srs config KEY`; ConfigError naming the known keys if there is none."""
+    values = all_settings(session)
+    name = key.replace("-", "_")
+    if name not in values:
+        raise ConfigError(f"unknown setting {key!r} (known: {', '.join(sorted(values))})")
+    return values[name]
 
 
 def _int_in(key: str, text: str, low: int, high: int) -> int:

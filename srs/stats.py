@@ -8,9 +8,19 @@ the terminal view draws it.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from datetime import date as date_type
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+
+from srs.competencies import BY_SLUG
+from srs.domain import CardState
+from srs.errors import ConfigError
+from srs.files import write_atomically
+from srs.models import Card, Deck, Note, Story
+from srs.settings import Schedulers, clock_for
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -21,10 +31,6 @@ FORECAST_DAYS = 30
 
 def collection_stats(session: Session, now: datetime) -> dict[str, Any]:
     """The ``srs stats --json`` data."""
-    from srs.competencies import BY_SLUG
-    from srs.models import CardState
-    from srs.review import Schedulers
-    from srs.settings import clock_for
 
     clock = clock_for(session)
     today = clock.today(now)
@@ -48,7 +54,7 @@ def collection_stats(session: Session, now: datetime) -> dict[str, Any]:
                 bucket[key][0] += 1
                 bucket[key][1] += rating > 1
     first = today - HISTORY_DAYS + 1
-    activity = [
+    activity: list[dict[str, Any]] = [
         {"date": clock.date_of_day(d).isoformat(), "reviews": per_day[d], "minutes": round(ms_per_day[d] / 60000, 1)}
         for d in range(first, today + 1)
     ]
@@ -57,17 +63,13 @@ def collection_stats(session: Session, now: datetime) -> dict[str, Any]:
     while per_day[day]:
         streak, day = streak + 1, day - 1
 
-    forecast = Counter()
+    forecast: Counter[int] = Counter()
     for due, state, suspended in conn.exec_driver_sql("SELECT due, state, suspended FROM cards WHERE state != 0"):
         if suspended or due is None:
             continue
         offset = max(0, clock.day_of_ms(due) - today)
         if offset < FORECAST_DAYS:
             forecast[offset] += 1
-
-    from sqlalchemy import select
-
-    from srs.models import Card, Deck, Note, Story
 
     schedulers = Schedulers(session, clock)
     by_deck: dict[str, list[float]] = defaultdict(list)
@@ -127,11 +129,7 @@ def write_png(data: dict[str, Any], path: Any) -> None:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        from srs.errors import ConfigError
-
         raise ConfigError("--png needs matplotlib: pip install 'srs[charts]'") from None
-    from datetime import date as date_type
-
     activity = data["activity"]
     first = date_type.fromisoformat(activity[0]["date"])
     cells = [None] * first.weekday() + [a["reviews"] for a in activity]
@@ -161,8 +159,6 @@ def write_png(data: dict[str, Any], path: Any) -> None:
     ax.set_xlim(0, 1)
     ax.set_title("Recall now, by deck")
     fig.tight_layout()
-    from srs.errors import ConfigError
-    from srs.files import write_atomically
 
     try:
         write_atomically(Path(path), lambda target: fig.savefig(target, format="png", dpi=100), "chart", ConfigError)

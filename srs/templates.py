@@ -1,16 +1,87 @@
-"""How a note's fields become the two sides of its cards, as plain text.
+"""What each kind of card asks and answers: the one place that decides a card's content.
 
-Rendering for the terminal (colour, panels) happens in ``terminal.py``; this
-module only decides what each side says, so the CLI, the exporters and the
-tests share one answer.
+The terminal shows ``sides_of`` (plain text); the Anki exporter fills its note
+types' fields from the same functions (``question_competency``, ``beats``,
+``numbers``, ``story_card_content``, ``list_items``), so a card reads the
+same in srs and in Anki. Rendering for the terminal (colour, panels) happens
+in ``terminal.py``.
+
+A story is reviewed as three small recall targets, each a card only when the
+story has the content: its *beats* (ord 0: the first sentence of each part),
+its *numbers* (ord 1: the result's sentences that carry a figure) and its
+*learning* (ord 2).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
-from srs.competencies import BY_SLUG, GENERAL
-from srs.models import Note, NoteKind
+from srs.competencies import BY_SLUG, GENERAL, Competency
+from srs.domain import NoteKind
+from srs.models import Note
+
+TODO = "TODO"  # a story section kept for later
+BEATS, NUMBERS, LEARNING = 0, 1, 2  # the ords of a story's cards
+
+_FIGURE = re.compile(
+    r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|twenty|hundred|thousand|million|billion|"
+    r"half|twice|double[ds]?|tripled?|quadrupled?)\b|%|\$|€|£",
+    re.IGNORECASE,
+)
+
+
+def first_sentence(text: str, max_words: int = 14) -> str:
+    """The first sentence of *text*, on one line, cut at *max_words*."""
+    text = " ".join(text.replace("\n", " ").split())
+    sentence = re.split(r"(?<=[.!?;])\s", text, maxsplit=1)[0].rstrip(".;")
+    words = sentence.split()
+    return " ".join(words[:max_words]) + ("…" if len(words) > max_words else "")
+
+
+def beats(fields: dict[str, str]) -> str:
+    """A story's outline on one line: the first sentence of each part."""
+    parts = ("Context",) if fields.get("Context") else ("Situation", "Task")
+    out = []
+    for name in (*parts, "Action", "Result"):
+        text = fields.get(name, "").strip()
+        if text and text != TODO:
+            out.append(f"{name[0]}: {first_sentence(text)}")
+    return " → ".join(out)
+
+
+def numbers(fields: dict[str, str]) -> str:
+    """The sentences of a story's Result that carry a number, unit or comparison."""
+    result = fields.get("Result", "").strip()
+    if not result or result == TODO:
+        return ""
+    sentences = re.split(r"(?<=[.!?])\s+", " ".join(result.split()))
+    return " ".join(s for s in sentences if _FIGURE.search(s))
+
+
+def story_card_content(fields: dict[str, str]) -> dict[int, str]:
+    """The answer of each story card that has content, by ord."""
+    out = {}
+    line = beats(fields)
+    if fields.get("Action", "").strip() not in ("", TODO) and line:
+        out[BEATS] = line
+    figure = numbers(fields)
+    if figure:
+        out[NUMBERS] = figure
+    learning = fields.get("Learning", "").strip()
+    if learning and learning != TODO:
+        out[LEARNING] = learning
+    return out
+
+
+def question_competency(tags: list[str]) -> Competency:
+    """The competency a question probes, from its tags."""
+    return next((BY_SLUG[t] for t in tags if t in BY_SLUG), GENERAL)
+
+
+def list_items(fields: dict[str, str]) -> list[str]:
+    """The items a list card asks for."""
+    return [item for item in fields.get("Items", "").split("\n") if item]
 
 
 ASK_HINT = (
@@ -51,7 +122,7 @@ def pitch_outline(f: dict[str, str]) -> str:
 def sides_of(kind: str, f: dict[str, str], tags: list[str], ord_: int = 0, linked: Linked | None = None) -> Sides:
     """The two sides from a note's parts (for callers that load columns, not notes)."""
     if kind == NoteKind.QUESTION:
-        competency = next((BY_SLUG[t] for t in tags if t in BY_SLUG), GENERAL)
+        competency = question_competency(tags)
         label = f.get("Competency") or competency.label
         lines = [f"Probes: {label}"]
         if linked and linked.pitch:
@@ -63,8 +134,6 @@ def sides_of(kind: str, f: dict[str, str], tags: list[str], ord_: int = 0, linke
             lines += [competency.hint, "No story linked yet: `srs story link STORY QUESTION` once you have one."]
         return Sides(f.get("Question", ""), "\n".join(lines))
     if kind == NoteKind.STORY:
-        from srs.stories import BEATS, NUMBERS, story_card_content
-
         title = f.get("Title", "")
         content = story_card_content(f)
         if ord_ == BEATS:
@@ -86,9 +155,9 @@ def sides_of(kind: str, f: dict[str, str], tags: list[str], ord_: int = 0, linke
         # a plain question to ask: the question is the card, and the answer is why you would ask it
         return Sides(f.get("Question", ""), ASK_HINT.format(topic=topic))
     if kind == NoteKind.LIST:
-        items = [i for i in f.get("Items", "").split("\n") if i]
+        items = list_items(f)
         return Sides(f"{f.get('Context', '')} — name all {len(items)}", "\n".join(f"• {i}" for i in items))
-    if kind == "anki":  # imported from a foreign Anki note type: text rendered at import
+    if kind == NoteKind.ANKI:  # imported from a foreign Anki note type: text rendered at import
         return Sides(f.get(f"Front {ord_}", ""), f.get(f"Back {ord_}", ""))
     # Kinds added later render their fields in order.
     values = [v for v in f.values() if v]

@@ -10,23 +10,31 @@ the terminal.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date as date_type
 from datetime import datetime, timedelta
+from typing import Any
 
-from rich.console import Console, Group
+from rich.cells import cell_len
+from rich.console import Console, Group, RenderableType
 from rich.panel import Panel
+from rich.table import Table
 from rich.text import Text
 
 from srs.clock import Clock
-from srs.models import Card, Rating
-from srs.sanitize import one_line, printable as safe, shown
+from srs.domain import Rating
+from srs.lint import LONG_ANSWER_SECONDS, Finding
+from srs.mock import MockAnswer, MockQuestion, MockSummary
+from srs.models import Card
 from srs.review import Counts, ReviewSession
+from srs.sanitize import one_line, shown
+from srs.sanitize import printable as safe
 
 RATING_KEYS = {"1": Rating.AGAIN, "2": Rating.HARD, "3": Rating.GOOD, "4": Rating.EASY}
 RATING_LABELS = {Rating.AGAIN: "Again", Rating.HARD: "Hard", Rating.GOOD: "Good", Rating.EASY: "Easy"}
 REVEAL_KEYS = {" ", "\r", "\n"}
-LONG_ANSWER = timedelta(minutes=2)
+LONG_ANSWER = timedelta(seconds=LONG_ANSWER_SECONDS)
 
 
 def format_interval(due: datetime, now: datetime, clock: Clock) -> str:
@@ -136,7 +144,7 @@ def run_review(
             return None
         review_id, rating = answered.pop()
         card = review.undo(review_id, now())
-        review.session.commit()
+        review.checkpoint()
         summary.ratings[rating] -= 1
         summary.answered -= 1
         summary.undone += 1
@@ -160,7 +168,7 @@ def run_review(
         console.print(Panel(Text(shown(sides.front)), title="Question", title_align="left", border_style="cyan"))
         # End the read transaction before waiting for the user: a second srs
         # process may write meanwhile, and our answer must see its changes.
-        review.session.commit()
+        review.checkpoint()
         shown_at = now()
 
         # Wait for reveal, undo, edit or quit.
@@ -187,7 +195,7 @@ def run_review(
         timing = Text(f"answered in {elapsed}", style="yellow" if revealed_at - shown_at >= LONG_ANSWER else "dim")
         console.print(Panel(Group(Text(shown(sides.back)), Text(""), timing), title="Answer", title_align="left", border_style="green"))
         console.print(buttons)
-        review.session.commit()  # hold no transaction while the user decides
+        review.checkpoint()  # hold no transaction while the user decides
 
         choice = _wait(key, {*RATING_KEYS, "u", "q", "e"}, None, console, False)
         while choice == "e":
@@ -202,7 +210,7 @@ def run_review(
             continue
         rating = RATING_KEYS[choice]
         result = review.answer(card, rating, now(), duration_ms)
-        review.session.commit()  # each answer is durable on its own
+        review.checkpoint()  # each answer is durable on its own
         answered.append((result.id, int(rating)))
         summary.answered += 1
         summary.ratings[int(rating)] += 1
@@ -252,7 +260,7 @@ def _read_until(key: Callable[[], str], accepted: set[str]) -> str:
             return pressed.lower()
 
 
-def format_status(data: dict) -> Group:  # type: ignore[type-arg]
+def format_status(data: dict[str, Any]) -> Group:
     """The human form of ``browse.status``."""
     due = data["due"]
     totals = data["totals"]
@@ -308,7 +316,6 @@ def listing(header: list[Column], rows: list[list[str]], width: int) -> tuple[st
     are dropped, least important first, until the rest fits; flexible
     columns share what is left and are cut with an ellipsis.
     """
-    from rich.cells import cell_len
 
     gap = 2
     natural = [max([cell_len(c.name)] + [cell_len(r[i]) for r in rows]) for i, c in enumerate(header)]
@@ -354,7 +361,6 @@ def listing(header: list[Column], rows: list[list[str]], width: int) -> tuple[st
 
 def _cut(text: str, width: int) -> str:
     """*text* cut to *width* cells with an ellipsis."""
-    from rich.cells import cell_len
 
     if width <= 0:
         return ""
@@ -386,7 +392,7 @@ CARD_COLUMNS = [
 ]
 
 
-def card_cells(rows: list) -> list[list[str]]:  # type: ignore[type-arg]
+def card_cells(rows: Sequence[Mapping[str, Any]]) -> list[list[str]]:
     """The ``srs cards`` rows as listing cells."""
     return [
         [
@@ -401,8 +407,7 @@ def card_cells(rows: list) -> list[list[str]]:  # type: ignore[type-arg]
     ]
 
 
-def decks_table(rows: list[dict]) -> object:  # type: ignore[type-arg]
-    from rich.table import Table
+def decks_table(rows: list[dict[str, Any]]) -> Table:
 
     table = Table()
     for name in ("deck", "cards", "new", "due", "suspended"):
@@ -416,7 +421,7 @@ def _pct(value: float | None) -> str:
     return "new" if value is None else f"{value:.0%}"
 
 
-def findings_text(findings: list) -> Text:  # type: ignore[type-arg]
+def findings_text(findings: list[Finding]) -> Text:
     if not findings:
         return Text("Lint: no findings.", style="green")
     text = Text(f"Lint: {len(findings)} finding(s)\n", style="yellow")
@@ -428,7 +433,7 @@ def findings_text(findings: list) -> Text:  # type: ignore[type-arg]
     return text
 
 
-def lint_report(report: list[dict]) -> Group:  # type: ignore[type-arg]
+def lint_report(report: list[dict[str, Any]]) -> Group:
     parts = []
     for entry in report:
         header = Text.assemble((f"{entry['id']}: ", "bold"), safe(entry["title"]), (f"  (~{entry['seconds']} s aloud)", "dim"))
@@ -448,7 +453,7 @@ STORY_COLUMNS = [
 ]
 
 
-def story_cells(rows: list[dict]) -> list[list[str]]:  # type: ignore[type-arg]
+def story_cells(rows: list[dict[str, Any]]) -> list[list[str]]:
     """The ``srs story list`` rows as listing cells."""
     return [
         [
@@ -462,8 +467,7 @@ def story_cells(rows: list[dict]) -> list[list[str]]:  # type: ignore[type-arg]
     ]
 
 
-def coverage_view(data: dict) -> Group:  # type: ignore[type-arg]
-    from rich.table import Table
+def coverage_view(data: dict[str, Any]) -> Group:
 
     stories = data["stories"]
     table = Table(title="Competencies × stories (recall now)")
@@ -475,7 +479,7 @@ def coverage_view(data: dict) -> Group:  # type: ignore[type-arg]
         cells = {s["id"]: _pct(s["recall"]) for s in row["stories"]}
         label = Text(row["label"], style="yellow" if row["too_few"] else "")
         table.add_row(label, *(cells.get(s["id"], "") for s in stories), str(len(row["stories"])) + (" !" if row["too_few"] else ""))
-    parts: list = [table]  # type: ignore[type-arg]
+    parts: list[RenderableType] = [table]
     if stories:
         parts.append(Text("Stories: " + "; ".join(f"{s['id']} = {safe(s['title'])}" for s in stories), style="dim"))
     thin = [r["label"] for r in data["competencies"] if r["too_few"]]
@@ -492,13 +496,11 @@ def coverage_view(data: dict) -> Group:  # type: ignore[type-arg]
 _HEAT = ("grey23", "dark_green", "green4", "green3", "bright_green")
 
 
-def stats_view(data: dict) -> Group:  # type: ignore[type-arg]
+def stats_view(data: dict[str, Any]) -> Group:
     """The terminal form of ``stats.collection_stats``: heatmap, bars and tables."""
-    from datetime import date as date_type
 
-    from rich.table import Table
 
-    parts: list = []  # type: ignore[type-arg]
+    parts: list[RenderableType] = []
     if not data["reviews"]:
         return Group(Text("Nothing to show yet: no reviews so far. Start with `srs review`."))
     parts.append(
@@ -561,14 +563,13 @@ def stats_view(data: dict) -> Group:  # type: ignore[type-arg]
 
 def run_mock(
     review: ReviewSession,
-    questions: list,  # type: ignore[type-arg]
+    questions: list[MockQuestion],
     console: Console,
     read_key: Callable[[], str],
     now: Callable[[], datetime],
     live_timer: bool = False,
 ) -> object:
     """A timed mock interview: answer aloud, see your stories, rate yourself (recorded as reviews)."""
-    from srs.mock import MockAnswer, MockSummary
 
     summary = MockSummary()
 
@@ -586,7 +587,7 @@ def run_mock(
         console.print()
         console.print(Text(f"Question {number + 1} of {len(questions)}", style="bold cyan"))
         console.print(Panel(Text(shown(question.question)), title="Interviewer", title_align="left", border_style="cyan"))
-        review.session.commit()
+        review.checkpoint()
         started = now()
         pressed = _wait(key, {" ", "\r", "\n", "q", "u"}, _Timer(started, now, MOCK_KEYS_HINT), console, live_timer)
         if pressed == "q":
@@ -596,7 +597,7 @@ def run_mock(
                 console.print(Text("Nothing to undo yet.", style="yellow"))
                 continue
             review.undo(recorded.pop(), now())
-            review.session.commit()
+            review.checkpoint()
             summary.answers.pop()
             number -= 1
             console.print(Text("Undid the last rating: that question again.", style="yellow"))
@@ -606,34 +607,33 @@ def run_mock(
         console.print(Text(f"answered in {format_elapsed(now() - started)}" + ("  — over two minutes" if style != "dim" else ""), style=style))
         console.print(Panel(Text(shown(review.sides(card).back)), title="Your material", title_align="left", border_style="green"))
         console.print(Text("Rate your answer:  1 Again   2 Hard   3 Good   4 Easy   (q: stop)", style="dim"))
-        review.session.commit()
+        review.checkpoint()
         choice = _wait(key, {*RATING_KEYS, "q"}, None, console, False)
         if choice == "q":
             break
         rating = RATING_KEYS[choice]
         recorded.append(review.answer(card, rating, now(), int(seconds * 1000)).id)
-        review.session.commit()
+        review.checkpoint()
         summary.answers.append(MockAnswer(question, seconds, int(rating)))
         number += 1
 
     data = summary.as_dict()
     if summary.answers:
         console.print()
-        console.print(Text(f"Mock interview: {len(summary.answers)} answer(s), {format_elapsed(timedelta(seconds=data['total_seconds']))} in all.", style="bold"))  # type: ignore[arg-type]
-        for a in data["answers"]:  # type: ignore[attr-defined]
+        console.print(Text(f"Mock interview: {len(summary.answers)} answer(s), {format_elapsed(timedelta(seconds=data['total_seconds']))} in all.", style="bold"))
+        for a in data["answers"]:
             mark = "  (over two minutes)" if a["over_two_minutes"] else ""
             console.print(Text(f"  {format_elapsed(timedelta(seconds=a['seconds']))}  {RATING_LABELS[Rating(a['rating'])]:<5}  {safe(a['question'])}{mark}"))
-        console.print(Text("Weakest competencies: " + ", ".join(data["weakest_competencies"])))  # type: ignore[arg-type]
+        console.print(Text("Weakest competencies: " + ", ".join(data["weakest_competencies"])))
         if data["without_story"]:
-            console.print(Text(f"{len(data['without_story'])} question(s) had no story linked: prepare one with `srs story add`.", style="yellow"))  # type: ignore[arg-type]
+            console.print(Text(f"{len(data['without_story'])} question(s) had no story linked: prepare one with `srs story add`.", style="yellow"))
     return summary
 
 
-def plan_view(report: dict) -> Group:  # type: ignore[type-arg]
-    from rich.table import Table
+def plan_view(report: dict[str, Any]) -> Group:
 
     recall = report["recall_on_the_day"]
-    lines: list = [  # type: ignore[type-arg]
+    lines: list[RenderableType] = [
         Text(f"Interview {report['interview']}: {report['days_left']} day(s) left.", style="bold"),
         Text(
             f"Reviewed cards: {report['reviewed_cards']} (new: {report['new_cards']}). On the day, under today's "

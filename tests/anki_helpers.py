@@ -12,7 +12,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from srs.db import Database
-from srs.models import Card, Rating
+from srs.domain import Rating
+from srs.models import Card
 from srs.review import Limits, ReviewSession
 
 # Non-UTC zones; a test picks one where it is daytime now, so that the real

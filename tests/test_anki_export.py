@@ -18,11 +18,13 @@ from srs.anki.notetypes import NOTE_TYPES
 from srs.cli import cli
 from srs.db import Database, open_database
 from srs.decks import ensure_builtin_decks
-from srs.models import Card, CardState, Note, Rating, Review
-from srs.review import Limits, ReviewSession, Schedulers
+from srs.domain import CardState, Rating
+from srs.models import Card, Note, Review
+from srs.review import Limits, ReviewSession
 from srs.scheduler import memory_of
-from srs.settings import clock_for, set_setting
-from srs.stories import parse_story, save_story, link_story
+from srs.settings import Schedulers, clock_for, set_setting
+from srs.stories import link_story, save_story
+from srs.story_format import parse_story
 
 from .anki_helpers import (
     FIXED_ZONES,

@@ -21,13 +21,21 @@ from srs.cli import cli
 from srs.clock import Clock
 from srs.db import open_database
 from srs.decks import ensure_builtin_decks
+from srs.domain import CardState
 from srs.errors import ExportError, ImportError_
-from srs.models import Card, CardState, Note, Review
-from srs.review import Schedulers, replay_card
+from srs.models import Card, Note, Review
+from srs.review import replay_card
 from srs.scheduler import NEW, Scheduler, memory_of
-from srs.settings import clock_for, set_setting
+from srs.settings import Schedulers, clock_for, set_setting
 
-from .anki_helpers import anki_collection, daytime_zone, export_apkg, import_apkg, local_timezone, simulate_history
+from .anki_helpers import (
+    anki_collection,
+    daytime_zone,
+    export_apkg,
+    import_apkg,
+    local_timezone,
+    simulate_history,
+)
 
 # "Optimised" parameters: FSRS-6 defaults nudged, as a user's own would be.
 PARAMS = [0.25, 1.1, 2.6, 9.0, 6.2, 0.75, 2.9, 0.005, 1.95, 0.15, 0.85, 1.4, 0.07, 0.28, 1.6, 0.55, 1.9, 0.5, 0.1, 0.06, 0.16]

@@ -20,11 +20,18 @@ from sqlalchemy import select
 
 from srs.anki.export import export_package
 from srs.anki.import_ import import_package
-from srs.models import Card, Note, Rating, Review
+from srs.domain import Rating
+from srs.models import Card, Note, Review
 from srs.review import Limits, ReviewSession
 from srs.settings import clock_for
 
-from .anki_helpers import anki_collection, daytime_zone, export_apkg, import_apkg, local_timezone
+from .anki_helpers import (
+    anki_collection,
+    daytime_zone,
+    export_apkg,
+    import_apkg,
+    local_timezone,
+)
 from .test_anki_import import PARAMS, build_anki_collection, fresh_db
 
 

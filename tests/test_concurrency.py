@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
-
-import sqlite3
 
 GUIDE = "# Busy guide\n" + "".join(f"- Tell me about a time you shipped model {i}.\n" for i in range(200))
 

@@ -150,9 +150,8 @@ def test_sigkill_inside_an_answers_transaction(tmp_path: Path) -> None:
 
     from srs.db import open_database
     from srs.models import Card
-    from srs.review import Schedulers
     from srs.scheduler import memory_of
-    from srs.settings import clock_for
+    from srs.settings import Schedulers, clock_for
 
     db = tmp_path / "t.db"
     base = [sys.executable, "-m", "srs", "--db", str(db), "--keys-from-stdin"]

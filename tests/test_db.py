@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
-from zoneinfo import ZoneInfo
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import inspect
@@ -172,7 +172,7 @@ def test_upgrade_to_schema_3_fills_intervals_and_unique_times(tmp_path: Path) ->
     from sqlalchemy import create_engine
 
     from srs.clock import Clock
-    from srs.review import anki_interval
+    from srs.scheduler import anki_interval
 
     path = tmp_path / "v2.db"
     engine = create_engine(f"sqlite:///{path}")
@@ -351,3 +351,48 @@ def test_a_database_that_is_not_a_regular_file_is_refused(tmp_path: Path) -> Non
         assert (result.exit_code, result.output) == (1, f"Error: {target} is not a regular file (give a database file)\n")
     assert not Path("/dev/null-journal").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["pipe.db"]
+
+
+SCHEMA_SNAPSHOT = Path(__file__).resolve().parent / "schema.sql"
+
+
+def _built_schema(path: Path) -> str:
+    """The schema the migrations build: tables, columns, types and indexes, as SQLite states them, in a stable order."""
+    open_database(path).close()
+    conn = sqlite3.connect(path)
+    try:
+        rows = conn.execute(
+            "SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' ORDER BY type DESC, name"
+        ).fetchall()
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+    finally:
+        conn.close()
+    lines = [f"-- schema version {version}, built by srs/db.py MIGRATIONS (regenerate: SRS_WRITE_SCHEMA=1 pytest tests/test_db.py)"]
+    for _, _, sql in rows:
+        lines.append(" ".join(sql.split()) + ";")
+    return "\n".join(lines) + "\n"
+
+
+def test_migrations_build_the_checked_in_schema(tmp_path: Path) -> None:
+    """The schema the migrations build equals tests/schema.sql: a changed shipped step or a forgotten new one shows here."""
+    import os
+
+    built = _built_schema(tmp_path / "s.db")
+    if os.environ.get("SRS_WRITE_SCHEMA"):
+        SCHEMA_SNAPSHOT.write_text(built)
+    assert built == SCHEMA_SNAPSHOT.read_text()
+
+
+def test_migrations_import_no_live_srs_code() -> None:
+    """A shipped migration step imports only the standard library (and tzlocal for the machine's zone), never srs itself."""
+    import ast
+    import inspect
+
+    for step in dbmod.MIGRATIONS:
+        tree = ast.parse(inspect.getsource(step))
+        imported = [
+            node.module if isinstance(node, ast.ImportFrom) else alias.name
+            for node in ast.walk(tree) if isinstance(node, (ast.Import, ast.ImportFrom))
+            for alias in node.names
+        ]
+        assert not [name for name in imported if name and name.split(".")[0] == "srs"], (step.__name__, imported)

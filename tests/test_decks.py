@@ -9,10 +9,17 @@ import pytest
 from sqlalchemy import func, select
 
 from srs.db import Database
-from srs.decks import BUILTIN_DECKS, build_from_file, builtin_folder, ensure_builtin_decks, find_deck
+from srs.decks import (
+    BUILTIN_DECKS,
+    build_from_file,
+    builtin_folder,
+    ensure_builtin_decks,
+    find_deck,
+)
+from srs.domain import CardState, Rating
 from srs.errors import GuideError, NotFoundError
 from srs.guide import parse_guide
-from srs.models import Card, CardState, Deck, Note, Rating, Review
+from srs.models import Card, Deck, Note, Review
 from srs.review import Limits, ReviewSession
 
 from .conftest import NOW, write

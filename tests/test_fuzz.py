@@ -47,7 +47,11 @@ def _snapshot(path: Path) -> tuple[int, int, int]:
 @pytest.fixture(scope="module")
 def anki_packages(package_bytes: bytes, tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
     """The same content written by the anki library, current and legacy layout, with two media files."""
-    from anki.collection import Collection, ImportAnkiPackageOptions, ImportAnkiPackageRequest
+    from anki.collection import (
+        Collection,
+        ImportAnkiPackageOptions,
+        ImportAnkiPackageRequest,
+    )
 
     folder = tmp_path_factory.mktemp("modern")
     (folder / "v.apkg").write_bytes(package_bytes)
@@ -236,7 +240,7 @@ def test_collection_traps(package_bytes: bytes, tmp_path_factory: pytest.TempPat
 def test_any_story_text_parses_or_fails_cleanly(text: str) -> None:
     """Any text given as a story is a story or a one-line StoryError."""
     from srs.errors import StoryError
-    from srs.stories import parse_story
+    from srs.story_format import parse_story
 
     try:
         parse_story("---\ntitle: t\n---\n" + text)
@@ -295,8 +299,8 @@ def test_mutated_guide(tmp_path_factory: pytest.TempPathFactory, edits) -> None:
     build of the same text changes nothing, and building the good guide again
     brings every original item back.
     """
-    from srs.decks import build_from_file
     from srs.db import open_database
+    from srs.decks import build_from_file
 
     folder = tmp_path_factory.mktemp("g")
     good, bad = folder / "good.md", folder / "bad.md"
@@ -342,7 +346,7 @@ def test_mutated_story_file(tmp_path_factory: pytest.TempPathFactory, edits) -> 
     from click.testing import CliRunner
 
     from srs.cli import cli
-    from srs.stories import parse_story
+    from srs.story_format import parse_story
 
     from .test_stories import STORY
 

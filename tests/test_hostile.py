@@ -281,7 +281,7 @@ def test_special_files_and_endless_streams_are_refused(tmp_path: Path) -> None:
 def test_oversized_guides_and_stories_are_refused_while_reading(tmp_path: Path) -> None:
     """Past the size or line limit a guide or story is refused with one line, having read no more than the limit."""
     from srs.guide import MAX_GUIDE_BYTES, MAX_GUIDE_LINES
-    from srs.stories import MAX_STORY_BYTES
+    from srs.story_format import MAX_STORY_BYTES
 
     db = tmp_path / "c.db"
     big = write(tmp_path / "big.md", "x" * (MAX_GUIDE_BYTES + 1))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from srs.lint import Finding, lint_story, speaking_seconds
-from srs.stories import StorySpec
+from srs.story_format import StorySpec
 
 GOOD = {
     "Situation": "Our ranking service missed its latency budget.",
@@ -103,7 +103,7 @@ def test_the_readme_example_story_passes_its_own_lint() -> None:
     import re
     from pathlib import Path
 
-    from srs.stories import parse_story
+    from srs.story_format import parse_story
 
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
     match = re.search(r"A story is Markdown with front matter:\n\n```markdown\n(.*?)```", readme, re.DOTALL)

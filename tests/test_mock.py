@@ -15,7 +15,8 @@ from srs.decks import ensure_builtin_decks
 from srs.mock import pick_questions
 from srs.models import Review
 from srs.review import Limits, ReviewSession
-from srs.stories import link_story, parse_story, save_story
+from srs.stories import link_story, save_story
+from srs.story_format import parse_story
 from srs.terminal import run_mock
 
 from .conftest import NOW

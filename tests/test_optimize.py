@@ -11,11 +11,12 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from srs.cli import cli
-from srs.models import Card, CardState, Note
+from srs.domain import CardState
+from srs.models import Card, Note
 from srs.optimize import MIN_ITEMS, evaluate, optimize, training_items
-from srs.review import Schedulers, replay_card
+from srs.review import replay_card
 from srs.scheduler import memory_of
-from srs.settings import clock_for, default_preset
+from srs.settings import Schedulers, clock_for, default_preset
 
 from .anki_helpers import daytime_zone, export_apkg, local_timezone
 from .test_anki_import import build_anki_collection, fresh_db
@@ -35,9 +36,9 @@ def test_too_little_history_is_said_plainly(tmp_path: Path) -> None:
 
 def test_items_count_answers_a_day_apart() -> None:
     """Training items end at answers that come a day or more after the previous one (Anki's rule)."""
-    from srs.db import open_database
-
     import tempfile
+
+    from srs.db import open_database
 
     folder = Path(tempfile.mkdtemp())
     db = fresh_db(folder / "i.db", "UTC")
@@ -45,7 +46,7 @@ def test_items_count_answers_a_day_apart() -> None:
 
     (card_id,) = add_notes(db, 1)
     with db.session(write=True) as session:
-        from srs.models import Rating
+        from srs.domain import Rating
         from srs.review import Limits, ReviewSession
 
         review = ReviewSession(session, Limits(10, 10))

@@ -5,14 +5,15 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from click.testing import CliRunner
-from zoneinfo import ZoneInfo
 
 from srs.cli import cli
 from srs.clock import Clock
 from srs.db import Database
-from srs.models import Card, Rating
+from srs.domain import Rating
+from srs.models import Card
 from srs.plan import daily_review_cap, plan_report, set_plan
 from srs.review import Limits, ReviewSession
 from srs.scheduler import NEW, Scheduler

@@ -10,10 +10,11 @@ from sqlalchemy import func, select
 
 from srs.db import Database, open_database
 from srs.decks import get_or_create_deck
-from srs.models import Card, CardState, Note, Rating, Review
-from srs.review import Limits, ReviewSession, Schedulers, replay_card
+from srs.domain import CardState, Rating
+from srs.models import Card, Note, Review
+from srs.review import Limits, ReviewSession, replay_card
 from srs.scheduler import memory_of
-from srs.settings import default_preset, set_setting
+from srs.settings import Schedulers, default_preset, set_setting
 
 from .conftest import NOW
 

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from fsrs.scheduler import DEFAULT_PARAMETERS as W
 
 from srs.clock import Clock
-from srs.models import CardState, Rating
+from srs.domain import CardState, Rating
 from srs.scheduler import NEW, Scheduler
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -205,7 +205,7 @@ def test_fast_replay_equals_review(history, card_id, steps, fuzz) -> None:  # ty
     out = s.replay_batch(np.array([card_id]), np.array([0, len(pairs)]), np.array([r for r, _ in pairs]), np.array([t for _, t in pairs]))
     fast = [(st, None if sp < 0 else sp, sb, df, du, iv) for st, sp, sb, df, du, iv in zip(*(a.tolist() for a in out))]
     memory = NEW
-    from srs.review import anki_interval
+    from srs.scheduler import anki_interval
 
     for (rating, ms), (state, step, stability, difficulty, due, interval) in zip(pairs, fast):
         memory = s.review(memory, rating, datetime.fromtimestamp(ms / 1000, timezone.utc), card_id)
@@ -239,7 +239,7 @@ def test_batch_replay_equals_review_card_by_card(cards, steps, deadline, zone, r
     """
     import numpy as np
 
-    from srs.review import anki_interval
+    from srs.scheduler import anki_interval
 
     s = Scheduler(
         Clock(ZoneInfo(zone), rollover), learning_steps=steps, relearning_steps=steps[-1:], fuzz=True, deadline_day=deadline
@@ -290,12 +290,11 @@ def _py_fsrs_review(s: Scheduler, memory, rating: int, now: datetime, card_id: i
     exactly Anki's elapsed days before; srs's fuzz and deadline are applied
     to its interval, as srs applies them to its own.
     """
+    import numpy as np
     from fsrs import Card as FsrsCard
     from fsrs import Rating as FsrsRating
     from fsrs import Scheduler as FsrsScheduler
     from fsrs import State as FsrsState
-
-    import numpy as np
 
     from srs.scheduler import Memory
 

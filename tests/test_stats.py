@@ -11,7 +11,8 @@ from sqlalchemy import select
 
 from srs.cli import cli
 from srs.db import Database
-from srs.models import Card, Rating
+from srs.domain import Rating
+from srs.models import Card
 from srs.review import Limits, ReviewSession
 from srs.stats import FORECAST_DAYS, collection_stats
 

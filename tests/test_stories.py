@@ -15,18 +15,8 @@ from srs.cli import cli
 from srs.db import open_database
 from srs.errors import StoryError
 from srs.models import Card, Review
-from srs.stories import (
-    BEATS,
-    LEARNING,
-    NUMBERS,
-    StorySpec,
-    beats,
-    numbers,
-    parse_brag,
-    parse_story,
-    render_story,
-    story_card_content,
-)
+from srs.story_format import StorySpec, parse_brag, parse_story, render_story
+from srs.templates import BEATS, LEARNING, NUMBERS, beats, numbers, story_card_content
 
 from .conftest import write
 
@@ -259,7 +249,7 @@ def test_link_shows_beats_on_question_back(tmp_path: Path) -> None:
     db = open_database(tmp_path / "s.db")
     with db.session() as session:
         from srs.models import Note
-        from srs.stories import linked_for
+        from srs.review import linked_for
         from srs.templates import card_sides
 
         question = session.get(Note, 30)
@@ -431,7 +421,7 @@ def test_pitch_card_and_about_you_questions(tmp_path: Path) -> None:
     db = open_database(tmp_path / "s.db")
     with db.session() as session:
         from srs.models import Note
-        from srs.stories import linked_for
+        from srs.review import linked_for
         from srs.templates import card_sides
 
         question = session.get(Note, 1)  # "Tell me about yourself."

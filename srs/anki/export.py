@@ -23,27 +23,54 @@ scheduler and convert answer buttons on import; we write `schedVer: 2`.
 from __future__ import annotations
 
 import html
+import itertools
 import json
 import os
 import sqlite3
 import tempfile
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import func, select
+
 from srs.anki.media import media_refs, plain_name
 from srs.anki.notetypes import CSS, NOTE_TYPES
-from srs.anki.schedule import QUEUE_DAY_LEARN, QUEUE_LEARN, QUEUE_NEW, QUEUE_REVIEW, QUEUE_SUSPENDED, QUEUE_USER_BURIED
+from srs.anki.schedule import (
+    QUEUE_DAY_LEARN,
+    QUEUE_LEARN,
+    QUEUE_NEW,
+    QUEUE_REVIEW,
+    QUEUE_SUSPENDED,
+    QUEUE_USER_BURIED,
+    to_anki,
+)
 from srs.clock import Clock
+from srs.db import database_file, sqlite_uri
+from srs.decks import deck_and_children
+from srs.domain import AnkiDeckId, CardId, CardState, DeckId, NoteId, NoteKind, PresetId
 from srs.errors import ExportError
-from srs.models import AnkiNotetype, CardState, Deck, NoteKind, Preset
+from srs.files import check_target, write_atomically
+from srs.models import AnkiNotetype, Card, Deck, Note, Preset
+from srs.scheduler import anki_interval
+from srs.settings import clock_for
+from srs.stories import StoryIndex
+from srs.templates import (
+    BEATS,
+    LEARNING,
+    beats,
+    list_items,
+    numbers,
+    question_competency,
+    story_card_content,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from srs.stories import StoryIndex
 
 PRESET_ID_BASE = 1_733_200_000_000  # deck-options ids: never Anki's own "Default" (1)
 
@@ -70,34 +97,31 @@ def _difficulty_factor(difficulty: float) -> int:
 
 
 def _note_fields(stories: StoryIndex, note: NoteRow) -> list[str]:
-    """The note's field values in its Anki note type's order, escaped."""
-    from srs.competencies import BY_SLUG, GENERAL
-    from srs.stories import beats, numbers, story_card_content
-
+    """The note's field values in its Anki note type's order, escaped: the content ``templates`` decides."""
     f = note.fields
     kind = note.kind
     if kind == NoteKind.QUESTION:
-        competency = next((BY_SLUG[t] for t in note.tags if t in BY_SLUG), GENERAL)
-        linked = stories.for_question(note)
-        stories = "<br>".join(
-            f'<span class="label">{_html(n.fields.get("Title", ""))}:</span> {_html(beats(n.fields))}' for n, _ in linked
+        competency = question_competency(note.tags)
+        linked = "<br>".join(
+            f'<span class="label">{_html(n.fields.get("Title", ""))}:</span> {_html(beats(n.fields))}'
+            for n, _ in stories.for_question(NoteId(note.id), note.tags)
         )
-        return [_html(f.get("Question", "")), _html(f.get("Competency") or competency.label), _html(competency.hint), stories]
+        return [_html(f.get("Question", "")), _html(f.get("Competency") or competency.label), _html(competency.hint), linked]
     if kind == NoteKind.STORY:
         content = story_card_content(f)
         values = {name: _html(f.get(name, "")) for name in NOTE_TYPES[kind].fields}
-        values["Beats"] = _html(content.get(0, ""))
+        values["Beats"] = _html(content.get(BEATS, ""))
         values["Numbers"] = _html(numbers(f))
-        values["Learning"] = _html(content.get(2, ""))
+        values["Learning"] = _html(content.get(LEARNING, ""))
         return [values[name] for name in NOTE_TYPES[kind].fields]
     if kind == NoteKind.LIST:
-        items = [i for i in f.get("Items", "").split("\n") if i]
-        return [_html(f.get("Context", "")), "<br>".join(f"• {_html(i)}" for i in items)]
+        return [_html(f.get("Context", "")), "<br>".join(f"• {_html(i)}" for i in list_items(f))]
     return [_html(f.get(name, "")) for name in NOTE_TYPES[kind].fields]
 
 
 def _genanki_model(
-    genanki: Any, model_id: int, name: str, fields: list[str], templates: list[Any], css: str = CSS, cloze: bool = False
+    genanki: Any, model_id: int, name: str, fields: Sequence[str], templates: Sequence[Sequence[str]], css: str = CSS,
+    cloze: bool = False,
 ) -> Any:
     return genanki.Model(
         model_id,
@@ -124,10 +148,10 @@ def _unique_ids(values: list[int]) -> list[int]:
 class CardRow:
     """A card's columns as stored (times in ms), read without the ORM for speed."""
 
-    id: int
-    note_id: int
+    id: CardId
+    note_id: NoteId
     ord: int
-    deck_id: int
+    deck_id: DeckId
     state: int
     step: int | None
     stability: float | None
@@ -158,7 +182,6 @@ class NoteRow:
 
 def _selected_deck_ids(session: Session, deck_names: list[str]) -> set[int]:
     """The decks named (and their sub-decks)."""
-    from srs.decks import deck_and_children
 
     return {deck_id for name in deck_names for deck_id in deck_and_children(session, name)}
 
@@ -173,7 +196,10 @@ def select_cards(session: Session, deck_names: list[str] | None) -> tuple[list[C
         "AND (n.kind IN ({kinds}) OR n.anki_notetype_id IS NOT NULL) ORDER BY c.note_id, c.ord"
     ).format(kinds=", ".join(f"'{k}'" for k in NOTE_TYPES))
     rows = [
-        CardRow(*r[:12], bool(r[12]), r[13], r[14], json.loads(r[15]) if r[15] is not None else None, r[16])
+        CardRow(
+            CardId(r[0]), NoteId(r[1]), r[2], DeckId(r[3]), r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], bool(r[12]),
+            r[13], r[14], json.loads(r[15]) if r[15] is not None else None, r[16],
+        )
         for r in conn.exec_driver_sql(sql)
     ]
     if deck_names:
@@ -197,7 +223,6 @@ EXPORT_SUFFIX = ".apkg"
 
 def check_output(out: Path, force: bool) -> None:
     """Refuse a target that is not an .apkg name, is a folder, or exists without *force*."""
-    from srs.files import check_target
 
     if out.suffix.lower() != EXPORT_SUFFIX and not out.is_dir():
         raise ExportError(f"{out.name}: an Anki package name ends in {EXPORT_SUFFIX} (srs writes decks with their scheduling, as Anki's .apkg)")
@@ -224,10 +249,8 @@ def export_package(
     if not cards:
         what = ", ".join(deck_names) if deck_names else "the collection"
         raise ExportError(f"nothing to export: {what} has no cards")
-    from srs.settings import clock_for
 
     clock = clock_for(session)
-    from srs.files import write_atomically
 
     handle, tmp_db = tempfile.mkstemp(suffix=".anki2")
     os.close(handle)
@@ -271,9 +294,6 @@ def _media_files(notes: dict[int, NoteRow], folder: Path) -> list[Path]:
 
 def _count_unsupported(session: Session, deck_names: list[str] | None) -> int:
     """Notes the selection holds whose kind has no srs note type (imported Anki note types)."""
-    from sqlalchemy import func, select
-
-    from srs.models import Card, Note
 
     query = (
         select(func.count(func.distinct(Note.id)))
@@ -295,12 +315,7 @@ def _build_collection(
     now: datetime,
     scheduling: bool,
 ) -> tuple[int, int, int, int]:
-    import itertools
-
     import genanki
-    from sqlalchemy import select
-
-    from srs.stories import StoryIndex
 
     decks = {d.id: d for d in session.scalars(select(Deck).where(Deck.id.in_({c.deck_id for c in cards})))}
     home: dict[int, int] = {}
@@ -379,7 +394,9 @@ def _build_collection(
 
 def _model_key(note: NoteRow) -> str | int:
     """Which note type a note is written with: srs's own for its kind, else its foreign one."""
-    return note.kind if note.kind in NOTE_TYPES else note.anki_notetype_id  # type: ignore[return-value]
+    if note.kind in NOTE_TYPES or note.anki_notetype_id is None:
+        return note.kind
+    return note.anki_notetype_id
 
 
 def _fit(values: list[str], count: int) -> list[str]:
@@ -394,7 +411,6 @@ def _anki_tags(tags: list[str]) -> str:
 
 def _source_uri(session: Session) -> str:
     """The srs database, opened read-only, for ATTACH."""
-    from srs.db import database_file, sqlite_uri
 
     return sqlite_uri(database_file(session), read_only=True)
 
@@ -416,7 +432,7 @@ def _first_day(session: Session, cards: list[CardRow], clock: Clock) -> int:
     return _day(clock, earliest)
 
 
-def _card_row(card: CardRow, clock: Clock, first_day: int, preset: Preset, scheduling: bool, today: int) -> tuple:  # type: ignore[type-arg]
+def _card_row(card: CardRow, clock: Clock, first_day: int, preset: Preset, scheduling: bool, today: int) -> tuple[Any, ...]:
     """(type, queue, due, ivl, factor, reps, lapses, left, data) in Anki's terms.
 
     A card whose schedule Anki gave it (and srs has not changed since) gets
@@ -425,8 +441,6 @@ def _card_row(card: CardRow, clock: Clock, first_day: int, preset: Preset, sched
     buried = card.buried_until is not None and card.buried_until > today
     kept = card.anki_schedule
     if scheduling and kept is not None and int(kept.get("type", -1)) == card.state:
-        from srs.anki.schedule import to_anki
-
         kind, queue, due, ivl, left = to_anki(kept, card.state, card.due, first_day, clock, card.suspended, buried)
         if card.state == CardState.NEW or card.stability is None or card.difficulty is None or card.last_review is None:
             return (kind, queue, due, ivl, int(kept.get("factor", 0)), card.reps, card.lapses, left, "")
@@ -474,12 +488,10 @@ def _memory_data(card: CardRow, preset: Preset) -> str:
 
 def revlog_interval(state: int, due: datetime, at: datetime, clock: Clock) -> int:
     """Anki's revlog interval of an answer: days when next due on a later day, else negative seconds."""
-    from srs.review import anki_interval
-
     return anki_interval(clock, state, _ms(due), _ms(at))
 
 
-def _write_revlog(conn: sqlite3.Connection, source: str, card_ids: dict[int, int]) -> int:
+def _write_revlog(conn: sqlite3.Connection, source: str, card_ids: dict[CardId, int]) -> int:
     """Copy the review log into the package's revlog, in SQL.
 
     Reviews already hold Anki's revlog fields (unique millisecond times,
@@ -519,7 +531,9 @@ def _write_revlog(conn: sqlite3.Connection, source: str, card_ids: dict[int, int
     return count
 
 
-def _write_col(cursor: sqlite3.Cursor, decks: dict[int, Deck], presets: dict[int, Preset], clock: Clock, first_day: int, now: datetime) -> None:
+def _write_col(
+    cursor: sqlite3.Cursor, decks: dict[DeckId, Deck], presets: dict[PresetId, Preset], clock: Clock, first_day: int, now: datetime,
+) -> None:
     crt_instant = clock.day_start(first_day) + timedelta(hours=1)
     offset = crt_instant.astimezone(clock.tz).utcoffset() or timedelta(0)
     conf_json, dconf_json, decks_json = cursor.execute("SELECT conf, dconf, decks FROM col").fetchone()
@@ -554,7 +568,7 @@ def _write_col(cursor: sqlite3.Cursor, decks: dict[int, Deck], presets: dict[int
     deck_map = json.loads(decks_json)
     by_anki_id = {d.anki_id: d for d in decks.values()}
     for key, value in deck_map.items():
-        deck = by_anki_id.get(int(key))
+        deck = by_anki_id.get(AnkiDeckId(int(key)))
         if deck is not None:
             value["conf"] = PRESET_ID_BASE + deck.preset_id
     cursor.execute(

@@ -25,15 +25,26 @@ import sqlite3
 import struct
 import zipfile
 import zlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from srs.domain import (
+    AnkiCardId,
+    AnkiDeckConfigId,
+    AnkiDeckId,
+    AnkiNoteId,
+    AnkiNotetypeId,
+)
 from srs.errors import ImportError_
+from srs.files import open_regular
 
 if TYPE_CHECKING:
     import numpy as np
+
+# How far a long step has got: (stage, done, total); the CLI draws it as a progress bar.
+Progress = Callable[[str, int, int], None]
 
 MAX_COLLECTION_BYTES = 2 << 30  # 2 GiB uncompressed
 MAX_MEDIA_BYTES = 4 << 30
@@ -42,7 +53,7 @@ CHUNK = 1 << 20
 
 @dataclass
 class NoteType:
-    id: int
+    id: AnkiNotetypeId
     name: str
     cloze: bool
     fields: list[str]
@@ -52,14 +63,14 @@ class NoteType:
 
 @dataclass
 class DeckInfo:
-    id: int
+    id: AnkiDeckId
     name: str  # Parent::Child
-    options_id: int | None  # None for a filtered deck
+    options_id: AnkiDeckConfigId | None  # None for a filtered deck
 
 
 @dataclass
 class DeckOptions:
-    id: int
+    id: AnkiDeckConfigId
     name: str
     learn_steps: list[float]  # minutes
     relearn_steps: list[float]
@@ -70,9 +81,9 @@ class DeckOptions:
 
 @dataclass
 class AnkiNote:
-    id: int
+    id: AnkiNoteId
     guid: str
-    mid: int
+    mid: AnkiNotetypeId
     mod: int  # seconds
     tags: list[str]
     fields: list[str]
@@ -80,10 +91,10 @@ class AnkiNote:
 
 @dataclass
 class AnkiCard:
-    id: int
-    nid: int
-    did: int
-    odid: int
+    id: AnkiCardId
+    nid: AnkiNoteId
+    did: AnkiDeckId
+    odid: AnkiDeckId
     ord: int
     type: int
     queue: int
@@ -158,9 +169,9 @@ class AnkiPackage:
     crt: int  # creation time (s): day numbers count from its day
     rollover: int
     creation_offset: int | None = None  # minutes west of UTC at creation (None: not recorded)
-    notetypes: dict[int, NoteType] = field(default_factory=dict)
-    decks: dict[int, DeckInfo] = field(default_factory=dict)
-    deck_options: dict[int, DeckOptions] = field(default_factory=dict)
+    notetypes: dict[AnkiNotetypeId, NoteType] = field(default_factory=dict)
+    decks: dict[AnkiDeckId, DeckInfo] = field(default_factory=dict)
+    deck_options: dict[AnkiDeckConfigId, DeckOptions] = field(default_factory=dict)
     notes: list[AnkiNote] = field(default_factory=list)
     cards: list[AnkiCard] = field(default_factory=list)
     revlog: Revlog = field(default_factory=Revlog)
@@ -189,6 +200,7 @@ def proto_fields(data: bytes) -> dict[int, list[Any]]:
     """Field number -> values (ints for varints, bytes otherwise)."""
     out: dict[int, list[Any]] = {}
     pos = 0
+    value: int | bytes
     while pos < len(data):
         key, pos = _varint(data, pos)
         number, wire = key >> 3, key & 7
@@ -262,7 +274,6 @@ def zstd_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, out: Path, limi
 
 def read_package(path: Path, workdir: Path) -> AnkiPackage:
     """Read an .apkg or .colpkg; the collection is unpacked into *workdir*."""
-    from srs.files import open_regular
 
     os.close(open_regular(path, "package", ImportError_))  # a folder, a FIFO or a device is refused here
     if not zipfile.is_zipfile(path):
@@ -477,13 +488,16 @@ def _read_schema11(conn: sqlite3.Connection, layout: str) -> AnkiPackage:
     for model in models.values():
         fields = [f["name"] for f in sorted(model.get("flds", []), key=lambda f: f.get("ord", 0))]
         templates = [(t["name"], t.get("qfmt", ""), t.get("afmt", "")) for t in sorted(model.get("tmpls", []), key=lambda t: t.get("ord", 0))]
-        package.notetypes[int(model["id"])] = NoteType(int(model["id"]), model.get("name", ""), model.get("type") == 1, fields, templates, model.get("css", ""))
+        mid = AnkiNotetypeId(int(model["id"]))
+        package.notetypes[mid] = NoteType(mid, model.get("name", ""), model.get("type") == 1, fields, templates, model.get("css", ""))
     for deck in decks.values():
-        package.decks[int(deck["id"])] = DeckInfo(int(deck["id"]), deck["name"], None if deck.get("dyn") else int(deck.get("conf", 1)))
+        did = AnkiDeckId(int(deck["id"]))
+        package.decks[did] = DeckInfo(did, deck["name"], None if deck.get("dyn") else AnkiDeckConfigId(int(deck.get("conf", 1))))
     for options in dconf.values():
         params = options.get("fsrsParams6") or options.get("fsrsParams5") or options.get("fsrsWeights") or []
-        package.deck_options[int(options["id"])] = DeckOptions(
-            int(options["id"]),
+        dcid = AnkiDeckConfigId(int(options["id"]))
+        package.deck_options[dcid] = DeckOptions(
+            dcid,
             options.get("name", ""),
             _steps(options.get("new", {}).get("delays")),
             _steps(options.get("lapse", {}).get("delays")),
@@ -566,13 +580,17 @@ def _read_rows(conn: sqlite3.Connection, package: AnkiPackage) -> None:
         total += len(flds or "")
         if total > MAX_TEXT_BYTES:
             raise ImportError_(f"the package's notes hold more than {MAX_TEXT_BYTES >> 20} MB of text; srs imports up to that")
-        package.notes.append(AnkiNote(nid, str(guid), mid, _integer(mod), str(tags or "").split(), fields))
+        package.notes.append(AnkiNote(AnkiNoteId(nid), str(guid), AnkiNotetypeId(mid), _integer(mod), str(tags or "").split(), fields))
     for row in conn.execute(
         "SELECT id, nid, did, odid, ord, type, queue, due, ivl, reps, lapses, data, mod, factor, left, odue FROM cards"
     ):
         # scheduling columns read as Anki reads integers; ids are checked where they are used
+        cid, nid, did, odid, ord_, kind, queue, due, ivl, reps, lapses, data, mod, factor, left, odue = row
         package.cards.append(
-            AnkiCard(*row[:3], _integer(row[3]), row[4], *(_integer(v) for v in row[5:11]), str(row[11] or ""),
-                     *(_integer(v) for v in row[12:]))
+            AnkiCard(
+                AnkiCardId(cid), AnkiNoteId(nid), AnkiDeckId(did), AnkiDeckId(_integer(odid)), ord_, _integer(kind),
+                _integer(queue), _integer(due), _integer(ivl), _integer(reps), _integer(lapses), str(data or ""),
+                _integer(mod), _integer(factor), _integer(left), _integer(odue),
+            )
         )
     package.revlog = Revlog.read(conn)

@@ -30,22 +30,54 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from srs.anki.formats import AnkiPackage, DeckOptions, NoteType, Revlog, read_package
+from sqlalchemy import select
+
+from srs.anki.formats import (
+    AnkiCard,
+    AnkiNote,
+    AnkiPackage,
+    DeckInfo,
+    DeckOptions,
+    NoteType,
+    Progress,
+    Revlog,
+    read_package,
+)
+from srs.anki.media import MediaImport
 from srs.anki.notetypes import BY_MODEL_ID
 from srs.anki.render import card_text, html_to_text
+from srs.anki.schedule import day_zero, from_anki
+from srs.competencies import COMPETENCIES
+from srs.decks import get_or_create_deck
+from srs.domain import (
+    AnkiCardId,
+    AnkiDeckConfigId,
+    AnkiDeckId,
+    AnkiNoteId,
+    AnkiNotetypeId,
+    CardId,
+    CardState,
+    DeckId,
+    NoteId,
+    NoteKind,
+    from_ms,
+    to_ms,
+)
 from srs.errors import ImportError_
-from srs.models import AnkiNotetype, Card, CardState, Note, NoteKind, Preset, Story, from_ms, to_ms
-from srs.scheduler import Replayed, Scheduler
+from srs.files import read_text
+from srs.models import AnkiNotetype, Card, Note, Preset, Story
+from srs.scheduler import Replayed, Scheduler, validate_parameters
+from srs.settings import Schedulers, clock_for, default_preset
 
 if TYPE_CHECKING:
     import numpy as np
+    from sqlalchemy.engine import Connection
     from sqlalchemy.orm import Session
 
 ANKI_KIND = "anki"  # notes of foreign note types
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-Progress = Callable[[str, int, int], None]
 
 
 @dataclass
@@ -65,6 +97,32 @@ class ImportSummary:
     discard_media: Callable[[], None] = field(default=lambda: None, repr=False)
     schedules_kept: int = 0  # cards due when Anki had them due (until answered in srs)
     schedules_replaced: int = 0  # cards whose history does not explain Anki's state: scheduled by srs's replay
+
+    def lines(self, name: str) -> list[str]:
+        """What the import of file *name* did, as the lines `srs import` prints."""
+        return _summary_lines(self, name)
+
+
+def _summary_lines(summary: ImportSummary, name: str) -> list[str]:
+    lines = [
+        f"Imported {name}: notes {summary.notes_new} new, {summary.notes_updated} updated, "
+        f"{summary.notes_unchanged} unchanged; {summary.cards_new} new cards; reviews {summary.reviews_added} added, "
+        f"{summary.reviews_present} already present"
+        + (f"; {summary.media} media files ({summary.media_new} new)" if summary.media else "") + "."
+    ]
+    if summary.media_renamed:
+        lines.append(
+            f"  {summary.media_renamed} media file(s) stored under a new name (the folder already had a different file "
+            "by that name); their notes refer to the new name"
+        )
+    if summary.schedules_replaced:
+        lines.append(
+            f"  {summary.schedules_replaced} card(s) scheduled by srs: their history in the package does not explain "
+            "the state Anki had them in (a due date set by hand, say)"
+        )
+    lines += [f"  skipped {count} card(s): {reason}" for reason, count in sorted(summary.skipped_cards.items())]
+    lines += [f"  skipped {count} revlog row(s): {reason}" for reason, count in sorted(summary.skipped.items())]
+    return lines
 
 
 def _field_text(value: str) -> str:
@@ -170,8 +228,6 @@ def import_package(
         package = read_package(path, Path(work))
         media = None
         if media_folder is not None and package.media:
-            from srs.anki.media import MediaImport
-
             media = MediaImport(media_folder)
         report = progress or (lambda stage, done, total: None)
         try:
@@ -195,10 +251,6 @@ def import_package(
 
 
 def _preset_for(session: Session, options: DeckOptions | None) -> Preset:
-    from sqlalchemy import select
-
-    from srs.settings import default_preset
-
     if options is None:
         return default_preset(session)
     name = options.name[len("srs · ") :] if options.name.startswith("srs · ") else f"Anki · {options.name}"
@@ -215,8 +267,6 @@ def _preset_for(session: Session, options: DeckOptions | None) -> Preset:
     if len(params) == 19:  # FSRS-5: FSRS-6 with no short-term exponent and decay 0.5
         params += [0.0, 0.5]
     if len(params) == 21:
-        from srs.scheduler import validate_parameters
-
         try:
             validate_parameters(params)
             preset.parameters = params
@@ -231,29 +281,25 @@ def _preset_for(session: Session, options: DeckOptions | None) -> Preset:
 
 
 def _merge(session: Session, package: AnkiPackage, now: datetime, progress: Progress) -> ImportSummary:
-    from sqlalchemy import select
-
-    from srs.decks import get_or_create_deck
-
     summary = ImportSummary()
-    guids: set[str] = set()
-    for note in package.notes:
-        if note.guid in guids or not note.guid:
-            raise ImportError_(f"the package has more than one note with guid {note.guid!r}")
-        guids.add(note.guid)
-        nt = package.notetypes.get(note.mid)
-        if nt is None:
-            raise ImportError_(f"note {note.id} uses note type {note.mid}, which the package does not contain")
-        if len(note.fields) != len(nt.fields):
+    seen_guids: set[str] = set()
+    for anote in package.notes:
+        if anote.guid in seen_guids or not anote.guid:
+            raise ImportError_(f"the package has more than one note with guid {anote.guid!r}")
+        seen_guids.add(anote.guid)
+        notetype = package.notetypes.get(anote.mid)
+        if notetype is None:
+            raise ImportError_(f"note {anote.id} uses note type {anote.mid}, which the package does not contain")
+        if len(anote.fields) != len(notetype.fields):
             raise ImportError_(
-                f"note {note.id} has {len(note.fields)} fields but its note type {nt.name!r} has {len(nt.fields)}"
+                f"note {anote.id} has {len(anote.fields)} fields but its note type {notetype.name!r} has {len(notetype.fields)}"
             )
 
     # 1-2. presets and decks
-    presets: dict[int, Preset] = {}
-    decks: dict[int, int] = {}
+    presets: dict[AnkiDeckConfigId | None, Preset] = {}
+    decks: dict[AnkiDeckId, DeckId] = {}
 
-    def deck_for(card_did: int, odid: int) -> int:
+    def deck_for(card_did: AnkiDeckId, odid: AnkiDeckId) -> DeckId:
         did = odid or card_did
         if did not in decks:
             info = package.decks.get(did)
@@ -261,8 +307,8 @@ def _merge(session: Session, package: AnkiPackage, now: datetime, progress: Prog
             deck = get_or_create_deck(session, name, now, source="anki")
             options_id = info.options_id if info is not None else None
             if options_id not in presets:
-                presets[options_id] = _preset_for(session, package.deck_options.get(options_id) if options_id is not None else None)  # type: ignore[index]
-            deck.preset_id = presets[options_id].id  # type: ignore[index]
+                presets[options_id] = _preset_for(session, package.deck_options.get(options_id) if options_id is not None else None)
+            deck.preset_id = presets[options_id].id
             decks[did] = deck.id
         return decks[did]
 
@@ -274,14 +320,14 @@ def _merge(session: Session, package: AnkiPackage, now: datetime, progress: Prog
     for chunk in range(0, len(guids), 500):
         for note in session.scalars(select(Note).where(Note.guid.in_(guids[chunk : chunk + 500]))):
             existing_notes[note.guid] = note
-    existing_cards: dict[tuple[int, int], Card] = {}
+    existing_cards: dict[tuple[NoteId, int], Card] = {}
     ids = [n.id for n in existing_notes.values()]
     for chunk in range(0, len(ids), 500):
         for card in session.scalars(select(Card).where(Card.note_id.in_(ids[chunk : chunk + 500]))):
             existing_cards[(card.note_id, card.ord)] = card
-    cards_by_note: dict[int, list] = defaultdict(list)  # type: ignore[type-arg]
+    cards_by_note: dict[AnkiNoteId, list[AnkiCard]] = defaultdict(list)
     note_ids = {n.id for n in package.notes}
-    skipped_cards: list[int] = []
+    skipped_cards: list[AnkiCardId] = []
     for acard in package.cards:
         if acard.nid in note_ids:
             cards_by_note[acard.nid].append(acard)
@@ -300,8 +346,8 @@ def _merge(session: Session, package: AnkiPackage, now: datetime, progress: Prog
                                  templates=[list(t) for t in nt.templates], css=nt.css)
                 )
         session.flush()
-    new_notes: list[tuple[_NewNote, list]] = []  # type: ignore[type-arg]
-    placed: list[tuple[Note, list]] = []  # type: ignore[type-arg]
+    new_notes: list[tuple[_NewNote, list[AnkiCard]]] = []
+    placed: list[tuple[Note, list[AnkiCard]]] = []
     for done, anote in enumerate(package.notes):
         if done % 1000 == 0:
             progress("notes", done, len(package.notes))
@@ -314,29 +360,31 @@ def _merge(session: Session, package: AnkiPackage, now: datetime, progress: Prog
         fields = _own_fields(kind, nt, anote.fields) if own is not None else _foreign_fields(nt, anote.fields, [c.ord for c in acards])
         tags = list(anote.tags)
         # a foreign note keeps its note type and raw fields, to be exported as it came
-        mid, raw = (nt.id, anote.fields) if own is None and keep_notetypes else (None, None)
-        note = existing_notes.get(anote.guid)
-        if note is None:
+        keep = own is None and keep_notetypes
+        kept_notetype, raw = (nt.id, anote.fields) if keep else (None, None)
+        held_note = existing_notes.get(anote.guid)
+        if held_note is None:
             created = anote.id if anote.id > 0 else now_ms
-            new_notes.append((_NewNote(anote.guid, kind, fields, tags, created, anote.mod * 1000, mid, raw), acards))
+            new_notes.append((_NewNote(anote.guid, kind, fields, tags, created, anote.mod * 1000, kept_notetype, raw), acards))
             summary.notes_new += 1
         else:
-            newer = int(note.modified.timestamp()) < anote.mod
-            if newer and (note.fields != fields or note.tags != tags or (raw is not None and note.anki_fields != raw)):
-                note.fields, note.tags, note.modified = fields, tags, _EPOCH + timedelta(seconds=anote.mod)
-                note.anki_notetype_id, note.anki_fields = mid, raw
+            newer = int(held_note.modified.timestamp()) < anote.mod
+            if newer and (held_note.fields != fields or held_note.tags != tags or (raw is not None and held_note.anki_fields != raw)):
+                held_note.fields, held_note.tags = fields, tags
+                held_note.modified = _EPOCH + timedelta(seconds=anote.mod)
+                held_note.anki_notetype_id, held_note.anki_fields = kept_notetype, raw
                 summary.notes_updated += 1
             else:
-                if note.kind == ANKI_KIND and note.anki_fields is None and raw is not None:
-                    note.anki_notetype_id, note.anki_fields = mid, raw  # imported before srs kept them
+                if held_note.kind == ANKI_KIND and held_note.anki_fields is None and raw is not None:
+                    held_note.anki_notetype_id, held_note.anki_fields = kept_notetype, raw  # imported before srs kept them
                 summary.notes_unchanged += 1
-            placed.append((note, acards))
+            placed.append((held_note, acards))
 
     # New notes and cards go in with plain executemany: an import may add tens
     # of thousands, and ORM objects would cost more than everything else.
     note_base = conn.exec_driver_sql("SELECT coalesce(max(id), 0) FROM notes").scalar() or 0
-    for i, (note, _) in enumerate(new_notes):
-        note.id = note_base + 1 + i
+    for i, (new_note, _) in enumerate(new_notes):
+        new_note.id = NoteId(note_base + 1 + i)
     if new_notes:
         encode = json.JSONEncoder(ensure_ascii=False).encode
         conn.exec_driver_sql(
@@ -348,22 +396,21 @@ def _merge(session: Session, package: AnkiPackage, now: datetime, progress: Prog
                 for n, _ in new_notes
             ],
         )
-    stories = []
-    for note, _ in new_notes:
-        if note.kind == NoteKind.STORY:
-            from srs.competencies import COMPETENCIES
-
-            labels = {c.label.lower(): c.slug for c in COMPETENCIES}
-            names = [x.strip().lower() for x in note.fields.get("Competencies", "").split(",")]
-            stories.append(Story(note_id=note.id, competencies=[labels[x] for x in names if x in labels], favorite=False))
+    stories: list[Story] = []
+    labels = {c.label.lower(): c.slug for c in COMPETENCIES}
+    for new_note, _ in new_notes:
+        if new_note.kind == NoteKind.STORY:
+            names = [x.strip().lower() for x in new_note.fields.get("Competencies", "").split(",")]
+            stories.append(Story(note_id=new_note.id, competencies=[labels[x] for x in names if x in labels], favorite=False))
     session.add_all(stories)
-    card_map: dict[int, Card | _NewCard] = {}
+    card_map: dict[AnkiCardId, Card | _NewCard] = {}
     new_cards: list[_NewCard] = []
     card_base = conn.exec_driver_sql("SELECT coalesce(max(id), 0) FROM cards").scalar() or 0
     # new cards are introduced in Anki's order (a new card's due is its position)
     new_order = {c.id: i for i, c in enumerate(sorted(package.cards, key=lambda c: (c.type != 0, c.due if c.type == 0 else 0, c.id)))}
     position_base = position
-    for note, acards in [*placed, *new_notes]:
+    owners: list[tuple[Note | _NewNote, list[AnkiCard]]] = [*placed, *new_notes]
+    for owner, acards in owners:
         ords: set[int] = set()
         for acard in acards:
             if acard.ord in ords:  # kept: the first by template order, then id
@@ -371,15 +418,17 @@ def _merge(session: Session, package: AnkiPackage, now: datetime, progress: Prog
                 summary.skipped_cards["a second card of the same template of its note"] += 1
                 continue
             ords.add(acard.ord)
-            card = existing_cards.get((note.id, acard.ord))
             deck_id = deck_for(acard.did, acard.odid)  # also brings the deck's options for cards srs has
-            if card is None:
-                card = _NewCard(
-                    card_base + 1 + len(new_cards), note.id, acard.ord, deck_id, position_base + new_order[acard.id],
-                    acard.queue == -1, acard.id if acard.id > 0 else now_ms,
+            held_card = existing_cards.get((owner.id, acard.ord))
+            if held_card is None:
+                new_card = _NewCard(
+                    CardId(card_base + 1 + len(new_cards)), owner.id, acard.ord, deck_id,
+                    position_base + new_order[acard.id], acard.queue == -1, acard.id if acard.id > 0 else now_ms,
                 )
-                new_cards.append(card)
-            card_map[acard.id] = card
+                new_cards.append(new_card)
+                card_map[acard.id] = new_card
+            else:
+                card_map[acard.id] = held_card
     summary.cards_new = len(new_cards)
 
     # 4-5. review history, merged and replayed per card (as arrays: 200,000 rows are common)
@@ -393,7 +442,7 @@ def _merge(session: Session, package: AnkiPackage, now: datetime, progress: Prog
     return summary
 
 
-def _write_rows(conn, new_cards: list[_NewCard], reviews: _Rows, now_ms: int) -> None:  # type: ignore[no-untyped-def]
+def _write_rows(conn: Connection, new_cards: list[_NewCard], reviews: _Rows, now_ms: int) -> None:
     """Insert the new cards and review rows, and update the replayed ones."""
     if new_cards:
         conn.exec_driver_sql(
@@ -417,7 +466,9 @@ def _write_rows(conn, new_cards: list[_NewCard], reviews: _Rows, now_ms: int) ->
         for name, _ in indexes:
             conn.exec_driver_sql(f'DROP INDEX "{name}"')
         # the DB-API connection itself (same transaction): it takes an iterator, SQLAlchemy wants a list
-        conn.connection.dbapi_connection.executemany(  # type: ignore[union-attr]
+        dbapi = conn.connection.dbapi_connection
+        assert dbapi is not None
+        dbapi.executemany(
             "INSERT INTO reviews (card_id, reviewed_at, rating, duration_ms, prev_state, state, step, stability, "
             "difficulty, due, interval, last_interval, anki_ivl, anki_last_ivl, anki_factor, anki_type) "
             "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -433,10 +484,10 @@ def _write_rows(conn, new_cards: list[_NewCard], reviews: _Rows, now_ms: int) ->
         )
 
 
-def _held_before(conn, card_map: dict[int, Card | _NewCard]) -> dict[int, tuple[int, int]]:  # type: ignore[no-untyped-def]
+def _held_before(conn: Connection, card_map: dict[AnkiCardId, Card | _NewCard]) -> dict[CardId, tuple[int, int]]:
     """For each card srs already had: (its latest answer in ms, or 0; its modification time in ms), before this import."""
     ids = [c.id for c in card_map.values() if isinstance(c, Card)]
-    held: dict[int, tuple[int, int]] = {}
+    held: dict[CardId, tuple[int, int]] = {}
     for chunk in range(0, len(ids), 500):
         part = ids[chunk : chunk + 500]
         for card_id, modified, latest in conn.exec_driver_sql(
@@ -451,8 +502,8 @@ def _held_before(conn, card_map: dict[int, Card | _NewCard]) -> dict[int, tuple[
 def _keep_anki_schedules(
     session: Session,
     package: AnkiPackage,
-    card_map: dict[int, Card | _NewCard],
-    held_before: dict[int, tuple[int, int]],
+    card_map: dict[AnkiCardId, Card | _NewCard],
+    held_before: dict[CardId, tuple[int, int]],
     summary: ImportSummary,
     now: datetime,
 ) -> None:
@@ -467,9 +518,6 @@ def _keep_anki_schedules(
     date set by hand on a new card, say), srs's replay stands and is counted.
     """
     import numpy as np
-
-    from srs.anki.schedule import day_zero, from_anki
-    from srs.settings import clock_for
 
     clock = clock_for(session)
     today = clock.today(now)
@@ -520,15 +568,13 @@ def _keep_anki_schedules(
 class _Rows:
     """Review rows to write, streamed into executemany (a list of 200,000 tuples costs 100 MB)."""
 
-    inserts: Iterable[tuple] = ()  # type: ignore[type-arg]
+    inserts: Iterable[tuple[Any, ...]] = ()
     insert_count: int = 0
-    updates: list[tuple] = field(default_factory=list)  # type: ignore[type-arg]
+    updates: list[tuple[Any, ...]] = field(default_factory=list)
 
 
-def schedulers_for(session: Session) -> Callable[[int], Scheduler]:
+def schedulers_for(session: Session) -> Callable[[DeckId], Scheduler]:
     """The scheduler of each deck's preset, on the collection's clock."""
-    from srs.review import Schedulers
-    from srs.settings import clock_for
 
     return Schedulers(session, clock_for(session)).for_card_in
 
@@ -542,7 +588,10 @@ _LATEST_MS = 221_845_392_000_000
 _MOVED_AT_MOST_MS = 64
 
 
-def _merge_reviews(conn, package, card_map, skipped_cards, scheduler_for, summary, progress, now) -> _Rows:  # type: ignore[no-untyped-def]
+def _merge_reviews(
+    conn: Connection, package: AnkiPackage, card_map: dict[AnkiCardId, Card | _NewCard], skipped_cards: list[AnkiCardId],
+    scheduler_for: Callable[[DeckId], Scheduler], summary: ImportSummary, progress: Progress, now: datetime,
+) -> _Rows:
     """Add the package's answers to the cards' histories and replay every card that got one."""
     import numpy as np
 
@@ -606,8 +655,8 @@ def _merge_reviews(conn, package, card_map, skipped_cards, scheduler_for, summar
 
     # each card that gets an answer is replayed from its first: old and new answers together
     added = np.unique(card)
-    replayed = set(added.tolist())
-    old = [row for row in known if row[1] in replayed]
+    touched_now = set(added.tolist())
+    old = [row for row in known if row[1] in touched_now]
     review_id = np.r_[np.full(len(card), -1, dtype=np.int64), np.array([r[0] for r in old], dtype=np.int64)]
     anki_rows = np.c_[anki_rows, np.zeros((4, len(old)), dtype=np.int64)]
     card = np.r_[card, np.array([r[1] for r in old], dtype=np.int64)]
@@ -616,8 +665,8 @@ def _merge_reviews(conn, package, card_map, skipped_cards, scheduler_for, summar
     duration = np.r_[duration, np.array([r[4] for r in old], dtype=np.int64)]
 
     cards = {c.id: c for c in card_map.values()}
-    schedulers = {}
-    group_of = {}
+    schedulers: dict[int, tuple[int, Scheduler]] = {}  # one group of cards per scheduler (preset)
+    group_of: dict[int, int] = {}
     for card_id in added.tolist():
         scheduler = scheduler_for(cards[card_id].deck_id)
         group_of[card_id] = schedulers.setdefault(id(scheduler), (len(schedulers), scheduler))[0]
@@ -672,7 +721,9 @@ def _merge_reviews(conn, package, card_map, skipped_cards, scheduler_for, summar
     return rows
 
 
-def _stream(arrays: list[np.ndarray], steps_at: int, chunk: int = 25_000, nulls_from: int | None = None) -> Iterator[tuple]:  # type: ignore[type-arg]
+def _stream(
+    arrays: list[np.ndarray], steps_at: int, chunk: int = 25_000, nulls_from: int | None = None,
+) -> Iterator[tuple[Any, ...]]:
     """Rows as tuples of Python values, a chunk at a time (200,000 rows of lists would cost 100 MB).
 
     Column *steps_at* holds learning steps, where -1 means none (NULL); the
@@ -687,7 +738,7 @@ def _stream(arrays: list[np.ndarray], steps_at: int, chunk: int = 25_000, nulls_
         yield from zip(*columns)
 
 
-def _unique_times(conn, at: np.ndarray) -> np.ndarray:  # type: ignore[no-untyped-def]
+def _unique_times(conn: Connection, at: np.ndarray) -> np.ndarray:
     """Answer times made unique across the collection (reviews.reviewed_at is unique).
 
     Anki's revlog ids are unique in one collection, but another card's answer
@@ -719,9 +770,9 @@ class _NewNote:
 
     def __init__(
         self, guid: str, kind: str, fields: dict[str, str], tags: list[str], created_ms: int, modified_ms: int,
-        mid: int | None, raw: list[str] | None,
+        mid: AnkiNotetypeId | None, raw: list[str] | None,
     ) -> None:
-        self.id = 0
+        self.id = NoteId(0)
         self.guid, self.kind, self.fields, self.tags = guid, kind, fields, tags
         self.created_ms, self.modified_ms = created_ms, modified_ms
         self.mid, self.raw = mid, raw
@@ -733,10 +784,15 @@ class _NewCard:
     __slots__ = ("id", "note_id", "ord", "deck_id", "position", "suspended", "created_ms", "state", "step",
                  "stability", "difficulty", "due_ms", "last_ms", "reps", "lapses", "anki_schedule", "buried_until")
 
-    def __init__(self, id: int, note_id: int, ord: int, deck_id: int, position: int, suspended: bool, created_ms: int) -> None:  # noqa: A002
+    def __init__(
+        self, id: CardId, note_id: NoteId, ord: int, deck_id: DeckId, position: int, suspended: bool, created_ms: int,  # noqa: A002
+    ) -> None:
         self.id, self.note_id, self.ord, self.deck_id, self.position = id, note_id, ord, deck_id, position
         self.suspended, self.created_ms = suspended, created_ms
-        self.state, self.step, self.stability, self.difficulty = int(CardState.NEW), None, None, None
+        self.state: int = int(CardState.NEW)
+        self.step: int | None = None
+        self.stability: float | None = None
+        self.difficulty: float | None = None
         self.due_ms: int | None = None  # Unix ms
         self.last_ms: int | None = None
         self.reps = self.lapses = 0
@@ -749,7 +805,8 @@ CSV_COLUMNS = ("card_id", "review_time", "review_rating", "review_state", "revie
 # "maximum answer seconds" is 9,999 (rslib deckconfig/mod.rs, cap_answer_time_to_secs).
 MAX_DURATION_MS = 9_999_000
 MAX_CSV_BYTES = 512 << 20  # about ten million answers
-_CSV_NOTETYPE_ID = -1
+_CSV_NOTETYPE_ID = AnkiNotetypeId(-1)
+_CSV_DECK_ID = AnkiDeckId(1)
 
 
 def read_review_csv(path: Path) -> AnkiPackage:
@@ -763,10 +820,6 @@ def read_review_csv(path: Path) -> AnkiPackage:
     """
     import csv
 
-    from srs.anki.formats import AnkiCard, AnkiNote, DeckInfo
-
-    from srs.files import read_text
-
     text = read_text(path, MAX_CSV_BYTES, "review log", ImportError_)
     reader = csv.DictReader(text.splitlines())
     try:
@@ -778,7 +831,7 @@ def read_review_csv(path: Path) -> AnkiPackage:
         raise ImportError_(f"{path.name}: missing column(s) {', '.join(missing)} (need {', '.join(CSV_COLUMNS)})")
     package = AnkiPackage(layout="csv", crt=0, rollover=4)
     package.notetypes[_CSV_NOTETYPE_ID] = NoteType(_CSV_NOTETYPE_ID, "Review history", False, ["Front"], [("Card", "{{Front}}", "{{FrontSide}}")])
-    package.decks[1] = DeckInfo(1, "Imported::Review history", None)
+    package.decks[_CSV_DECK_ID] = DeckInfo(_CSV_DECK_ID, "Imported::Review history", None)
     seen: set[int] = set()
     revlog = []
     rows = iter(enumerate(reader, start=2))
@@ -792,7 +845,7 @@ def read_review_csv(path: Path) -> AnkiPackage:
         values = [_csv_number(row.get(c)) for c in CSV_COLUMNS]
         if any(v is None for v in values):
             raise ImportError_(f"{path.name} line {line}: every column must be a whole number")
-        card_id, at, rating, state, duration = (int(v) for v in values)  # type: ignore[arg-type]
+        card_id, at, rating, state, duration = (int(v) for v in values if v is not None)
         if not 0 <= rating <= 4 or not 0 <= state <= 4 or at <= 0 or duration < 0:
             raise ImportError_(f"{path.name} line {line}: rating must be 0-4, state 0-4, time and duration positive")
         if abs(card_id) >= 2**62 or at >= _LATEST_MS:
@@ -800,8 +853,10 @@ def read_review_csv(path: Path) -> AnkiPackage:
         duration = min(duration, MAX_DURATION_MS)
         if card_id not in seen:
             seen.add(card_id)
-            package.notes.append(AnkiNote(card_id, f"csv-{card_id}", _CSV_NOTETYPE_ID, 0, [], [f"Card {card_id}"]))
-            package.cards.append(AnkiCard(card_id, card_id, 1, 0, 0, 0, 0, 0, 0, 0, 0, ""))
+            package.notes.append(AnkiNote(AnkiNoteId(card_id), f"csv-{card_id}", _CSV_NOTETYPE_ID, 0, [], [f"Card {card_id}"]))
+            package.cards.append(
+                AnkiCard(AnkiCardId(card_id), AnkiNoteId(card_id), _CSV_DECK_ID, AnkiDeckId(0), 0, 0, 0, 0, 0, 0, 0, "")
+            )
         kind = {0: 0, 1: 0, 2: 1, 3: 2}.get(state, 4)
         revlog.append((at, card_id, rating, 1 if kind == 1 else 0, 0, 2500, duration, kind))
     if not revlog:

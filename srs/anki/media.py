@@ -24,11 +24,12 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from srs.anki import formats
+from srs.anki.formats import copy_member, zstd_member
 from srs.errors import ImportError_
 
 if TYPE_CHECKING:
-    from srs.anki.formats import AnkiPackage
-    from srs.anki.import_ import Progress
+    from srs.anki.formats import AnkiPackage, Progress
 
 # Media references in field HTML, as Anki finds them (rslib src/text.rs,
 # extract_media_refs): an element's src attribute, and [sound:...] tags.
@@ -131,8 +132,6 @@ class MediaImport:
         return sum(1 for new in self.renamed.values() if new in added)
 
     def store(self, path: Path, package: AnkiPackage, progress: Progress | None = None) -> None:
-        from srs.anki.formats import MAX_MEDIA_BYTES, copy_member, zstd_member
-
         self.folder.mkdir(parents=True, exist_ok=True)
         total = 0
         try:
@@ -146,9 +145,9 @@ class MediaImport:
                     try:
                         info = archive.getinfo(member)
                         if package.layout == "anki21b":
-                            zstd_member(archive, info, incoming, MAX_MEDIA_BYTES - total)
+                            zstd_member(archive, info, incoming, formats.MAX_MEDIA_BYTES - total)  # read at the time: a test lowers it
                         else:
-                            copy_member(archive, info, incoming, MAX_MEDIA_BYTES - total)
+                            copy_member(archive, info, incoming, formats.MAX_MEDIA_BYTES - total)  # read at the time: a test lowers it
                         total += incoming.stat().st_size
                         self.stored[name] = self._place(incoming, safe_name(name))
                     finally:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from srs.models import NoteKind
+from srs.domain import NoteKind
 
 CSS = """\
 .card { font-family: -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif;

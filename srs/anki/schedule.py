@@ -23,7 +23,7 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
 from srs.clock import Clock
-from srs.models import CardState
+from srs.domain import CardState
 
 if TYPE_CHECKING:
     from srs.anki.formats import AnkiCard

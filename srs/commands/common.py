@@ -1,0 +1,181 @@
+"""What every command shares: the context (database, clock), printing, shared options and editing.
+
+Everything srs prints outside rich goes through ``say`` (one line at a time,
+through ``printable``) or ``show`` (JSON, or a view the terminal module
+draws); rich consoles come from ``console`` with markup off.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+from rich.console import Console
+
+from srs.db import open_database
+from srs.decks import builtin_decks_stale, deck_and_children, ensure_builtin_decks
+from srs.domain import DeckId
+from srs.errors import EditorError, SrsError, StoryError
+from srs.files import read_text
+from srs.sanitize import json_text, printable
+from srs.story_format import MAX_STORY_BYTES
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from srs.db import Database
+
+T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Context:
+    """What every command needs: where the database is, what time it is, and where keys come from."""
+
+    def __init__(self, db_path: Path | None, now: datetime | None, keys_from_stdin: bool = False) -> None:
+        self.db_path = db_path
+        self._now = now
+        self._db: Database | None = None
+        self.keys_from_stdin = keys_from_stdin
+
+    def read_key(self, command: str) -> Callable[[], str]:
+        """The function that reads one key press: the keyboard, or standard input when scripted.
+
+        An interactive command with standard input that is not a terminal
+        (a pipe, /dev/null) would show one card and end; it stops with one line instead.
+        """
+        if self.keys_from_stdin:
+            return lambda: sys.stdin.read(1)
+        if not sys.stdin.isatty():
+            raise SrsError(f"srs {command} needs a terminal: it reads your answers from the keyboard, and standard input is not one")
+        return click.getchar
+
+    def now(self) -> datetime:
+        """The time: pinned by --now, else the real clock (the only place srs reads it)."""
+        return self._now or datetime.now(timezone.utc)
+
+    def clock(self) -> Callable[[], datetime]:
+        """A function giving the time, for loops that run while the user thinks."""
+        fixed = self._now
+        return (lambda: fixed) if fixed is not None else (lambda: datetime.now(timezone.utc))
+
+    def database(self, builtin: bool = True) -> Database:
+        """Open the collection; build the built-in decks on first use."""
+        if self._db is None:
+            self._db = open_database(self.db_path)
+            self._db.on_wait = lambda: say("Waiting for another srs process to finish writing (an import?)...", err=True)
+            if self._db.backup is not None:
+                say(f"Upgraded the database; a copy from before the upgrade is at {self._db.backup}", err=True)
+            if builtin and not self._db.read_only:  # a read-only collection is shown as it is
+                with self._db.session() as session:
+                    stale = builtin_decks_stale(session)
+                if stale:
+                    with self._db.session(write=True) as session:
+                        ensure_builtin_decks(session, self.now())
+        return self._db
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+
+
+# --- printing -----------------------------------------------------------------------
+
+
+def say(text: object = "", err: bool = False, nl: bool = True) -> None:
+    """Print a line: everything srs prints outside rich goes through ``printable`` here."""
+    click.echo(printable(text), err=err, nl=nl)
+
+
+def console() -> Console:
+    """A rich console that shows text as written: no markup, no emoji codes, no highlighting."""
+    return Console(highlight=False, markup=False, emoji=False)
+
+
+def show(data: T, as_json: bool, view: Callable[[T], Any]) -> None:
+    """The one output step of a reporting command: the data as JSON, or the view drawn from it.
+
+    *view* returns something rich can print, or prints by itself (a long
+    listing writes its lines directly) and returns None.
+    """
+    if as_json:
+        click.echo(json_text(data))
+        return
+    drawn = view(data)
+    if drawn is not None:
+        console().print(drawn)
+
+
+# --- shared options -------------------------------------------------------------------
+
+
+def json_option(f: F) -> F:
+    """--json: machine-readable output, in the shapes the README documents."""
+    return click.option("--json", "as_json", is_flag=True, help="Machine-readable output (documented in the README).")(f)
+
+
+def deck_option(help_text: str = "Only this deck (and its sub-decks).") -> Callable[[F], F]:
+    """--deck NAME: a deck and its sub-decks."""
+    return click.option("--deck", help=help_text)
+
+
+def deck_ids(session: Session, deck: str | None) -> list[DeckId] | None:
+    """The ids of --deck and its sub-decks (None: every deck)."""
+    return None if deck is None else deck_and_children(session, deck)
+
+
+def confirm_replace(path: Path, force: bool) -> bool:
+    """--force, or the user's answer on a terminal when *path* exists (a link counts: it is replaced, not followed)."""
+    if force or path.is_dir() or not (path.exists() or path.is_symlink()) or not sys.stdin.isatty():
+        return force
+    if not click.confirm(f"{printable(path)} exists. Replace it?", default=False):
+        raise SrsError(f"{path} already exists; nothing written")
+    return True
+
+
+# --- the user's own text ---------------------------------------------------------------
+
+
+def read_user_file(path: Path, what: str = "story") -> str:
+    """A story or pitch file, read within its size limit."""
+    return read_text(path, MAX_STORY_BYTES, what, StoryError)
+
+
+def edit_until_valid(obj: Context, text: str, parse: Callable[[str], T], name: str) -> T:
+    """Open *text* in $EDITOR until it parses; return the parsed value.
+
+    The text lives in a draft file for the whole exchange, so neither a parse
+    error, an aborted edit nor a failing editor loses what the user typed.
+    On a parse error the file reopens with the error at the top.
+    """
+    folder = obj.database(builtin=False).path.parent / "drafts"
+    folder.mkdir(parents=True, exist_ok=True)
+    draft = folder / f"{name}-{obj.now():%Y%m%d-%H%M%S}.md"
+    original = text
+    error: str | None = None
+    previous = None
+    while True:
+        header = f"<!-- srs: ERROR: {error}. Fix it and save; save unchanged to give up. -->\n" if error else ""
+        draft.write_text(header + text, encoding="utf-8")
+        try:
+            click.edit(filename=str(draft), extension=".md")
+        except click.ClickException as exc:
+            raise EditorError(f"{exc.format_message()}; your text is kept in {draft}") from None
+        text = re.sub(r"\A<!-- srs: ERROR:.*?-->\n?", "", read_text(draft, MAX_STORY_BYTES, "story", StoryError), flags=re.DOTALL)
+        if text == original and error is None:
+            draft.unlink()
+            raise SrsError("nothing changed, nothing saved")
+        try:
+            value = parse(text)
+        except SrsError as exc:
+            if text == previous:
+                raise SrsError(f"not saved: {exc}; your text is kept in {draft}") from None
+            error, previous = str(exc), text
+            continue
+        draft.unlink()
+        return value
