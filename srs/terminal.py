@@ -392,6 +392,21 @@ CARD_COLUMNS = [
 ]
 
 
+def card_listing(rows: Sequence[Mapping[str, Any]]) -> None:
+    """`srs cards`: one line per card, fitted to the terminal."""
+    print_listing(_console(), CARD_COLUMNS, card_cells(rows))
+
+
+def story_listing(rows: list[dict[str, Any]]) -> None:
+    """`srs story list`: one line per story, fitted to the terminal."""
+    print_listing(_console(), STORY_COLUMNS, story_cells(rows))
+
+
+def _console() -> Console:
+    """A console that shows text as written (the commands' own, for listings that write their lines directly)."""
+    return Console(highlight=False, markup=False, emoji=False)
+
+
 def card_cells(rows: Sequence[Mapping[str, Any]]) -> list[list[str]]:
     """The ``srs cards`` rows as listing cells."""
     return [

@@ -7,9 +7,10 @@ import re
 from pathlib import Path
 
 SRS = Path(__file__).resolve().parent.parent / "srs"
-# Imported inside functions on purpose: heavy or optional, and most commands never need them.
+# Imported inside functions on purpose: heavy or optional, and most commands never need them
+# (rich: only when something is drawn, so `--json` commands start without it).
 LAZY = {"numpy", "fsrs", "fsrs_rs_python", "genanki", "matplotlib", "yaml", "markdown_it", "anki", "zstandard",
-        "tzlocal", "platformdirs", "rich.live", "secrets", "string", "csv", "difflib", "hashlib", "tempfile", "json"}
+        "tzlocal", "platformdirs", "rich", "secrets", "string", "csv", "difflib", "hashlib", "tempfile", "json"}
 
 
 def test_every_type_ignore_says_why() -> None:
@@ -41,3 +42,18 @@ def test_function_level_imports_are_only_heavy_or_optional_libraries() -> None:
                     if name not in LAZY and name.split(".")[0] not in LAZY:
                         found.append(f"{path.relative_to(SRS.parent)}:{node.lineno} {name}")
     assert found == []
+
+
+def test_every_view_a_command_names_exists() -> None:
+    """The terminal views commands name (drawn only when not --json) are functions of srs.terminal."""
+    import srs.terminal
+
+    names = set()
+    for path in (SRS / "commands").glob("*.py"):
+        for call in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id in ("show", "draw"):
+                view = call.args[2] if call.func.id == "show" else call.args[0]
+                if isinstance(view, ast.Constant) and view.value:
+                    names.add(view.value)
+    assert len(names) >= 8
+    assert [name for name in sorted(names) if not callable(getattr(srs.terminal, name, None))] == []

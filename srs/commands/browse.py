@@ -6,16 +6,8 @@ import click
 
 from srs.browse import list_cards
 from srs.browse import status as get_status
-from srs.commands.common import (
-    Context,
-    console,
-    deck_ids,
-    deck_option,
-    json_option,
-    show,
-)
+from srs.commands.common import Context, deck_ids, deck_option, draw, json_option, show
 from srs.sanitize import json_text
-from srs.terminal import CARD_COLUMNS, card_cells, format_status, print_listing
 
 
 @click.command()
@@ -29,7 +21,7 @@ def status(obj: Context, deck: str | None, as_json: bool) -> None:
     """
     with obj.database().session() as session:
         data = get_status(session, obj.now(), deck_ids(session, deck))
-    show(data, as_json, format_status)
+    show(data, as_json, "format_status")
 
 
 @click.command()
@@ -48,4 +40,4 @@ def cards(obj: Context, deck: str | None, due: bool, as_json: bool) -> None:
         body = ",\n".join("  " + json_text(r, indent=None) for r in rows)
         click.echo("[\n" + body + "\n]" if rows else "[]")
     else:
-        print_listing(console(), CARD_COLUMNS, card_cells(rows))
+        draw("card_listing", rows)

@@ -1,12 +1,15 @@
 """What every command shares: the context (database, clock), printing, shared options and editing.
 
 Everything srs prints outside rich goes through ``say`` (one line at a time,
-through ``printable``) or ``show`` (JSON, or a view the terminal module
-draws); rich consoles come from ``console`` with markup off.
+through ``printable``) or ``show`` (JSON, or a view ``srs.terminal`` draws);
+rich consoles come from ``console`` with markup off. Views are named, and
+``srs.terminal`` (with rich) is loaded only when something is drawn: a
+``--json`` command never pays for it.
 """
 
 from __future__ import annotations
 
+import importlib
 import re
 import sys
 from collections.abc import Callable
@@ -15,7 +18,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-from rich.console import Console
 
 from srs.db import open_database
 from srs.decks import builtin_decks_stale, deck_and_children, ensure_builtin_decks
@@ -26,6 +28,7 @@ from srs.sanitize import json_text, printable
 from srs.story_format import MAX_STORY_BYTES
 
 if TYPE_CHECKING:
+    from rich.console import Console
     from sqlalchemy.orm import Session
 
     from srs.db import Database
@@ -94,21 +97,28 @@ def say(text: object = "", err: bool = False, nl: bool = True) -> None:
 
 def console() -> Console:
     """A rich console that shows text as written: no markup, no emoji codes, no highlighting."""
+    from rich.console import Console
+
     return Console(highlight=False, markup=False, emoji=False)
 
 
-def show(data: T, as_json: bool, view: Callable[[T], Any]) -> None:
-    """The one output step of a reporting command: the data as JSON, or the view drawn from it.
+def draw(view: str, data: Any) -> None:
+    """Draw *data* with the ``srs.terminal`` function named *view*.
 
-    *view* returns something rich can print, or prints by itself (a long
+    A view returns something rich can print, or prints by itself (a long
     listing writes its lines directly) and returns None.
     """
-    if as_json:
-        click.echo(json_text(data))
-        return
-    drawn = view(data)
+    drawn = getattr(importlib.import_module("srs.terminal"), view)(data)
     if drawn is not None:
         console().print(drawn)
+
+
+def show(data: Any, as_json: bool, view: str) -> None:
+    """The one output step of a reporting command: the data as JSON, or drawn by the terminal view *view*."""
+    if as_json:
+        click.echo(json_text(data))
+    else:
+        draw(view, data)
 
 
 # --- shared options -------------------------------------------------------------------

@@ -9,7 +9,6 @@ import click
 from srs.browse import deck_summaries
 from srs.commands.common import Context, json_option, say, show
 from srs.decks import build_from_file, read_guide
-from srs.terminal import decks_table
 
 
 @click.group()
@@ -48,4 +47,4 @@ def deck_list(obj: Context, as_json: bool) -> None:
     """
     with obj.database().session() as session:
         rows = deck_summaries(session, obj.now())
-    show(rows, as_json, decks_table)
+    show(rows, as_json, "decks_table")

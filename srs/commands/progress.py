@@ -13,7 +13,6 @@ from srs.optimize import optimize as fit
 from srs.optimize import reschedule as redo
 from srs.plan import clear_plan, plan_report, set_plan
 from srs.stats import collection_stats, write_png
-from srs.terminal import plan_view, stats_view
 
 
 @click.command()
@@ -35,7 +34,7 @@ def stats(obj: Context, as_json: bool, png: Path | None, force: bool) -> None:
         if not data["reviews"]:
             raise SrsError("nothing to chart yet: no reviews so far")
         write_png(data, png)
-    show(data, as_json, stats_view)
+    show(data, as_json, "stats_view")
 
 
 @click.command()
@@ -62,7 +61,7 @@ def plan(obj: Context, interview: str | None, max_minutes: int | None, clear: bo
         raise SrsError("--max-minutes goes with --interview YYYY-MM-DD")
     with db.session() as session:
         report = plan_report(session, obj.now())
-    show(report, as_json, plan_view)
+    show(report, as_json, "plan_view")
 
 
 @click.command()
@@ -83,7 +82,7 @@ def optimize(obj: Context, preset: str | None, reschedule: bool, dry_run: bool, 
         results = fit(session, preset, adopt=not dry_run)
         rescheduled = {r.preset: redo(session, r.preset, obj.now()) for r in results if r.adopted and reschedule}
     if as_json:
-        show([{**r.as_dict(), "rescheduled": rescheduled.get(r.preset, 0)} for r in results], True, str)
+        show([{**r.as_dict(), "rescheduled": rescheduled.get(r.preset, 0)} for r in results], True, "")
         return
     for r in results:
         say(f"{r.preset}: {r.reviews} reviews of {r.cards} cards, {r.items} training items. {r.message}.")

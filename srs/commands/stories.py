@@ -9,7 +9,7 @@ import click
 
 from srs.commands.common import (
     Context,
-    console,
+    draw,
     edit_until_valid,
     json_option,
     read_user_file,
@@ -41,18 +41,10 @@ from srs.story_format import (
     parse_story,
     render_story,
 )
-from srs.terminal import (
-    STORY_COLUMNS,
-    coverage_view,
-    findings_text,
-    lint_report,
-    print_listing,
-    story_cells,
-)
 
 
 def _show_lint(spec: StorySpec, wpm: int = 150) -> None:
-    console().print(findings_text(lint_story(spec, wpm)))
+    draw("findings_text", lint_story(spec, wpm))
 
 
 @click.group()
@@ -123,7 +115,7 @@ def story_list(obj: Context, rank: bool, as_json: bool) -> None:
     if not rows and not as_json:
         say("No stories yet: `srs story add` writes one, `srs story import BRAG.md` drafts them from a brag document.")
         return
-    show(rows, as_json, lambda data: print_listing(console(), STORY_COLUMNS, story_cells(data)))
+    show(rows, as_json, "story_listing")
 
 
 @story.command("rm")
@@ -183,7 +175,7 @@ def story_lint(obj: Context, story_id: int | None, wpm: int, as_json: bool) -> N
     if not report and not as_json:
         say("No stories yet.")
         return
-    show(report, as_json, lint_report)
+    show(report, as_json, "lint_report")
 
 
 @story.command("import")
@@ -246,4 +238,4 @@ def coverage(obj: Context, as_json: bool) -> None:
     """
     with obj.database().session() as session:
         data: dict[str, Any] = get_coverage(session, obj.now())
-    show(data, as_json, coverage_view)
+    show(data, as_json, "coverage_view")
