@@ -163,6 +163,40 @@ def ensure_collection() -> Path:
     return path
 
 
+def before_and_after(path: Path, ref: str, runs: int = 15) -> dict[str, object]:
+    """`srs status` and `srs status --json` of this tree against the commit *ref*, alternating, medians.
+
+    The commit is checked out in a temporary git worktree and run from there
+    (python -m srs picks up the srs beside the working directory), on the same
+    collection, so start-up is compared in one run on one noisy machine.
+    """
+    import subprocess
+    import tempfile
+
+    from bench.common import ROOT
+
+    results: dict[str, object] = {"ref": ref}
+    with tempfile.TemporaryDirectory(prefix="srs-before-") as folder:
+        before = Path(folder) / "tree"
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(before), ref], check=True, capture_output=True)
+        try:
+            for label, extra in (("status", []), ("status_json", ["--json"])):
+                samples: dict[str, list[float]] = {"before": [], "after": []}
+                for i in range(runs):
+                    order = (("before", before), ("after", ROOT)) if i % 2 == 0 else (("after", ROOT), ("before", before))
+                    for side, tree in order:
+                        start = time.perf_counter()
+                        subprocess.run(
+                            [python(), "-m", "srs", "--db", str(path), "--now", NOW.isoformat(), "status", *extra],
+                            cwd=tree, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                        )
+                        samples[side].append(time.perf_counter() - start)
+                results[label] = {side: statistics.median(values) for side, values in samples.items()}
+        finally:
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(before)], check=False, capture_output=True)
+    return results
+
+
 def run() -> dict[str, object]:
     t0 = time.perf_counter()
     path = ensure_collection()
@@ -189,7 +223,9 @@ def run() -> dict[str, object]:
     source.close()
     target.close()
     gaps = rating_to_next_card(scratch)
+    baseline = os.environ.get("SRS_BENCH_BEFORE")  # a git ref: compare start-up against it
     return {
+        "before_and_after": before_and_after(path, baseline) if baseline else None,
         "cards": counts[0],
         "reviews": counts[1],
         "generated_in_s": round(generated_in, 1),
@@ -231,6 +267,14 @@ def report(result: dict[str, object]) -> str:
     lines.append(
         f"\nRating key → next card, 90th percentile: {float(result['rating_to_next_card_p90_s']):.3f} s."  # type: ignore[arg-type]
     )
+    compared = result.get("before_and_after")
+    if isinstance(compared, dict):
+        lines.append(f"\nStart-up against commit `{compared['ref']}` (same collection, alternating runs, medians of 15):\n")
+        lines.append("| command | before (s) | after (s) | after / before |")
+        lines.append("|---|---:|---:|---:|")
+        for label, name in (("status", "`srs status`"), ("status_json", "`srs status --json`")):
+            b, a = compared[label]["before"], compared[label]["after"]
+            lines.append(f"| {name} | {b:.3f} | {a:.3f} | {a / b:.2f} |")
     if result.get("cards_json_s"):
         lines.append(
             f"`srs cards` as a table takes {float(result['cards_table_s']) / float(result['cards_json_s']):.2f}× "  # type: ignore[arg-type]
