@@ -36,8 +36,7 @@ def generate(path: Path) -> None:
     """Write the benchmark collection (deterministic: seeded)."""
     from srs.db import open_database
     from srs.decks import get_or_create_deck
-    from srs.domain import CardState
-    from srs.domain import to_ms
+    from srs.domain import CardState, to_ms
     from srs.scheduler import NEW, Scheduler, anki_interval
     from srs.settings import clock_for, default_preset, set_setting
 
@@ -197,6 +196,10 @@ def before_and_after(path: Path, ref: str, runs: int = 15) -> dict[str, object]:
     return results
 
 
+# `is:due` lists the same cards as --due; the other reads every note's text and computes recall in SQL.
+SEARCHES = ("is:due", "tell* or prop:r<0.85")
+
+
 def run() -> dict[str, object]:
     t0 = time.perf_counter()
     path = ensure_collection()
@@ -212,6 +215,11 @@ def run() -> dict[str, object]:
     bare, _ = median_of(RUNS, lambda: wall([python(), "-c", "pass"], env))
     status, status_runs = median_of(RUNS, lambda: wall(srs + ["status"], env))
     due, due_runs = median_of(RUNS, lambda: wall(srs + ["cards", "--due", "--json"], env))
+    # searches, against the listing of due cards they replace: the same cards, then text and recall over every note
+    searched = {
+        query: median_of(RUNS, lambda q=query: wall(srs + ["cards", "--search", q, "--json"], env))
+        for query in SEARCHES
+    }
     # every card: the table a person reads (80 columns) against the JSON a script reads
     narrow = {**env, "COLUMNS": "80"}
     all_json, all_json_runs = median_of(RUNS, lambda: wall(srs + ["cards", "--json"], narrow))
@@ -235,10 +243,14 @@ def run() -> dict[str, object]:
         "cards_due_json_s": due,
         "cards_json_s": all_json,
         "cards_table_s": table,
+        "searches_s": {query: value for query, (value, _) in searched.items()},
         "rating_to_next_card_median_s": statistics.median(gaps),
         "rating_to_next_card_p90_s": sorted(gaps)[int(len(gaps) * 0.9)],
         "runs": RUNS,
-        "samples": {"import": floor_runs, "status": status_runs, "cards_due": due_runs, "cards_json": all_json_runs, "cards_table": table_runs},
+        "samples": {
+            "import": floor_runs, "status": status_runs, "cards_due": due_runs, "cards_json": all_json_runs, "cards_table": table_runs,
+            **{f"search {query}": runs for query, (_, runs) in searched.items()},
+        },
     }
 
 
@@ -275,6 +287,15 @@ def report(result: dict[str, object]) -> str:
         for label, name in (("status", "`srs status`"), ("status_json", "`srs status --json`")):
             b, a = compared[label]["before"], compared[label]["after"]
             lines.append(f"| {name} | {b:.3f} | {a:.3f} | {a / b:.2f} |")
+    searches = result.get("searches_s")
+    if isinstance(searches, dict) and searches:
+        due = float(result["cards_due_json_s"])  # type: ignore[arg-type]
+        lines.append("\n`srs cards --search QUERY --json` against `srs cards --due --json` (target: at most 1.5×):\n")
+        lines.append("| query | median (s) | ratio to `cards --due --json` |")
+        lines.append("|---|---:|---:|")
+        for query, value in searches.items():
+            lines.append(f"| `{query}` | {value:.3f} | {value / due:.2f} |")
+        lines.append("")
     if result.get("cards_json_s"):
         lines.append(
             f"`srs cards` as a table takes {float(result['cards_table_s']) / float(result['cards_json_s']):.2f}× "  # type: ignore[arg-type]

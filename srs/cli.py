@@ -28,6 +28,7 @@ COMMANDS = {
     "mock": ("srs.commands.study", "mock"),
     "status": ("srs.commands.browse", "status"),
     "cards": ("srs.commands.browse", "cards"),
+    "card": ("srs.commands.cards", "card"),
     "deck": ("srs.commands.decks", "deck"),
     "config": ("srs.commands.config", "config"),
     "export": ("srs.commands.exchange", "export"),
@@ -38,6 +39,7 @@ COMMANDS = {
     "story": ("srs.commands.stories", "story"),
     "pitch": ("srs.commands.stories", "pitch"),
     "coverage": ("srs.commands.stories", "coverage"),
+    "completion": ("srs.commands.shell", "completion"),
 }
 
 

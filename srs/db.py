@@ -238,6 +238,28 @@ def _m005_kept_schedules(conn: Connection) -> None:
         conn.exec_driver_sql(f"ALTER TABLE reviews ADD COLUMN {column} INTEGER")
 
 
+def _m006_fixing_mistakes(conn: Connection) -> None:
+    """What finding and fixing cards needs: resets, user edits, a deck's guide, and the history of removed cards.
+
+    ``cards.reset_at`` (Unix ms) is when the user made a card new again
+    (``srs card forget``): its memory is replayed from the answers after it
+    only. ``notes.edited`` is when the user last edited a note's text by hand
+    (a guide rebuild keeps that text). ``decks.guide`` is the file a deck is
+    built from. ``removed_reviews`` keeps the answers of removed cards by
+    their note's guid and card ord, so the same card coming back (a rebuild,
+    an import) comes back with its progress.
+    """
+    conn.exec_driver_sql("ALTER TABLE cards ADD COLUMN reset_at BIGINT")
+    conn.exec_driver_sql("ALTER TABLE notes ADD COLUMN edited BIGINT")
+    conn.exec_driver_sql("ALTER TABLE decks ADD COLUMN guide VARCHAR")
+    conn.exec_driver_sql(
+        "CREATE TABLE removed_reviews ( id INTEGER PRIMARY KEY, guid VARCHAR NOT NULL, ord INTEGER NOT NULL, "
+        "removed_at BIGINT NOT NULL, reviewed_at BIGINT NOT NULL, rating INTEGER NOT NULL, duration_ms INTEGER NOT NULL, "
+        "anki_ivl INTEGER, anki_last_ivl INTEGER, anki_factor INTEGER, anki_type INTEGER)"
+    )
+    conn.exec_driver_sql("CREATE INDEX ix_removed_reviews_card ON removed_reviews (guid, ord)")
+
+
 # The migrations, in order; position + 1 is the schema version a step leads
 # to. NEVER EDIT A STEP THAT HAS SHIPPED: databases in the field were upgraded
 # by it as it was. Append a new step instead. A step imports no live srs code
@@ -245,6 +267,7 @@ def _m005_kept_schedules(conn: Connection) -> None:
 # the schema the steps build, and a test compares the two.
 MIGRATIONS: list[Callable[[Connection], None]] = [
     _m001_initial, _m002_stories, _m003_review_intervals, _m004_anki_notetypes, _m005_kept_schedules,
+    _m006_fixing_mistakes,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -22,9 +22,10 @@ from typing import TYPE_CHECKING
 from sqlalchemy import func, select
 
 from srs.domain import DeckId
-from srs.errors import GuideError, NotFoundError
+from srs.errors import GuideError, NotFoundError, SrsError
 from srs.files import read_limited
 from srs.guide import MAX_GUIDE_BYTES, Guide, NoteSpec, parse_guide, stable_guid
+from srs.history import removed_guids, restore_removed
 from srs.models import Card, Deck, Note
 from srs.settings import default_preset, get_setting, set_setting
 
@@ -45,6 +46,8 @@ class SyncResult:
     unchanged: int = 0
     orphaned: int = 0
     restored: int = 0
+    kept_edits: int = 0  # notes whose text the user edited: the guide's text did not replace it
+    returned: int = 0  # cards removed earlier that came back with their progress
 
 
 def cards_per_kind(kind: str) -> int:
@@ -101,7 +104,10 @@ def deck_and_children(session: Session, name: str) -> list[DeckId]:
 def sync_guide(session: Session, guide: Guide, deck_name: str, source: str, now: datetime) -> SyncResult:
     """Make the notes of *source* match *guide*; the caller commits."""
 
-    deck = get_or_create_deck(session, deck_name, now, source)
+    # the deck this source feeds, under whatever name the user has given it since
+    deck = session.scalars(select(Deck).where(Deck.source == source).order_by(Deck.id)).first() or get_or_create_deck(
+        session, deck_name, now, source
+    )
     existing = list(session.scalars(select(Note).where(Note.source == source).order_by(Note.id)))
     by_key = {(n.kind, n.source_key): n for n in existing}
     matched: dict[int, Note] = {}  # spec index -> note
@@ -127,22 +133,27 @@ def sync_guide(session: Session, guide: Guide, deck_name: str, source: str, now:
             matched[index] = note
             used.add(note_id)
 
-    added = updated = unchanged = restored = 0
+    added = updated = unchanged = restored = kept_edits = 0
     position = (session.scalar(select(func.max(Card.position))) or 0) + 1
+    created: list[Note] = []
     for index, spec in enumerate(guide.notes):
         note = matched.get(index)
         if note is None:
-            _create_note(session, spec, deck, source, now, position)
+            created.append(_create_note(session, spec, deck, source, now, position))
             position += 1
             added += 1
             continue
-        changed = note.fields != spec.fields or note.tags != spec.tags or note.source_key != spec.key
-        if note.orphaned:
+        if note.orphaned:  # back in the guide: its cards come back with their progress
             note.orphaned = False
             for card in note.cards:
                 card.suspended = False
                 card.modified = now
             restored += 1
+        if note.edited is not None:  # the user's own wording stands; the guide still owns the item
+            note.tags, note.source_key = list(spec.tags), spec.key
+            kept_edits += 1
+            continue
+        changed = note.fields != spec.fields or note.tags != spec.tags or note.source_key != spec.key
         if changed:
             note.fields = dict(spec.fields)
             note.tags = list(spec.tags)
@@ -161,7 +172,12 @@ def sync_guide(session: Session, guide: Guide, deck_name: str, source: str, now:
                 card.modified = now
             orphaned += 1
     session.flush()
-    return SyncResult(deck.name, added, updated, unchanged, orphaned, restored)
+    returned = 0
+    waiting = removed_guids(session) if created else set()
+    back = [note.id for note in created if note.guid in waiting]
+    if back:  # cards removed earlier come back with their progress
+        returned = restore_removed(session, session.scalars(select(Card).where(Card.note_id.in_(back))))
+    return SyncResult(deck.name, added, updated, unchanged, orphaned, restored, kept_edits, returned)
 
 
 # Pairs of (new item, old note) worth comparing. Up to this many pairs every
@@ -223,13 +239,62 @@ def read_guide(path: Path) -> Guide:
     return parse_guide(read_limited(path, MAX_GUIDE_BYTES, "guide", GuideError), path.name)
 
 
+class GuideFeedsAnotherDeck(SrsError):
+    """`deck build GUIDE --deck NAME` where GUIDE already feeds a deck by another name."""
+
+    def __init__(self, guide: Path, deck: str, wanted: str, cards: int) -> None:
+        super().__init__(
+            f"{guide.name} already feeds deck {deck!r} ({cards} cards); build without --deck to update it there, "
+            f"or add --move to move it and its cards to {wanted!r}"
+        )
+        self.guide, self.deck, self.wanted, self.cards = guide, deck, wanted, cards
+
+
+def guide_identity(path: Path) -> str:
+    """How a deck remembers its guide: the file's absolute path."""
+    return str(path.expanduser().resolve())
+
+
+def deck_fed_by(session: Session, path: Path) -> Deck | None:
+    """The deck built from the guide at *path*, if one was."""
+    return session.scalars(select(Deck).where(Deck.guide == guide_identity(path)).order_by(Deck.id)).first()
+
+
 def build_from_file(
-    session: Session, path: Path, deck_name: str | None, now: datetime, guide: Guide | None = None
+    session: Session, path: Path, deck_name: str | None, now: datetime, guide: Guide | None = None, move: bool = False
 ) -> SyncResult:
-    """Sync a guide file into *deck_name* (default: its title); *guide* when it is already read."""
+    """Sync a guide file into the deck it feeds (else *deck_name*, else its title); *guide* when it is already read.
+
+    A deck remembers the guide it is built from: building the same guide into
+    another deck name raises GuideFeedsAnotherDeck unless *move*, which
+    renames the deck (its cards keep their progress).
+    """
     guide = guide if guide is not None else read_guide(path)
-    name = deck_name or guide.title or path.stem
-    return sync_guide(session, guide, name, f"guide:{name}", now)
+    fed = deck_fed_by(session, path)
+    if fed is not None and fed.source is not None:
+        if deck_name is not None and _clean(deck_name).lower() != fed.name.lower():
+            target = _clean(deck_name)
+            if not move:
+                cards = session.scalar(select(func.count(Card.id)).where(Card.deck_id == fed.id)) or 0
+                raise GuideFeedsAnotherDeck(path, fed.name, target, cards)
+            clash = session.scalars(select(Deck).where(func.lower(Deck.name) == target.lower())).first()
+            if clash is not None:
+                raise GuideError(f"a deck named {clash.name!r} exists; move the guide to a new deck name, or rename that deck first")
+            fed.name = target
+            session.flush()
+        return sync_guide(session, guide, fed.name, fed.source, now)
+    name = _clean(deck_name or guide.title or path.stem)
+    taken = session.scalars(select(Deck).where(func.lower(Deck.name) == name.lower())).first()
+    if taken is not None and taken.guide is not None and taken.guide != guide_identity(path):
+        raise GuideError(f"deck {taken.name!r} is built from another guide ({Path(taken.guide).name}); choose another name with --deck")
+    result = sync_guide(session, guide, name, taken.source if taken is not None and taken.source else f"guide:{name}", now)
+    built = session.scalars(select(Deck).where(Deck.name == result.deck)).one()
+    built.guide = guide_identity(path)
+    return result
+
+
+def _clean(name: str) -> str:
+    return "::".join(part.strip() for part in name.split("::"))
 
 
 # --- built-in decks -------------------------------------------------------
@@ -264,19 +329,35 @@ def _builtin_digest(texts: dict[str, bytes]) -> str:
     return hashlib.sha256(b"".join(hashlib.sha256(t).digest() for t in texts.values())).hexdigest()
 
 
+BUILTIN_OFF = "builtin_decks_off"  # setting: keys of the built-in decks the user removed for good (srs deck rm --disable)
+
+
+def builtin_names() -> dict[str, str]:
+    """Each built-in deck's key (its file name without .md) and deck name."""
+    return {filename.removesuffix(".md"): name for filename, name in BUILTIN_DECKS.items()}
+
+
+def _digest_now(session: Session, texts: dict[str, bytes]) -> str:
+    off = sorted(get_setting(session, BUILTIN_OFF) or [])
+    return _builtin_digest(texts) + (":off=" + ",".join(off) if off else "")
+
+
 def builtin_decks_stale(session: Session) -> bool:
-    """Whether the built-in decks were never built, or changed since."""
-    return bool(get_setting(session, "builtin_decks_hash") != _builtin_digest(_builtin_texts()))
+    """Whether the built-in decks were never built, or changed (or were turned off or on) since."""
+    return bool(get_setting(session, "builtin_decks_hash") != _digest_now(session, _builtin_texts()))
 
 
 def ensure_builtin_decks(session: Session, now: datetime) -> list[SyncResult]:
-    """Build the built-in decks on first use, and again when they change."""
+    """Build the built-in decks on first use, and again when they change; the ones turned off are left out."""
     texts = _builtin_texts()
-    digest = _builtin_digest(texts)
+    digest = _digest_now(session, texts)
     if get_setting(session, "builtin_decks_hash") == digest:
         return []
+    off = set(get_setting(session, BUILTIN_OFF) or [])
     results = []
     for filename, deck_name in BUILTIN_DECKS.items():
+        if filename.removesuffix(".md") in off:
+            continue
         guide = parse_guide(texts[filename], filename)
         results.append(sync_guide(session, guide, deck_name, BUILTIN_PREFIX + filename.removesuffix(".md"), now))
     set_setting(session, "builtin_decks_hash", digest)

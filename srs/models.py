@@ -114,6 +114,7 @@ class Deck(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     anki_id: Mapped[AnkiDeckId] = mapped_column(BigInteger, unique=True)  # fixed id for Anki export
     created: Mapped[datetime] = mapped_column(UTCDateTime)
+    guide: Mapped[str | None] = mapped_column(String, default=None)  # the guide file it is built from
 
     preset: Mapped[Preset] = relationship()
 
@@ -133,6 +134,7 @@ class Note(Base):
     # notes of a foreign Anki note type: that note type, and the raw field HTML
     anki_notetype_id: Mapped[AnkiNotetypeId | None] = mapped_column(ForeignKey("anki_notetypes.id"), default=None)
     anki_fields: Mapped[list[str] | None] = mapped_column(JSON, default=None)
+    edited: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)  # last edited by hand (srs card edit)
 
     cards: Mapped[list[Card]] = relationship(back_populates="note", order_by="Card.ord")
 
@@ -173,6 +175,9 @@ class Card(Base):
     # card srs scheduled. See anki/import_.py.
     anki_schedule: Mapped[dict[str, int] | None] = mapped_column(JSON, default=None)
     buried_until: Mapped[int | None] = mapped_column(Integer, default=None)  # day number it comes back on
+    # When the user made the card new again (srs card forget): its memory is
+    # the replay of the answers after this instant; earlier ones stay as history.
+    reset_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
     note: Mapped[Note] = relationship(back_populates="cards")
     deck: Mapped[Deck] = relationship()
@@ -199,6 +204,23 @@ class Review(Base):
     last_interval: Mapped[int] = mapped_column(Integer, default=0)
     # An answer imported from Anki: its revlog row's ivl, lastIvl, factor and
     # type as Anki wrote them, so an export gives the row back unchanged.
+    anki_ivl: Mapped[int | None] = mapped_column(Integer, default=None)
+    anki_last_ivl: Mapped[int | None] = mapped_column(Integer, default=None)
+    anki_factor: Mapped[int | None] = mapped_column(Integer, default=None)
+    anki_type: Mapped[int | None] = mapped_column(Integer, default=None)
+
+
+class RemovedReview(Base):
+    """An answer of a removed card, kept by its note's guid and card ord so the card can come back with its progress."""
+
+    __tablename__ = "removed_reviews"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    guid: Mapped[str] = mapped_column(String)
+    ord: Mapped[int] = mapped_column(Integer)
+    removed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    reviewed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    rating: Mapped[Rating] = mapped_column(IntEnumColumn(Rating))
+    duration_ms: Mapped[int] = mapped_column(Integer)
     anki_ivl: Mapped[int | None] = mapped_column(Integer, default=None)
     anki_last_ivl: Mapped[int | None] = mapped_column(Integer, default=None)
     anki_factor: Mapped[int | None] = mapped_column(Integer, default=None)

@@ -64,7 +64,8 @@ def training_items(session: Session, preset_id: int) -> tuple[list[list[tuple[in
     clock = clock_for(session)
     rows = session.connection().exec_driver_sql(
         "SELECT r.card_id, r.reviewed_at, r.rating FROM reviews r JOIN cards c ON c.id = r.card_id "
-        "JOIN decks d ON d.id = c.deck_id WHERE d.preset_id = ? ORDER BY r.card_id, r.reviewed_at, r.id",
+        "JOIN decks d ON d.id = c.deck_id WHERE d.preset_id = ? AND r.reviewed_at > coalesce(c.reset_at, -1) "
+        "ORDER BY r.card_id, r.reviewed_at, r.id",
         (preset_id,),
     ).all()
     items: list[list[tuple[int, int]]] = []
@@ -159,7 +160,8 @@ def reschedule(session: Session, preset_name: str, now: datetime) -> int:
     rows = np.array(
         [tuple(row) for row in conn.exec_driver_sql(
             "SELECT r.card_id, r.reviewed_at, r.rating FROM reviews r JOIN cards c ON c.id = r.card_id "
-            "JOIN decks d ON d.id = c.deck_id WHERE d.preset_id = ? AND c.state != 0 ORDER BY r.card_id, r.reviewed_at, r.id",
+            "JOIN decks d ON d.id = c.deck_id WHERE d.preset_id = ? AND c.state != 0 AND r.reviewed_at > coalesce(c.reset_at, -1) "
+            "ORDER BY r.card_id, r.reviewed_at, r.id",
             (preset.id,),
         )],
         dtype=np.int64,

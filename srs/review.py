@@ -338,10 +338,11 @@ def undo_review(session: Session, review_id: int, now: datetime, before: dict[st
 
 
 def replay_card(session: Session, card: Card, schedulers: Schedulers) -> Memory:
-    """Recompute a card's memory from its review log alone."""
-    history = session.execute(
-        select(Review.rating, Review.reviewed_at).where(Review.card_id == card.id).order_by(Review.reviewed_at, Review.id)
-    ).all()
+    """Recompute a card's memory from its review log alone (the answers since it was last made new, if it was)."""
+    query = select(Review.rating, Review.reviewed_at).where(Review.card_id == card.id)
+    if card.reset_at is not None:
+        query = query.where(Review.reviewed_at > card.reset_at)
+    history = session.execute(query.order_by(Review.reviewed_at, Review.id)).all()
     return schedulers.for_card(card).replay([(r, t) for r, t in history], card.id)
 
 

@@ -49,9 +49,10 @@ SETTINGS = {
         SettingSpec("builtin_decks_hash", "", "fingerprint of the built-in decks last built (internal)"),
         SettingSpec("interview_date", "", "the interview day the schedule aims at (srs plan)"),
         SettingSpec("plan_max_minutes", 0, "minutes per day the plan may use (srs plan)"),
+        SettingSpec("builtin_decks_off", [], "built-in decks removed for good (srs deck rm --disable; srs deck enable)"),
     )
 }
-INTERNAL = {"builtin_decks_hash", "interview_date", "plan_max_minutes"}  # set by their own commands
+INTERNAL = {"builtin_decks_hash", "interview_date", "plan_max_minutes", "builtin_decks_off"}  # set by their own commands
 PRESET_KEYS = {
     "desired_retention": "probability of recall FSRS aims for (0.70-0.99)",
     "learning_steps": "learning steps, e.g. '1m 10m'",
@@ -184,6 +185,11 @@ def format_steps(steps: list[int]) -> str:
     return " ".join(out)
 
 
+def config_keys() -> list[str]:
+    """The keys `srs config` shows and sets, sorted (for completion and messages)."""
+    return sorted([*(set(SETTINGS) - INTERNAL), *PRESET_KEYS])
+
+
 def all_settings(session: Session) -> dict[str, Any]:
     """Every setting and default-preset option, for display."""
     preset = default_preset(session)
@@ -246,7 +252,7 @@ def update_setting(session: Session, key: str, text: str) -> Any:
         preset.maximum_interval = _int_in(key, text, 1, 36500)
         return preset.maximum_interval
     else:
-        known = ", ".join(sorted([*(set(SETTINGS) - INTERNAL), *PRESET_KEYS]))
+        known = ", ".join(config_keys())
         raise ConfigError(f"unknown setting {key!r} (known: {known})")
     set_setting(session, key, value)
     return value

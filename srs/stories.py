@@ -32,6 +32,7 @@ from srs.story_format import (
     ALL_SECTIONS,
     SCORES,
     STAR_SECTIONS,
+    BragEntry,
     StorySpec,
     parse_brag,
     story_fields,
@@ -330,19 +331,47 @@ def coverage(session: Session, now: datetime) -> dict[str, Any]:
 # --- brag document import ---------------------------------------------------------
 
 
-def import_brag(session: Session, text: str, now: datetime) -> tuple[list[Note], int]:
-    """Draft stories from a brag document; returns (new drafts, entries already present)."""
-
+def _new_brag_entries(session: Session, text: str) -> tuple[list[BragEntry], int]:
+    """The entries of a brag document not yet in the bank (by title), and how many are."""
     entries = parse_brag(text)
     if not entries:
         raise StoryError("no accomplishments found: use one heading or top-level bullet per accomplishment")
     existing = {normalise(n.fields.get("Title", "")) for n, _ in all_stories(session)}
-    created, skipped = [], 0
+    fresh, skipped = [], 0
     for entry in entries:
         if normalise(entry.title) in existing:
             skipped += 1
             continue
         existing.add(normalise(entry.title))
+        fresh.append(entry)
+    return fresh, skipped
+
+
+def plan_brag(session: Session, text: str) -> tuple[list[str], int]:
+    """What `story import` would do: the titles of the drafts it would add, and how many entries are already in the bank."""
+    fresh, skipped = _new_brag_entries(session, text)
+    return [entry.title for entry in fresh], skipped
+
+
+def stories_named(session: Session, story_ids: list[int]) -> dict[int, str]:
+    """The titles of the stories *story_ids*; NotFoundError listing every id that is not a story."""
+    found: dict[int, dict[str, str]] = dict(
+        session.execute(
+            select(Note.id, Note.fields).join(Story, Story.note_id == Note.id).where(Note.id.in_(story_ids), Note.orphaned.is_(False))
+        ).all()
+    )
+    missing = [i for i in story_ids if i not in found]
+    if missing:
+        raise NotFoundError(f"no story with id {', '.join(str(i) for i in missing)} (srs story list shows them)")
+    return {i: found[i].get("Title", "") for i in story_ids}
+
+
+def import_brag(session: Session, text: str, now: datetime) -> tuple[list[Note], int]:
+    """Draft stories from a brag document; returns (new drafts, entries already present)."""
+
+    fresh, skipped = _new_brag_entries(session, text)
+    created = []
+    for entry in fresh:
         sections = {name: TODO for name in STAR_SECTIONS}
         sections["Learning"] = TODO
         if entry.notes:

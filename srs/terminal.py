@@ -264,7 +264,7 @@ def format_status(data: dict[str, Any]) -> Group:
     """The human form of ``browse.status``."""
     due = data["due"]
     totals = data["totals"]
-    lines = [
+    lines: list[RenderableType] = [
         Text.assemble(("Today ", "bold"), data["today"]),
         Text.assemble("Due now: ", counts_text(Counts(due["new"], due["learning"], due["review"]))),
         Text(
@@ -274,7 +274,61 @@ def format_status(data: dict[str, Any]) -> Group:
     ]
     if data["next_due"] and not sum(due.values()):
         lines.append(Text(f"Next card due {data['next_due']}", style="dim"))
+    ahead = data.get("forecast")
+    if ahead is not None:
+        lines.append(Text("Due ahead: reviews and learning steps (new cards come in as the daily limit allows)", style="bold"))
+        lines.append(forecast_table(ahead))
     return Group(*lines)
+
+
+def forecast_table(ahead: dict[str, Any]) -> Table:
+    """`srs status --days N`: one row per day, with the decks that have cards due."""
+    table = Table()
+    table.add_column("day")
+    table.add_column("due", justify="right")
+    table.add_column("by deck")
+    for i, (day, total) in enumerate(zip(ahead["days"], ahead["total"])):
+        label = "today" if i == 0 else "tomorrow" if i == 1 else f"{date_type.fromisoformat(day):%a %d %b}"
+        parts = [f"{safe(one_line(deck))} {counts[i]}" for deck, counts in ahead["decks"].items() if counts[i]]
+        table.add_row(label, str(total), " · ".join(parts) or "-")
+    return table
+
+
+def card_view(data: dict[str, Any]) -> Group:
+    """`srs card show`: the card's sides and facts, then its answers as a table."""
+    facts = [
+        f"Card {data['id']} · {data['kind']} · deck {data['deck']} · note {data['note_id']} (guid {data['guid']})",
+        f"State: {data['state']}" + (" (suspended)" if data["suspended"] else "") + (" (buried until tomorrow)" if data["buried"] else "")
+        + (f" · due {_local(data['due'])}" if data["due"] else "")
+        + (" · schedule kept from Anki" if data["schedule_from_anki"] else ""),
+        "Memory: " + (
+            f"stability {data['stability']:.1f} d · difficulty {data['difficulty']:.1f} · recall now {data['retrievability']:.0%}"
+            if data["stability"] is not None and data["retrievability"] is not None else "none yet (new card)"
+        ) + f" · {data['reps']} answers, {data['lapses']} lapses",
+        f"Added {_local(data['added'])}" + (f" · edited {_local(data['edited'])}" if data["edited"] else "")
+        + (f" · reset to new {_local(data['reset'])}" if data["reset"] else "")
+        + (f" · tags: {' '.join(data['tags'])}" if data["tags"] else ""),
+    ]
+    parts: list[RenderableType] = [Text(safe(shown(line))) for line in facts]
+    parts.append(Panel(Text(safe(shown(data["front"]))), title="front", title_align="left"))
+    parts.append(Panel(Text(safe(shown(data["back"]))), title="back", title_align="left"))
+    if not data["history"]:
+        parts.append(Text("No answers yet.", style="dim"))
+        return Group(*parts)
+    table = Table(title="Answers", title_justify="left")
+    for name in ("when", "rating", "time", "before", "after", "interval", "S", "D"):
+        table.add_column(name, justify="right" if name in ("time", "interval", "S", "D") else "left")
+    for row in data["history"]:
+        interval = row["interval_days"]
+        table.add_row(
+            _local(row["at"]) + ("" if row["counts"] else " *"), row["rating"], f"{row['seconds']:.0f}s", row["state_before"],
+            row["state_after"], f"{interval}d" if isinstance(interval, int) else f"{interval * 1440:.0f}m",
+            f"{row['stability']:.1f}", f"{row['difficulty']:.1f}",
+        )
+    parts.append(table)
+    if any(not row["counts"] for row in data["history"]):
+        parts.append(Text("* before the card was reset to new: kept as history, not counted in its memory", style="dim"))
+    return Group(*parts)
 
 
 def _due_cell(iso: str | None, state: str) -> str:
@@ -412,7 +466,7 @@ def card_cells(rows: Sequence[Mapping[str, Any]]) -> list[list[str]]:
     return [
         [
             str(r["id"]), one_line(r["deck"]), one_line(r["label"]),
-            r["state"] + (" (suspended)" if r["suspended"] else ""), _due_cell(r["due"], r["state"]),
+            r["state"] + (" (suspended)" if r["suspended"] else " (buried)" if r.get("buried") else ""), _due_cell(r["due"], r["state"]),
             "-" if r["stability"] is None else f"{r['stability']:.1f}",
             "-" if r["difficulty"] is None else f"{r['difficulty']:.1f}",
             "-" if r["retrievability"] is None else f"{r['retrievability']:.0%}",

@@ -43,18 +43,24 @@ PARAMS = [0.25, 1.1, 2.6, 9.0, 6.2, 0.75, 2.9, 0.005, 1.95, 0.15, 0.85, 1.4, 0.0
 
 def build_anki_collection(  # type: ignore[no-untyped-def]
     folder: Path, zone: str, now: datetime, cards: int = 300, params: list[float] | None = PARAMS,
-    retention: float = 0.88, variety: bool = False,
+    retention: float = 0.88, variety: bool = False, age_days: int = 0,
 ):
     """An Anki collection with FSRS on, custom parameters and months of history at varied hours.
 
     *params* None keeps Anki's default preset (FSRS defaults, retention 0.9).
-    With *variety*, cards end in every queue Anki has: review cards due on
+    *age_days* dates the collection's creation back, as a real one that holds
+    months of history would be. With *variety*, cards end in every queue Anki has: review cards due on
     varied days (some overdue), relearning cards within the day and across
     days, suspended and buried (by the user and as siblings) review cards.
     """
     from anki.cards_pb2 import FsrsMemoryState
+    from anki.collection import Collection
 
     col = anki_collection(folder / "collection.anki2")
+    if age_days:  # a collection made *age_days* ago (Anki counts days from its creation; it reads that on opening)
+        col.db.execute("update col set crt = crt - ?", age_days * 86_400)
+        col.close()
+        col = Collection(str(folder / "collection.anki2"))
     deck_id = col.decks.id("Imported::Deck")
     if params is not None:
         conf = col.decks.config_dict_for_deck_id(deck_id)

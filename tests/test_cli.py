@@ -94,7 +94,7 @@ def test_review_session_through_keys(dbfile: Path, tmp_path: Path) -> None:
     assert [c["reps"] for c in cards] == [1, 1]
     assert {c["state"] for c in cards} == {"learning"}
     assert set(cards[0]) == {
-        "id", "guid", "deck", "kind", "front", "label", "state", "suspended", "due", "stability", "difficulty",
+        "id", "guid", "deck", "kind", "front", "label", "state", "suspended", "buried", "due", "stability", "difficulty",
         "retrievability", "reps", "lapses",
     }
 

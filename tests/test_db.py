@@ -262,7 +262,12 @@ def test_upgrade_to_schema_5_keeps_cards_and_reviews(tmp_path: Path) -> None:
     assert conn.execute(
         "SELECT id, interval, anki_ivl, anki_last_ivl, anki_factor, anki_type FROM reviews"
     ).fetchall() == [(1, 4, None, None, None, None)]
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    # schema 6: nothing reset, edited or removed yet, no deck knows its guide
+    assert conn.execute("SELECT reset_at FROM cards").fetchall() == [(None,)]
+    assert conn.execute("SELECT edited FROM notes").fetchall() == [(None,)]
+    assert conn.execute("SELECT guide FROM decks").fetchall() == [(None,)]
+    assert conn.execute("SELECT count(*) FROM removed_reviews").fetchone()[0] == 0
 
 
 def _schema_1_database(path: Path) -> None:

@@ -146,10 +146,12 @@ def test_new_question_added_alongside(db: Database, tmp_path: Path) -> None:
 
 
 def test_deck_hierarchy_and_default_name(db: Database, tmp_path: Path) -> None:
-    """--deck may name a sub-deck; without it the guide's title names the deck."""
+    """--deck may name a sub-deck; without it the guide's title names the deck, or the deck it already feeds."""
     path = write(tmp_path / "g.md", GUIDE)
     assert build(db, path, deck="Prep::Team").deck == "Prep::Team"
-    assert build(db, path, deck=None).deck == "Team guide"
+    assert build(db, path, deck=None).deck == "Prep::Team"  # the deck remembers its guide
+    other = write(tmp_path / "other.md", GUIDE)
+    assert build(db, other, deck=None).deck == "Team guide"
     with db.session() as session:
         with pytest.raises(NotFoundError, match="no deck named 'Nope'"):
             find_deck(session, "Nope")

@@ -523,6 +523,15 @@ def _write_revlog(conn: sqlite3.Connection, source: str, card_ids: dict[CardId, 
                ORDER BY r.reviewed_at"""
         )
         count = cursor.rowcount
+        # A card made new again (srs card forget) gets the row Anki writes for
+        # its own reset: a manual entry (type 4) with ease, intervals and factor
+        # 0, after which Anki's FSRS ignores the earlier answers (rslib
+        # revlog/mod.rs RevlogReviewKind::Manual; scheduler/fsrs/memory_state.rs).
+        cursor.execute(
+            """INSERT INTO revlog (id, cid, usn, ease, ivl, lastIvl, factor, time, type)
+               SELECT c.reset_at, m.anki_id, -1, 0, 0, 0, 0, 0, 4
+               FROM src.cards c JOIN temp.card_map m ON m.srs_id = c.id WHERE c.reset_at IS NOT NULL"""
+        )
         for _, sql in indexes:
             cursor.execute(sql)
         conn.commit()

@@ -47,7 +47,7 @@ from srs.anki.formats import (
 )
 from srs.anki.media import MediaImport
 from srs.anki.notetypes import BY_MODEL_ID
-from srs.anki.render import card_text, html_to_text
+from srs.anki.render import foreign_fields
 from srs.anki.schedule import day_zero, from_anki
 from srs.competencies import COMPETENCIES
 from srs.decks import get_or_create_deck
@@ -68,7 +68,7 @@ from srs.domain import (
 from srs.errors import ImportError_
 from srs.files import read_text
 from srs.models import AnkiNotetype, Card, Note, Preset, Story
-from srs.scheduler import Replayed, Scheduler, validate_parameters
+from srs.scheduler import NEW, Replayed, Scheduler, apply_memory, validate_parameters
 from srs.settings import Schedulers, clock_for, default_preset
 
 if TYPE_CHECKING:
@@ -139,19 +139,6 @@ def _own_fields(kind: str, nt: NoteType, values: list[str]) -> dict[str, str]:
         return {"Context": _field_text(raw.get("Context", "")), "Items": "\n".join(items)}
     computed = {"Hint", "Stories", "Beats", "Numbers"}  # derived by the exporter, not stored
     return {name: _field_text(value) for name, value in raw.items() if name not in computed}
-
-
-def _foreign_fields(nt: NoteType, values: list[str], ords: list[int]) -> dict[str, str]:
-    raw = dict(zip(nt.fields, values))
-    fields = {name: html_to_text(value) for name, value in raw.items()}
-    for ord_ in ords:
-        template = nt.templates[0] if nt.cloze else (nt.templates[ord_] if ord_ < len(nt.templates) else None)
-        if template is None:
-            continue
-        front, back = card_text(template, raw, ord_, nt.cloze)
-        fields[f"Front {ord_}"] = front
-        fields[f"Back {ord_}"] = back
-    return fields
 
 
 def answers_for_fsrs(
@@ -357,7 +344,7 @@ def _merge(session: Session, package: AnkiPackage, now: datetime, progress: Prog
         acards = cards_by_note.get(anote.id, [])
         if len(acards) > 1:
             acards.sort(key=lambda c: (c.ord, c.id))
-        fields = _own_fields(kind, nt, anote.fields) if own is not None else _foreign_fields(nt, anote.fields, [c.ord for c in acards])
+        fields = _own_fields(kind, nt, anote.fields) if own is not None else foreign_fields(nt, anote.fields, [c.ord for c in acards])
         tags = list(anote.tags)
         # a foreign note keeps its note type and raw fields, to be exported as it came
         keep = own is None and keep_notetypes
@@ -485,13 +472,18 @@ def _write_rows(conn: Connection, new_cards: list[_NewCard], reviews: _Rows, now
 
 
 def _held_before(conn: Connection, card_map: dict[AnkiCardId, Card | _NewCard]) -> dict[CardId, tuple[int, int]]:
-    """For each card srs already had: (its latest answer in ms, or 0; its modification time in ms), before this import."""
+    """For each card srs already had: (its latest answer or reset in ms, or 0; its modification time in ms), before this import.
+
+    Making a card new again (``srs card forget``) counts as an answer here: a
+    package whose answers are all older does not bring the old schedule back.
+    """
     ids = [c.id for c in card_map.values() if isinstance(c, Card)]
     held: dict[CardId, tuple[int, int]] = {}
     for chunk in range(0, len(ids), 500):
         part = ids[chunk : chunk + 500]
         for card_id, modified, latest in conn.exec_driver_sql(
-            "SELECT c.id, c.modified, (SELECT max(r.reviewed_at) FROM reviews r WHERE r.card_id = c.id) "
+            "SELECT c.id, c.modified, max(coalesce((SELECT max(r.reviewed_at) FROM reviews r WHERE r.card_id = c.id), 0), "
+            "coalesce(c.reset_at, 0)) "
             f"FROM cards c WHERE c.id IN ({','.join('?' * len(part))})",
             tuple(part),
         ):
@@ -638,6 +630,28 @@ def _merge_reviews(
                 tuple(part),
             ).all()
     new = np.ones(len(at), dtype=bool)
+    # a card the user made new again in srs (srs card forget) takes no answers from before that
+    resets: dict[int, int] = {}
+    for chunk in range(0, len(touched), 500):
+        part = touched[chunk : chunk + 500]
+        resets.update(conn.exec_driver_sql(
+            f"SELECT id, reset_at FROM cards WHERE reset_at IS NOT NULL AND id IN ({','.join('?' * len(part))})", tuple(part)
+        ).all())
+    # a card reset to new in Anki since: srs's answers from before it no longer count either (kept as history)
+    manual_reset = in_package & (rev.type == 4) & (rev.factor == 0) & (rev.ease == 0) & dated
+    held_cards = {c.id: c for c in card_map.values() if isinstance(c, Card)}
+    if manual_reset.any():
+        by_anki = {int(a): c for a, c in zip(anki_ids.tolist(), ours.tolist())}
+        for anki_id, ms in zip(rev.cid[manual_reset].tolist(), rev.id[manual_reset].tolist()):
+            card_id = by_anki[anki_id]
+            reset_card = held_cards.get(CardId(card_id))
+            if reset_card is not None and ms > resets.get(card_id, -1):
+                resets[card_id] = ms
+                reset_card.reset_at = from_ms(ms)
+    if resets:
+        before_reset = np.fromiter((ms <= resets.get(c, -1) for c, ms in zip(card.tolist(), at.tolist())), dtype=bool, count=len(at))
+        new &= ~before_reset
+        known = [row for row in known if row[2] > resets.get(row[1], -1)]
     if known:
         held: dict[int, list[int]] = defaultdict(list)
         for _, card_id, ms, _, _ in known:
@@ -648,6 +662,12 @@ def _merge_reviews(
                 new[i] = False
     summary.reviews_present += int((~new).sum())
     summary.reviews_added += int(new.sum())
+    if resets:  # a card reset here with no answer after the reset is new again, as in Anki
+        answered_after = {row[1] for row in known} | set(card[new].tolist())
+        for card_id in resets:
+            reset_card = held_cards.get(CardId(card_id))
+            if reset_card is not None and card_id not in answered_after:
+                apply_memory(reset_card, NEW)
     card, at, rating, duration, anki_rows = card[new], at[new], rating[new], duration[new], anki_rows[:, new]
     if not len(card):
         return rows

@@ -13,6 +13,10 @@ import html
 import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from srs.anki.formats import NoteType
 
 _SOUND = re.compile(r"\[sound:([^\[\]]+)\]")  # no "[" inside: one pass, however many are left open
 _BLOCK = {"br", "div", "p", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "hr"}
@@ -179,3 +183,17 @@ def card_text(template: tuple[str, str, str], fields: dict[str, str], ord_: int,
     if back.startswith(front):  # the usual {{FrontSide}}<hr id=answer>...: show only the answer
         back = back[len(front) :].strip() or back
     return front, back
+
+
+def foreign_fields(nt: NoteType, values: list[str], ords: list[int]) -> dict[str, str]:
+    """The text srs shows for a note of a foreign note type: each field as text, and each card's two sides."""
+    raw = dict(zip(nt.fields, values))
+    fields = {name: html_to_text(value) for name, value in raw.items()}
+    for ord_ in ords:
+        template = nt.templates[0] if nt.cloze else (nt.templates[ord_] if ord_ < len(nt.templates) else None)
+        if template is None:
+            continue
+        front, back = card_text(template, raw, ord_, nt.cloze)
+        fields[f"Front {ord_}"] = front
+        fields[f"Back {ord_}"] = back
+    return fields

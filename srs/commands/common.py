@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import re
+import sqlite3
 import sys
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -18,8 +19,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
+from click.shell_completion import CompletionItem
 
-from srs.db import open_database
+from srs.db import default_db_path, open_database, sqlite_uri
 from srs.decks import builtin_decks_stale, deck_and_children, ensure_builtin_decks
 from srs.domain import DeckId
 from srs.errors import EditorError, SrsError, StoryError
@@ -131,7 +133,7 @@ def json_option(f: F) -> F:
 
 def deck_option(help_text: str = "Only this deck (and its sub-decks).") -> Callable[[F], F]:
     """--deck NAME: a deck and its sub-decks."""
-    return click.option("--deck", help=help_text)
+    return click.option("--deck", help=help_text, shell_complete=complete_decks)
 
 
 def deck_ids(session: Session, deck: str | None) -> list[DeckId] | None:
@@ -146,6 +148,70 @@ def confirm_replace(path: Path, force: bool) -> bool:
     if not click.confirm(f"{printable(path)} exists. Replace it?", default=False):
         raise SrsError(f"{path} already exists; nothing written")
     return True
+
+
+def dry_run_option(f: F) -> F:
+    """--dry-run: show what a command would change, and change nothing."""
+    return click.option("--dry-run", is_flag=True, help="Only show what would change.")(f)
+
+
+def yes_option(f: F) -> F:
+    """--yes: do it without asking (needed when standard input is not a terminal)."""
+    return click.option("--yes", "-y", is_flag=True, help="Do it without asking.")(f)
+
+
+def agreed(question: str, yes: bool, hint: str) -> bool:
+    """Whether to go ahead with a change the user should see first: --yes, or their answer on a terminal.
+
+    Without a terminal and without --yes nothing is done: a script that
+    removes or changes many cards says so with --yes.
+    """
+    if yes:
+        return True
+    if not sys.stdin.isatty():
+        raise SrsError(f"{hint}; add --yes to do it without a terminal, or --dry-run to see it")
+    return click.confirm(printable(question), default=False)
+
+
+# --- shell completion ------------------------------------------------------------------
+
+
+def _completion_rows(ctx: click.Context, sql: str) -> list[tuple[Any, ...]]:
+    """Rows of a query on the collection, read-only, for completing a word; none if it cannot be read.
+
+    Completion runs before any command: it never creates, upgrades or waits
+    for the database, and prints nothing.
+    """
+
+
+    raw = ctx.find_root().params.get("db_path")
+    path = Path(raw) if raw else default_db_path()
+    try:
+        conn = sqlite3.connect(sqlite_uri(path, read_only=True), uri=True, timeout=0.2)
+        try:
+            return conn.execute(sql).fetchall()
+        finally:
+            conn.close()
+    except (sqlite3.Error, OSError, ValueError):
+        return []
+
+
+def complete_decks(ctx: click.Context, _param: click.Parameter, incomplete: str) -> list[Any]:
+    """Deck names starting with what was typed (case-insensitive)."""
+
+    names = [row[0] for row in _completion_rows(ctx, "SELECT name FROM decks ORDER BY name")]
+    return [CompletionItem(printable(n)) for n in names if n.lower().startswith(incomplete.lower())]
+
+
+def complete_stories(ctx: click.Context, _param: click.Parameter, incomplete: str) -> list[Any]:
+    """Story ids, each with its title as the help text."""
+
+    rows = _completion_rows(
+        ctx,
+        "SELECT n.id, json_extract(n.fields, '$.Title') FROM notes n JOIN stories s ON s.note_id = n.id "
+        "WHERE n.orphaned = 0 ORDER BY n.id",
+    )
+    return [CompletionItem(str(i), help=printable(title or "")) for i, title in rows if str(i).startswith(incomplete)]
 
 
 # --- the user's own text ---------------------------------------------------------------

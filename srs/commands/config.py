@@ -5,11 +5,11 @@ from __future__ import annotations
 import click
 
 from srs.commands.common import Context, say
-from srs.settings import all_settings, show_setting, update_setting
+from srs.settings import all_settings, config_keys, show_setting, update_setting
 
 
 @click.command()
-@click.argument("key", required=False)
+@click.argument("key", required=False, shell_complete=lambda _ctx, _param, incomplete: [k for k in config_keys() if k.startswith(incomplete)])
 @click.argument("value", required=False)
 @click.pass_obj
 def config(obj: Context, key: str | None, value: str | None) -> None:

@@ -10,14 +10,14 @@ from rich.progress import Progress
 
 from srs.anki.export import export_package
 from srs.anki.import_ import ImportSummary, import_package
-from srs.commands.common import Context, confirm_replace, console, say
+from srs.commands.common import Context, complete_decks, confirm_replace, console, say
 from srs.errors import ImportError_, SrsError
 from srs.files import open_regular
 
 
 @click.command()
 @click.argument("out", type=click.Path(path_type=Path))
-@click.option("--deck", "decks", multiple=True, help="Export only this deck and its sub-decks (repeatable).")
+@click.option("--deck", "decks", multiple=True, help="Export only this deck and its sub-decks (repeatable).", shell_complete=complete_decks)
 @click.option("--no-scheduling", is_flag=True, help="Export every card as new, without review history.")
 @click.option("--force", is_flag=True, help="Replace OUT if it exists.")
 @click.pass_obj

@@ -9,12 +9,16 @@ import click
 
 from srs.commands.common import (
     Context,
+    agreed,
+    complete_stories,
     draw,
+    dry_run_option,
     edit_until_valid,
     json_option,
     read_user_file,
     say,
     show,
+    yes_option,
 )
 from srs.errors import StoryError
 from srs.files import read_text
@@ -29,9 +33,11 @@ from srs.stories import (
     link_story,
     lint_stories,
     list_stories,
+    plan_brag,
     remove_story,
     save_story,
     spec_of,
+    stories_named,
     unlink_story,
 )
 from srs.story_format import (
@@ -69,7 +75,7 @@ def story_add(obj: Context, path: Path | None) -> None:
 
 
 @story.command("edit")
-@click.argument("story_id", type=int)
+@click.argument("story_id", type=int, shell_complete=complete_stories)
 @click.option("--file", "path", type=click.Path(path_type=Path), help="Replace the story with this file.")
 @click.pass_obj
 def story_edit(obj: Context, story_id: int, path: Path | None) -> None:
@@ -89,7 +95,7 @@ def story_edit(obj: Context, story_id: int, path: Path | None) -> None:
 
 
 @story.command("show")
-@click.argument("story_id", type=int)
+@click.argument("story_id", type=int, shell_complete=complete_stories)
 @click.pass_obj
 def story_show(obj: Context, story_id: int) -> None:
     """Print a story as Markdown, in the format `story add --file` reads.
@@ -119,21 +125,37 @@ def story_list(obj: Context, rank: bool, as_json: bool) -> None:
 
 
 @story.command("rm")
-@click.argument("story_id", type=int)
-@click.option("--purge", is_flag=True, help="Also delete its cards and review history.")
+@click.argument("story_ids", type=int, nargs=-1, required=True, shell_complete=complete_stories)
+@click.option("--purge", is_flag=True, help="Also delete their cards and review history.")
+@yes_option
+@dry_run_option
 @click.pass_obj
-def story_rm(obj: Context, story_id: int, purge: bool) -> None:
-    """Remove a story (its review history is kept unless --purge).
+def story_rm(obj: Context, story_ids: tuple[int, ...], purge: bool, yes: bool, dry_run: bool) -> None:
+    """Remove stories (their review history is kept unless --purge).
 
-    Example: srs story rm 12
+    Example: srs story rm 12 13 14
     """
-    with obj.database().session(write=True) as session:
-        remove_story(session, story_id, obj.now(), purge)
-    say(f"Removed story {story_id}" + (" and its review history." if purge else " (review history kept)."))
+    ids = list(dict.fromkeys(story_ids))
+    with obj.database().session(write=not dry_run) as session:
+        titles = stories_named(session, ids)  # every id checked before anything changes
+        if dry_run or len(ids) > 1:
+            say(f"Remove {len(ids)} stor{'ies' if len(ids) != 1 else 'y'}" + (" (dry run: nothing changes):" if dry_run else ":"))
+            for story_id, title in titles.items():
+                say(f"  {story_id}: {title}")
+        if dry_run:
+            return
+        if len(ids) > 1 and not agreed(f"Remove {len(ids)} stories?", yes, f"this would remove {len(ids)} stories"):
+            session.rollback()
+            say("Nothing changed.")
+            return
+        for story_id in ids:
+            remove_story(session, story_id, obj.now(), purge)
+    removed = ", ".join(str(i) for i in ids)
+    say(f"Removed stor{'ies' if len(ids) != 1 else 'y'} {removed}" + (" and their review history." if purge else " (review history kept)."))
 
 
 @story.command("link")
-@click.argument("story_id", type=int)
+@click.argument("story_id", type=int, shell_complete=complete_stories)
 @click.argument("question")
 @click.pass_obj
 def story_link(obj: Context, story_id: int, question: str) -> None:
@@ -147,7 +169,7 @@ def story_link(obj: Context, story_id: int, question: str) -> None:
 
 
 @story.command("unlink")
-@click.argument("story_id", type=int)
+@click.argument("story_id", type=int, shell_complete=complete_stories)
 @click.argument("question")
 @click.pass_obj
 def story_unlink(obj: Context, story_id: int, question: str) -> None:
@@ -161,7 +183,7 @@ def story_unlink(obj: Context, story_id: int, question: str) -> None:
 
 
 @story.command("lint")
-@click.argument("story_id", type=int, required=False)
+@click.argument("story_id", type=int, required=False, shell_complete=complete_stories)
 @click.option("--wpm", type=click.IntRange(min=60, max=300), default=150, show_default=True, help="Speaking rate for the length check.")
 @json_option
 @click.pass_obj
@@ -180,16 +202,25 @@ def story_lint(obj: Context, story_id: int | None, wpm: int, as_json: bool) -> N
 
 @story.command("import")
 @click.argument("brag", type=click.Path(path_type=Path))
+@dry_run_option
 @click.pass_obj
-def story_import(obj: Context, brag: Path) -> None:
+def story_import(obj: Context, brag: Path, dry_run: bool) -> None:
     """Draft stories from a brag document or journal.
 
     Each heading or top-level bullet becomes a draft story with its sections
-    marked TODO; the original text is kept in its Notes.
+    marked TODO; the original text is kept in its Notes. --dry-run lists the
+    drafts it would add.
 
-    Example: srs story import brag.md
+    Example: srs story import brag.md --dry-run
     """
     text = read_text(brag, MAX_BRAG_BYTES, "brag document", StoryError)
+    if dry_run:
+        with obj.database().session() as session:
+            titles, skipped = plan_brag(session, text)
+        for title in titles:
+            say(f"  {title}")
+        say(f"Would add {len(titles)} draft stories; {skipped} already in the bank (dry run: nothing changed).")
+        return
     with obj.database().session(write=True) as session:
         created, skipped = import_brag(session, text, obj.now())
         for note in created:
