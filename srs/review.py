@@ -85,10 +85,12 @@ class ReviewSession:
         limits: Limits,
         deck_ids: list[DeckId] | None = None,
         clock: Clock | None = None,
+        only: ColumnElement[bool] | None = None,
     ) -> None:
         self.session = session
         self.limits = limits
         self.deck_ids = deck_ids
+        self.only = only  # a further condition on the cards to study (srs review --search)
         self.clock = clock or clock_for(session)
         self.schedulers = Schedulers(session, self.clock)
         self._before: dict[int, dict[str, object]] = {}  # review id -> its card's columns before that answer
@@ -98,6 +100,8 @@ class ReviewSession:
         conds = [Card.suspended.is_(False), or_(Card.buried_until.is_(None), Card.buried_until <= today)]
         if self.deck_ids is not None:
             conds.append(Card.deck_id.in_(self.deck_ids))
+        if self.only is not None:
+            conds.append(self.only)
         return and_(*conds)
 
     def queue(self, now: datetime) -> Queue:

@@ -39,6 +39,7 @@ from sqlalchemy import (
     BigInteger,
     ColumnElement,
     and_,
+    event,
     exists,
     false,
     func,
@@ -513,11 +514,7 @@ def _compiled(pattern: str) -> re.Pattern[str]:
     return found
 
 
-def _register(session: Session, clock: Clock) -> None:
-    """Make the functions the translation calls known to this session's connection."""
-    raw = session.connection().connection.dbapi_connection
-    assert raw is not None
-
+def _create_functions(raw: Any, clock: Clock) -> None:
     def day(ms: int | None) -> int | None:
         return None if ms is None else clock.day_of_ms(int(ms))
 
@@ -527,11 +524,45 @@ def _register(session: Session, clock: Clock) -> None:
     raw.create_function("srs_day", 1, day, deterministic=True)
 
 
+def _register(session: Session, clock: Clock) -> None:
+    """Make the functions the translation calls known to this session's connection, and to any it uses later.
+
+    A session may hand its connection back to the pool between statements
+    (a review commits after every answer); every connection checked out of
+    the engine's pool from now on gets the functions too, with the latest clock.
+    """
+    engine = session.get_bind()
+    holder: list[Clock] | None = getattr(engine, "_srs_search_clock", None)
+    if holder is None:
+        holder = [clock]
+        setattr(engine, "_srs_search_clock", holder)  # noqa: B010 - an attribute of our own on SQLAlchemy's engine
+
+        def on_checkout(raw: Any, _record: Any, _proxy: Any) -> None:
+            _create_functions(raw, holder[0])
+
+        event.listen(engine, "checkout", on_checkout)
+    holder[0] = clock
+    raw = session.connection().connection.dbapi_connection
+    assert raw is not None
+    _create_functions(raw, clock)
+
+
 def search_condition(session: Session, query: str, clock: Clock, now: datetime) -> ColumnElement[bool]:
     """The WHERE condition (on cards joined with their notes) for *query*; SearchError if it is malformed."""
     condition = _translate(parse(query), _Context(session, clock, now))
     _register(session, clock)
     return condition
+
+
+def matching_cards(session: Session, query: str, clock: Clock, now: datetime) -> ColumnElement[bool]:
+    """A condition on Card for queries that select cards without joining notes: its id is one *query* finds.
+
+    The subquery stands alone (not correlated with the caller's cards), so
+    the terms inside it that look at a card's answers refer to its own cards.
+    """
+    condition = search_condition(session, query, clock, now)
+    found = select(Card.id).join(Note, Note.id == Card.note_id).where(Note.orphaned.is_(False), condition).correlate(None)
+    return Card.id.in_(found)
 
 
 def find_cards(session: Session, query: str, clock: Clock, now: datetime) -> list[CardId]:

@@ -451,3 +451,63 @@ def test_a_card_reset_in_anki_is_new_in_srs_with_its_history_kept(exported: dict
     shown = json.loads(ok(run(db, "card", "show", str(ids[3]), "--json", now=_iso(now + timedelta(minutes=5)))).output)
     assert shown["state"] == "new" and shown["reset"] is not None and shown["stability"] is None
     assert len(shown["history"]) == 3 and not any(h["counts"] for h in shown["history"])
+
+
+def test_review_studies_only_what_the_search_finds(tmp_path: Path) -> None:
+    db, guide = tmp_path / "r.db", write(tmp_path / "guide.md", GUIDE)
+    ok(run(db, "deck", "build", str(guide)))
+    result = ok(run(db, "review", "--search", "deck:Team* (manager or nobody)", input=" 3 3 3 3q"))
+    assert "Tell me about a time you pushed back on a manager." in result.output
+    answered = {c["label"] for c in team_cards(db) if c["reps"]}
+    assert answered == {"Tell me about a time you pushed back on a manager.", "Describe a time you fixed something nobody asked you to fix."}
+    one_line_error(run(db, "review", "--search", "is:"), "is: at position 1")
+
+
+def test_export_takes_the_notes_a_search_finds(exported: dict) -> None:  # type: ignore[type-arg]
+    db, tmp, now = exported["db"], exported["tmp"], _iso(exported["now"])
+    ok(run(db, "export", str(tmp / "part.apkg"), "--search", "(deck:Team* or deck:Solo) (manager or nobody)", now=now))
+    one_line_error(run(db, "export", str(tmp / "none.apkg"), "--search", "deck:Nowhere", now=now), "that 'deck:Nowhere' finds")
+    assert not (tmp / "none.apkg").exists()
+    with local_timezone(exported["zone"]):
+        (tmp / "part").mkdir()
+        col = anki_collection(tmp / "part" / "collection.anki2")
+        import_apkg(col, tmp / "part.apkg")
+        fronts = sorted(col.get_note(nid).fields[0] for nid in col.find_notes(""))
+        col.close()
+    assert fronts == ["Describe a time you fixed something nobody asked you to fix.", "Tell me about a time you pushed back on a manager."]
+
+
+def test_editing_an_imported_note_changes_its_anki_fields(tmp_path: Path) -> None:
+    """The fields of a note from Anki are edited as Anki's HTML; the text srs shows follows, and Anki gets the edit back."""
+    db = tmp_path / "i.db"
+    with local_timezone("UTC"):
+        (tmp_path / "a").mkdir()
+        col = anki_collection(tmp_path / "a" / "collection.anki2")
+        note = col.new_note(col.models.by_name("Basic"))
+        note["Front"], note["Back"] = "What is <b>FSRS</b>?", "A scheduler"
+        col.add_note(note, col.decks.id("Imported"))
+        guid = note.guid
+        package = export_apkg(col, tmp_path / "a.apkg")
+        col.close()
+        ok(run(db, "import", str(package)))
+        card_id = next(c["id"] for c in cards(db) if c["guid"] == guid)
+        editor = tmp_path / "editor"
+        editor.mkdir()
+        (editor / "000.md").write_text("## Front\nWhat is <b>FSRS-6</b>?\n\n## Back\nA scheduler with <i>21</i> parameters\n")
+        ok(run(db, "card", "edit", str(card_id), editor=editor))
+        assert "## Front\nWhat is <b>FSRS</b>?" in (editor / "seen-000.md").read_text()
+        shown = json.loads(ok(run(db, "card", "show", str(card_id), "--json")).output)
+        assert shown["fields"] == ["What is <b>FSRS-6</b>?", "A scheduler with <i>21</i> parameters"]
+        assert shown["front"] == "What is FSRS-6?" and "21 parameters" in shown["back"]
+        assert shown["guid"] == guid
+        (editor / "001.md").write_text("## Front\n\n## Nope\nx\n")
+        (editor / "002.md").write_text("## Front\n\n## Nope\nx\n")
+        one_line_error(run(db, "card", "edit", str(card_id), editor=editor), "no field called 'Nope'")
+        ok(run(db, "export", str(tmp_path / "back.apkg")))
+        (tmp_path / "b").mkdir()
+        col = anki_collection(tmp_path / "b" / "collection.anki2")
+        import_apkg(col, tmp_path / "back.apkg")
+        nid = col.db.scalar("select id from notes where guid = ?", guid)
+        back = col.get_note(nid)
+        assert back["Front"] == "What is <b>FSRS-6</b>?" and back["Back"] == "A scheduler with <i>21</i> parameters"
+        col.close()

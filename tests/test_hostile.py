@@ -181,6 +181,7 @@ def test_no_command_lets_hostile_text_reach_the_terminal(tmp_path: Path) -> None
     conn.commit()
     story_id = conn.execute("SELECT note_id FROM stories").fetchone()[0]
     question_id = conn.execute("SELECT id FROM notes WHERE kind = 'question' ORDER BY id").fetchone()[0]
+    card_id = conn.execute("SELECT id FROM cards WHERE note_id = ?", (question_id,)).fetchone()[0]
     conn.close()
     commands = [
         ("status",), ("status", "--json"), ("cards",), ("cards", "--json"), ("deck", "list"), ("deck", "list", "--json"),
@@ -188,6 +189,11 @@ def test_no_command_lets_hostile_text_reach_the_terminal(tmp_path: Path) -> None
         ("story", "lint"), ("story", "lint", "--json"), ("pitch",), ("story", "link", str(story_id), str(question_id)),
         ("story", "link", str(story_id), f"no such {EVIL}"), ("config",), ("config", "timezone", EVIL),
         ("deck", "build", str(tmp_path / f"missing{EVIL}.md")), ("cards", "--deck", f"nope{EVIL}"),
+        ("cards", "--search", "pwned"), ("cards", "--search", f"({EVIL}"), ("cards", "--search", f"deck:nope{EVIL}"),
+        ("card", "show", str(card_id)), ("card", "show", str(card_id), "--json"), ("card", "suspend", "--search", "pwned", "--dry-run"),
+        ("card", "move", str(card_id), "--to", f"Moved{EVIL}"), ("card", "rm", "--search", f"tag:x{EVIL}", "--yes"),
+        ("status", "--days", "3"), ("deck", "rm", f"nope{EVIL}"), ("deck", "rename", f"nope{EVIL}", "x"),
+        ("story", "rm", "424242", f"{story_id}", "--yes"),
     ]
     for args in commands:
         outputs.append(run(db, *args))

@@ -12,7 +12,6 @@ import random
 import re
 from collections.abc import Iterator
 from datetime import datetime, timezone
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -21,7 +20,17 @@ from sqlalchemy import select
 
 from srs.anki.import_ import import_package
 from srs.models import Card
-from srs.search import All, Any_, Not, SearchError, Term, find_cards, glob_regex, like_pattern, parse
+from srs.search import (
+    All,
+    Any_,
+    Not,
+    SearchError,
+    Term,
+    find_cards,
+    glob_regex,
+    like_pattern,
+    parse,
+)
 from srs.settings import clock_for
 
 from .anki_helpers import daytime_zone, export_apkg, local_timezone

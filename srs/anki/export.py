@@ -56,6 +56,7 @@ from srs.errors import ExportError
 from srs.files import check_target, write_atomically
 from srs.models import AnkiNotetype, Card, Deck, Note, Preset
 from srs.scheduler import anki_interval
+from srs.search import find_cards
 from srs.settings import clock_for
 from srs.stories import StoryIndex
 from srs.templates import (
@@ -186,8 +187,10 @@ def _selected_deck_ids(session: Session, deck_names: list[str]) -> set[int]:
     return {deck_id for name in deck_names for deck_id in deck_and_children(session, name)}
 
 
-def select_cards(session: Session, deck_names: list[str] | None) -> tuple[list[CardRow], dict[int, NoteRow]]:
-    """The cards (and their notes) of the selected decks, not of removed notes."""
+def select_cards(
+    session: Session, deck_names: list[str] | None, note_ids: set[NoteId] | None = None
+) -> tuple[list[CardRow], dict[int, NoteRow]]:
+    """The cards (and their notes) of the selected decks (and of *note_ids*, when given), not of removed notes."""
     conn = session.connection()
     sql = (
         "SELECT c.id, c.note_id, c.ord, c.deck_id, c.state, c.step, c.stability, c.difficulty, c.due, "
@@ -205,6 +208,8 @@ def select_cards(session: Session, deck_names: list[str] | None) -> tuple[list[C
     if deck_names:
         ids = _selected_deck_ids(session, deck_names)
         rows = [r for r in rows if r.deck_id in ids]
+    if note_ids is not None:
+        rows = [r for r in rows if r.note_id in note_ids]
     wanted = {r.note_id for r in rows}
     notes = {}
     for note_id, guid, kind, fields, tags, created, modified, mid, raw in conn.exec_driver_sql(
@@ -237,18 +242,25 @@ def export_package(
     scheduling: bool = True,
     force: bool = False,
     media_folder: Path | None = None,
+    search: str | None = None,
 ) -> ExportResult:
     """Write the selected decks to *out* atomically (temporary file, then rename).
 
+    With *search* (Anki's search language) only the notes with a card it
+    finds go, each with all its cards, as Anki's browser exports notes.
     Media files that imported notes refer to are packaged from *media_folder*
     (where ``srs import`` put them) when it is given.
     """
     check_output(out, force)
-    cards, notes = select_cards(session, deck_names)
+    note_ids = None
+    if search is not None:
+        found = find_cards(session, search, clock_for(session), now)
+        note_ids = set(session.scalars(select(Card.note_id).where(Card.id.in_(found)))) if found else set()
+    cards, notes = select_cards(session, deck_names, note_ids)
     unsupported = _count_unsupported(session, deck_names)
     if not cards:
         what = ", ".join(deck_names) if deck_names else "the collection"
-        raise ExportError(f"nothing to export: {what} has no cards")
+        raise ExportError(f"nothing to export: {what} has no cards" + (f" that {search!r} finds" if search is not None else ""))
 
     clock = clock_for(session)
 

@@ -18,10 +18,11 @@ from srs.files import open_regular
 @click.command()
 @click.argument("out", type=click.Path(path_type=Path))
 @click.option("--deck", "decks", multiple=True, help="Export only this deck and its sub-decks (repeatable).", shell_complete=complete_decks)
+@click.option("--search", "query", metavar="QUERY", help="Only the notes with a card this search finds (Anki's search language).")
 @click.option("--no-scheduling", is_flag=True, help="Export every card as new, without review history.")
 @click.option("--force", is_flag=True, help="Replace OUT if it exists.")
 @click.pass_obj
-def export(obj: Context, out: Path, decks: tuple[str, ...], no_scheduling: bool, force: bool) -> None:
+def export(obj: Context, out: Path, decks: tuple[str, ...], query: str | None, no_scheduling: bool, force: bool) -> None:
     """Export decks to an Anki package (.apkg) with scheduling and history.
 
     Import it in Anki with "Import any scheduling information" on; exporting
@@ -33,7 +34,7 @@ def export(obj: Context, out: Path, decks: tuple[str, ...], no_scheduling: bool,
     db = obj.database()
     with db.session() as session:
         result = export_package(
-            session, out, obj.now(), list(decks) or None, not no_scheduling, force, media_folder=db.path.parent / "media"
+            session, out, obj.now(), list(decks) or None, not no_scheduling, force, media_folder=db.path.parent / "media", search=query,
         )
     say(
         f"Wrote {result.path}: {result.notes} notes, {result.cards} cards, {result.reviews} reviews "

@@ -19,6 +19,8 @@ from srs.mock import pick_questions
 from srs.models import Card
 from srs.pitch import get_pitch, parse_pitch, render_pitch, save_pitch
 from srs.review import Limits, ReviewSession, editable_behind
+from srs.search import matching_cards
+from srs.settings import clock_for
 from srs.stories import get_story, save_story, spec_of
 from srs.story_format import parse_story, render_story
 from srs.terminal import run_mock, run_review
@@ -28,15 +30,18 @@ from srs.terminal import run_mock, run_review
 @deck_option("Study only this deck (and its sub-decks).")
 @click.option("--new-limit", type=click.IntRange(min=0), help="New cards today (default: the new_per_day setting).")
 @click.option("--review-limit", type=click.IntRange(min=0), help="Reviews today (default: the reviews_per_day setting).")
+@click.option("--search", "query", metavar="QUERY", help="Study only the cards this search finds (Anki's search language).")
 @click.pass_obj
-def review(obj: Context, deck: str | None, new_limit: int | None, review_limit: int | None) -> None:
+def review(obj: Context, deck: str | None, new_limit: int | None, review_limit: int | None, query: str | None) -> None:
     """Study today's cards.
 
     Answer aloud, press space to see the answer, then rate your recall:
     1 Again, 2 Hard, 3 Good, 4 Easy. u undoes the last answer, q quits.
     Every answer is saved at once.
 
-    Example: srs review --deck "Interview::Behavioral questions"
+    --deck and --search narrow what is studied; the daily limits stay collection-wide.
+
+    Example: srs review --search "tag:leadership is:due"
     """
     read_key = obj.read_key("review")
     screen = console()
@@ -45,7 +50,8 @@ def review(obj: Context, deck: str | None, new_limit: int | None, review_limit: 
     # while the user thinks (ReviewSession.checkpoint).
     with obj.database().session(write=True) as session:
         limits = Limits.from_settings(session, new_limit, review_limit)
-        study = ReviewSession(session, limits, deck_ids(session, deck))
+        only = matching_cards(session, query, clock_for(session), obj.now()) if query is not None else None
+        study = ReviewSession(session, limits, deck_ids(session, deck), only=only)
         run_review(
             study, screen, read_key, obj.clock(), live_timer=screen.is_terminal,
             edit=lambda card: edit_behind(obj, session, card),
