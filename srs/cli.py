@@ -40,6 +40,7 @@ COMMANDS = {
     "pitch": ("srs.commands.stories", "pitch"),
     "coverage": ("srs.commands.stories", "coverage"),
     "completion": ("srs.commands.shell", "completion"),
+    "sync": ("srs.commands.sync", "sync"),
 }
 
 

@@ -50,9 +50,16 @@ SETTINGS = {
         SettingSpec("interview_date", "", "the interview day the schedule aims at (srs plan)"),
         SettingSpec("plan_max_minutes", 0, "minutes per day the plan may use (srs plan)"),
         SettingSpec("builtin_decks_off", [], "built-in decks removed for good (srs deck rm --disable; srs deck enable)"),
+        SettingSpec("sync_watermark", -1, "the replica's highest update number after the last sync (internal)"),
+        SettingSpec("sync_last", 0, "when the last sync finished, Unix ms (internal)"),
+        SettingSpec("sync_pushed_review", 0, "the highest review id sent by a sync (internal)"),
+        SettingSpec("sync_notes", [], "guids both sides held after the last sync (internal)"),
     )
 }
-INTERNAL = {"builtin_decks_hash", "interview_date", "plan_max_minutes", "builtin_decks_off"}  # set by their own commands
+INTERNAL = {
+    "builtin_decks_hash", "interview_date", "plan_max_minutes", "builtin_decks_off",
+    "sync_watermark", "sync_last", "sync_pushed_review", "sync_notes",
+}  # set by their own commands
 PRESET_KEYS = {
     "desired_retention": "probability of recall FSRS aims for (0.70-0.99)",
     "learning_steps": "learning steps, e.g. '1m 10m'",

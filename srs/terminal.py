@@ -725,3 +725,15 @@ def plan_view(report: dict[str, Any]) -> Group:
         table.add_row(day["date"], str(day["reviews"]), f"{day['minutes']:.0f}", style=style)
     lines.append(table)
     return Group(*lines)
+
+
+def sync_view(data: dict[str, Any]) -> Text:
+    """`srs sync status`."""
+    if not data["logged_in"]:
+        return Text("Not logged in: srs sync login --endpoint URL [--user NAME]")
+    lines = [f"Syncs with {data['endpoint']} as {data['username']}."]
+    lines.append(f"Last sync: {_local(data['last_sync'])}." if data["last_sync"] else "Never synced yet: srs sync does the first one.")
+    lines.append(f"To send: {data['answers_to_send']} answers" + (
+        f", {data['notes_changed_since']} notes changed since the last sync." if data["notes_changed_since"] is not None else "."
+    ))
+    return Text(safe("\n".join(lines)))

@@ -243,6 +243,7 @@ def export_package(
     force: bool = False,
     media_folder: Path | None = None,
     search: str | None = None,
+    only_notes: set[NoteId] | None = None,
 ) -> ExportResult:
     """Write the selected decks to *out* atomically (temporary file, then rename).
 
@@ -252,7 +253,7 @@ def export_package(
     (where ``srs import`` put them) when it is given.
     """
     check_output(out, force)
-    note_ids = None
+    note_ids = only_notes
     if search is not None:
         found = find_cards(session, search, clock_for(session), now)
         note_ids = set(session.scalars(select(Card.note_id).where(Card.id.in_(found)))) if found else set()

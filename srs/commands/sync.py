@@ -1,0 +1,103 @@
+"""`srs sync`: one history in the terminal and on the phone, through a self-hosted Anki sync server."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from srs.commands.common import Context, agreed, console, json_option, say, show
+from srs.sync import check_anki_available, login, logout, run_sync, sync_status
+
+
+@click.group(invoke_without_command=True)
+@click.option("--upload", is_flag=True, help="Replace the server's collection with srs's (asks first).")
+@click.option("--download", is_flag=True, help="Replace srs's synced notes with the server's (asks first).")
+@click.option("--yes", "-y", is_flag=True, help="Do --upload or --download without asking.")
+@click.pass_context
+def sync(ctx: click.Context, upload: bool, download: bool, yes: bool) -> None:
+    """Sync with an Anki sync server: answers from every device, one history.
+
+    Log in once with `srs sync login --endpoint URL`; then `srs sync` sends
+    what you did in srs and brings what you did on AnkiDroid, AnkiMobile or
+    Anki desktop. A first sync uploads to an empty server, or merges with the
+    collection the server holds; nothing is overwritten unless you ask with
+    --upload or --download.
+
+    Example: srs sync
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    obj: Context = ctx.obj
+    if upload and download:
+        raise click.UsageError("--upload and --download pull in opposite directions; give one")
+    check_anki_available()
+    force = "upload" if upload else "download" if download else None
+    if force == "upload" and not agreed("Replace the collection on the server with srs's? Other devices will have to download it.", yes,
+                                        "--upload replaces the server's collection"):
+        say("Nothing changed.")
+        return
+    if force == "download" and not agreed("Replace srs's synced notes with the server's? Notes only srs has are removed (answers kept).", yes,
+                                          "--download replaces srs's notes with the server's"):
+        say("Nothing changed.")
+        return
+    db = obj.database()
+    screen = console()
+    with db.session(write=True) as session:
+        if screen.is_terminal:
+            with screen.status("Syncing...") as status:
+                summary = run_sync(session, db.path, obj.now(), force, lambda text: status.update(f"Syncing: {text}..."))
+        else:
+            summary = run_sync(session, db.path, obj.now(), force)
+    say(summary.line())
+    for draft in summary.conflicts:
+        say(f"A note was edited here and on another device; the newer edit won, and srs's text is kept in {draft}")
+
+
+@sync.command("login")
+@click.option("--endpoint", required=True, metavar="URL", help="Your sync server, e.g. http://192.168.1.5:8080/")
+@click.option("--user", "username", metavar="NAME", help="The user name (asked if not given).")
+@click.pass_obj
+def sync_login(obj: Context, endpoint: str, username: str | None) -> None:
+    """Log in to a sync server; srs keeps the server's key, never your password.
+
+    The password comes from SRS_SYNC_PASSWORD or a prompt.
+
+    Example: srs sync login --endpoint http://127.0.0.1:8080/ --user me
+    """
+    check_anki_available()
+    name = username or click.prompt("User")
+    password = os.environ.get("SRS_SYNC_PASSWORD")
+    if password is None:
+        if not sys.stdin.isatty():
+            raise click.ClickException("no password: set SRS_SYNC_PASSWORD, or run srs sync login on a terminal")
+        password = click.prompt("Password", hide_input=True)
+    db = obj.database(builtin=False)
+    done = login(db.path, endpoint, name, password)
+    say(f"Logged in to {done.endpoint} as {done.username}. Run srs sync to sync.")
+
+
+@sync.command("logout")
+@click.pass_obj
+def sync_logout(obj: Context) -> None:
+    """Forget the server's key.
+
+    Example: srs sync logout
+    """
+    db = obj.database(builtin=False)
+    say("Logged out." if logout(db.path) else "Not logged in.")
+
+
+@sync.command("status")
+@json_option
+@click.pass_obj
+def sync_status_command(obj: Context, as_json: bool) -> None:
+    """Where srs syncs to, when it last did, and what it has to send.
+
+    Example: srs sync status --json
+    """
+    db = obj.database(builtin=False)
+    with db.session() as session:
+        data = sync_status(session, db.path)
+    show(data, as_json, "sync_view")

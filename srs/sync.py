@@ -1,0 +1,572 @@
+"""Two-way sync through Anki's own sync protocol, with a self-hosted sync server.
+
+srs keeps a *replica*: an Anki collection beside its database
+(``NAME.sync/collection.anki2``), touched only through the official
+``anki`` library. A sync has three steps:
+
+1. **push** — what changed in srs since the last sync goes into the
+   replica: new notes (through Anki's importer, with their cards, schedule
+   and answers), edited note text (with the time of the edit, so Anki's
+   newer-wins rule compares edit times), answers the replica lacks (revlog
+   rows marked for sending), card rows srs scheduled, and notes removed in
+   srs (Anki's removal, so the deletion travels);
+2. **Anki's sync** — ``Collection.sync_collection`` with the server;
+3. **pull** — what arrived (every row whose update sequence number is past
+   the last sync's) is exported by Anki and merged by srs's importer: answers
+   are a union keyed by their time, every touched card is replayed, a card
+   nobody answered in srs keeps the schedule the other device gave it; notes
+   removed on the other side are removed in srs, keeping their answers.
+
+The first sync uploads srs's collection when the server is empty; when the
+server holds a collection it downloads it into the replica, merges it into
+srs (union of notes by guid, union of answers) and pushes srs's side back,
+so neither side is overwritten. ``--upload`` / ``--download`` force a side.
+
+srs's database changes in one transaction per pull, after Anki's sync has
+finished: an interrupted sync leaves it as it was, and the next sync picks
+up from the replica (whose rows remember what they sent and received).
+
+The server and client versions must match (Anki keeps them in step); AnkiWeb
+does not allow third-party clients, so an endpoint is required.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, select
+
+from srs.anki.export import (
+    EXPORT_SUFFIX,
+    NoteRow,
+    _card_row,
+    _difficulty_factor,
+    _note_fields,
+    export_package,
+    select_cards,
+)
+from srs.anki.import_ import import_package
+from srs.anki.notetypes import NOTE_TYPES
+from srs.anki.schedule import day_zero
+from srs.domain import CardId, NoteId, NoteKind, from_ms, to_ms
+from srs.edit import remove
+from srs.errors import SrsError
+from srs.files import write_atomically
+from srs.models import Card, Deck, Note, Preset, Review
+from srs.settings import clock_for, get_setting, set_setting
+from srs.stories import StoryIndex, remove_story
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+INSTALL_HINT = "srs sync needs the anki package: pip install 'srs[sync]'"
+WATERMARK = "sync_watermark"  # the highest update sequence number the replica held after the last pull
+LAST_SYNC = "sync_last"  # Unix ms of the last completed sync
+PUSHED_REVIEW = "sync_pushed_review"  # the highest review id pushed
+SYNCED_NOTES = "sync_notes"  # guids both sides held after the last sync (to tell a deletion from a note never sent)
+_MOVED_AT_MOST_MS = 64  # an answer moved this little (to keep times unique) is the same answer
+
+
+class SyncProblem(SrsError):
+    """A sync that could not complete: the server, the network, the login or the versions."""
+
+
+Step = Callable[[str], None]
+
+
+def _anki() -> Any:
+    """The anki library, imported only for a sync: no other command pays for it."""
+    try:
+        import anki.collection
+    except ImportError:
+        raise SyncProblem(INSTALL_HINT) from None
+    return anki.collection
+
+
+# --- where things live ------------------------------------------------------------------
+
+
+def sync_folder(db_path: Path) -> Path:
+    return db_path.parent / f"{db_path.name}.sync"
+
+
+def replica_path(db_path: Path) -> Path:
+    return sync_folder(db_path) / "collection.anki2"
+
+
+def auth_path(db_path: Path) -> Path:
+    return sync_folder(db_path) / "auth.json"
+
+
+@dataclass(frozen=True)
+class Login:
+    endpoint: str
+    username: str
+    hkey: str
+
+
+def read_login(db_path: Path) -> Login | None:
+    path = auth_path(db_path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return Login(str(data["endpoint"]), str(data["username"]), str(data["hkey"]))
+    except FileNotFoundError:
+        return None
+    except (ValueError, KeyError, TypeError, OSError):
+        raise SyncProblem(f"{path} is damaged; run srs sync login again") from None
+
+
+def _write_login(db_path: Path, login: Login) -> None:
+    folder = sync_folder(db_path)
+    folder.mkdir(mode=0o700, exist_ok=True)
+    os.chmod(folder, 0o700)
+    text = json.dumps({"endpoint": login.endpoint, "username": login.username, "hkey": login.hkey}, indent=2)
+
+    def write(target: Path) -> None:  # readable by the user only: the host key is a password for the server
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.chmod(target, 0o600)
+
+    write_atomically(auth_path(db_path), write, "sync login", SyncProblem)
+    os.chmod(auth_path(db_path), 0o600)  # the atomic write gives new files the umask's mode; this one stays private
+
+
+def _explain(exc: Exception, endpoint: str) -> SyncProblem:
+    """An exception from Anki's sync as one line a user can act on."""
+    name = type(exc).__name__
+    text = " ".join(str(exc).split()) or name
+    if name == "NetworkError":
+        return SyncProblem(f"cannot reach the sync server at {endpoint}: {text}")
+    if name == "SyncError":
+        lowered = text.lower()
+        if "password" in lowered or "auth" in lowered or "403" in lowered:
+            return SyncProblem(f"the sync server refused the login: {text} (srs sync login --endpoint {endpoint})")
+        if "version" in lowered or "upgrade" in lowered or "too old" in lowered or "too new" in lowered:
+            return SyncProblem(f"the sync server does not accept this version of Anki's sync (anki library): {text}")
+        return SyncProblem(f"sync failed: {text}")
+    if name == "Interrupted":
+        return SyncProblem("sync stopped (Ctrl-C); nothing in srs changed, and the next srs sync picks up from here")
+    return SyncProblem(f"sync failed ({name}): {text}")
+
+
+def _open_replica(db_path: Path) -> Any:
+    collection = _anki()
+    folder = sync_folder(db_path)
+    folder.mkdir(mode=0o700, exist_ok=True)
+    return collection.Collection(str(replica_path(db_path)))
+
+
+# --- login ----------------------------------------------------------------------------
+
+
+def login(db_path: Path, endpoint: str, username: str, password: str) -> Login:
+    """Log in to the server: store its host key (never the password) for later syncs."""
+    if not endpoint.startswith(("http://", "https://")):
+        raise SyncProblem(f"the endpoint is a URL such as http://127.0.0.1:8080/, got {endpoint!r}")
+    endpoint = endpoint if endpoint.endswith("/") else endpoint + "/"
+    col = _open_replica(db_path)
+    try:
+        auth = col.sync_login(username, password, endpoint)
+    except Exception as exc:  # the anki library's errors, named in _explain
+        raise _explain(exc, endpoint) from None
+    finally:
+        col.close()
+    done = Login(endpoint, username, auth.hkey)
+    _write_login(db_path, done)
+    return done
+
+
+def logout(db_path: Path) -> bool:
+    """Forget the host key; whether there was one."""
+    try:
+        auth_path(db_path).unlink()
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def sync_status(session: Session, db_path: Path) -> dict[str, Any]:
+    """What `srs sync status` shows: the login, the last sync, and what srs holds that the server has not seen."""
+    who = read_login(db_path)
+    last = int(get_setting(session, LAST_SYNC) or 0)
+    pushed = int(get_setting(session, PUSHED_REVIEW) or 0)
+    pending_answers = session.scalar(select(func.count(Review.id)).where(Review.id > pushed)) or 0
+    changed_notes = session.scalar(select(func.count(Note.id)).where(Note.modified > from_ms(last))) if last else None
+    return {
+        "logged_in": who is not None,
+        "endpoint": who.endpoint if who else None,
+        "username": who.username if who else None,
+        "last_sync": from_ms(last).isoformat() if last else None,
+        "answers_to_send": pending_answers,
+        "notes_changed_since": changed_notes,
+        "replica": str(replica_path(db_path)) if replica_path(db_path).exists() else None,
+    }
+
+
+# --- the sync ---------------------------------------------------------------------------
+
+
+@dataclass
+class SyncSummary:
+    direction: str = "both"  # "both", "uploaded", "downloaded"
+    answers_sent: int = 0
+    answers_received: int = 0
+    notes_sent: int = 0
+    notes_received: int = 0
+    notes_removed_here: int = 0
+    notes_removed_there: int = 0
+    conflicts: list[str] = field(default_factory=list)  # notes edited on both sides: where the losing text was kept
+
+    def line(self) -> str:
+        head = {"both": "Synced", "uploaded": "Uploaded srs's collection to the server and synced", "downloaded": "Downloaded the server's collection and merged it"}[self.direction]
+        return (
+            f"{head}: {self.answers_sent} answers and {self.notes_sent} notes sent; {self.answers_received} answers and "
+            f"{self.notes_received} notes received; {self.notes_removed_here} notes removed here, {self.notes_removed_there} there."
+        )
+
+
+def run_sync(
+    session: Session, db_path: Path, now: datetime, force: str | None = None, step: Step = lambda _: None,
+) -> SyncSummary:
+    """Sync srs with the server: push, Anki's sync, pull. *force* is None, "upload" or "download". The caller commits."""
+    who = read_login(db_path)
+    if who is None:
+        raise SyncProblem("not logged in: srs sync login --endpoint URL [--user NAME]")
+    collection = _anki()
+    auth = collection.SyncAuth(hkey=who.hkey, endpoint=who.endpoint)
+    summary = SyncSummary()
+    col = _open_replica(db_path)
+    try:
+        fresh = col.note_count() == 0 and not get_setting(session, LAST_SYNC)
+        if force == "upload":
+            col = _upload_from_srs(session, db_path, col, auth, now, summary, step)
+        elif force == "download" or fresh:
+            col = _download_and_merge(session, db_path, col, auth, now, summary, step, force == "download")
+        else:
+            _push(session, col, now, summary, step)
+            step("syncing with the server")
+            out = _sync(col, auth, who.endpoint)
+            if out.required in (out.FULL_SYNC, out.FULL_DOWNLOAD, out.FULL_UPLOAD):
+                # the server's collection changed shape (a note type edited on a phone, say), or was reset:
+                # take it whole and merge, then send srs's side back on top
+                col = _download_and_merge(session, db_path, col, auth, now, summary, step, False, out)
+            else:
+                _pull(session, db_path, col, now, summary, step)
+        _finish(session, col, now)
+    finally:
+        col.close()
+    return summary
+
+
+def _sync(col: Any, auth: Any, endpoint: str) -> Any:
+    try:
+        return col.sync_collection(auth, False)
+    except Exception as exc:  # the anki library's errors, named in _explain
+        raise _explain(exc, endpoint) from None
+
+
+def _full(col: Any, auth: Any, upload: bool, server_usn: int | None, endpoint: str) -> None:
+    col.close_for_full_sync()
+    try:
+        col.full_upload_or_download(auth=auth, server_usn=server_usn, upload=upload)
+    except Exception as exc:  # the anki library's errors, named in _explain
+        raise _explain(exc, endpoint) from None
+    finally:
+        col.reopen(after_full_sync=True)
+
+
+def _upload_from_srs(session: Session, db_path: Path, col: Any, auth: Any, now: datetime, summary: SyncSummary, step: Step) -> Any:
+    """Make the replica srs's whole collection and replace the server's with it."""
+    step("building the collection to upload")
+    col.close()
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(replica_path(db_path)) + suffix).unlink(missing_ok=True)
+    col = _open_replica(db_path)
+    col.set_config("fsrs", True)  # srs schedules with FSRS: the other devices do too
+    summary.notes_sent = _add_new_notes(session, col, now, None)
+    summary.answers_sent = int(col.db.scalar("select count() from revlog") or 0)
+    step("uploading")
+    out = _sync(col, auth, auth.endpoint)
+    if out.required in (out.FULL_SYNC, out.FULL_UPLOAD, out.FULL_DOWNLOAD):
+        _full(col, auth, True, out.server_media_usn, auth.endpoint)
+    # else: the server held an empty collection, and a normal sync sent everything
+    summary.direction = "uploaded"
+    return col
+
+
+def _download_and_merge(
+    session: Session, db_path: Path, col: Any, auth: Any, now: datetime, summary: SyncSummary, step: Step, replace: bool,
+    out: Any = None,
+) -> Any:
+    """Take the server's collection into the replica and merge it into srs; then send srs's side back (unless *replace*)."""
+    step("asking the server")
+    out = out or _sync(col, auth, auth.endpoint)
+    server_empty = out.required == out.FULL_UPLOAD or (out.required == out.NO_CHANGES and col.note_count() == 0)
+    if server_empty and not replace:  # srs's collection goes up
+        return _upload_from_srs(session, db_path, col, auth, now, summary, step)
+    if out.required != out.NO_CHANGES or replace:
+        step("downloading the server's collection")
+        _full(col, auth, False, out.server_media_usn, auth.endpoint)
+    set_setting(session, WATERMARK, -1)  # everything in the replica is new to srs
+    _pull(session, db_path, col, now, summary, step, remove_missing=replace)
+    summary.direction = "downloaded"
+    if replace:
+        return col
+    _push(session, col, now, summary, step)
+    step("sending srs's side")
+    _sync(col, auth, auth.endpoint)
+    set_setting(session, WATERMARK, _watermark(col))
+    return col
+
+
+def _watermark(col: Any) -> int:
+    return int(col.db.scalar(
+        "select max(m) from (select max(usn) m from cards union all select max(usn) from notes union all select max(usn) from revlog)"
+    ) or 0)
+
+
+def _finish(session: Session, col: Any, now: datetime) -> None:
+    set_setting(session, WATERMARK, _watermark(col))
+    set_setting(session, LAST_SYNC, to_ms(now))
+    set_setting(session, PUSHED_REVIEW, session.scalar(select(func.max(Review.id))) or 0)
+    set_setting(session, SYNCED_NOTES, sorted(col.db.list("select guid from notes")))
+
+
+# --- push: srs -> replica ------------------------------------------------------------------
+
+
+def _replica_cards(col: Any) -> dict[tuple[str, int], int]:
+    return {(guid, ord_): cid for cid, guid, ord_ in col.db.all("select c.id, n.guid, c.ord from cards c join notes n on n.id = c.nid")}
+
+
+def _push(session: Session, col: Any, now: datetime, summary: SyncSummary, step: Step) -> None:
+    step("sending srs's changes to the replica")
+    ours = set(session.scalars(select(Note.guid).where(Note.orphaned.is_(False))))
+    theirs = dict(col.db.all("select guid, id from notes"))
+    # removed in srs since the last sync: Anki's removal, so the deletion travels
+    synced = set(get_setting(session, SYNCED_NOTES) or [])
+    gone = [theirs[g] for g in synced if g in theirs and g not in ours]
+    if gone:
+        col.remove_notes(gone)
+        summary.notes_removed_there += len(gone)
+    # new in srs: Anki's importer adds them with their cards, schedule and answers
+    summary.notes_sent += _add_new_notes(session, col, now, {g for g in ours if g not in theirs})
+    cards = _replica_cards(col)
+    summary.notes_sent += _push_note_text(session, col)
+    summary.answers_sent += _push_answers(session, col, cards)
+    _push_card_rows(session, col, cards, now)
+    # rows written directly do not mark the collection changed; Anki's sync
+    # compares modification times first, so mark it (wall clock, as Anki does)
+    col.db.execute("update col set mod = max(mod + 1, ?)", int(time.time() * 1000))
+
+
+def _add_new_notes(session: Session, col: Any, now: datetime, guids: set[str] | None) -> int:
+    """Put srs's notes with *guids* (all when None) into the replica through an export and Anki's importer."""
+    if guids is not None and not guids:
+        return 0
+    note_ids: set[NoteId] | None = None
+    if guids is not None:
+        note_ids = set(session.scalars(select(Note.id).where(Note.guid.in_(list(guids)))))
+    cards, _ = select_cards(session, None, note_ids)
+    if not cards:
+        return 0
+    collection = _anki()
+    with tempfile.TemporaryDirectory(prefix="srs-sync-") as work:
+        package = Path(work) / f"push{EXPORT_SUFFIX}"
+        export_package(session, package, now, only_notes=note_ids)
+        col.import_anki_package(
+            collection.ImportAnkiPackageRequest(
+                package_path=str(package),
+                options=collection.ImportAnkiPackageOptions(with_scheduling=True, with_deck_configs=True),
+            )
+        )
+    return len({c.note_id for c in cards})
+
+
+def _push_note_text(session: Session, col: Any) -> int:
+    """Note text edited in srs since the last sync, written with the time of the edit (Anki keeps the newer side)."""
+    last = int(get_setting(session, LAST_SYNC) or 0)
+    if not last:
+        return 0
+    stories = StoryIndex(session)
+    changed = 0
+    for note in session.scalars(select(Note).where(Note.modified > from_ms(last), Note.orphaned.is_(False))):
+        row = col.db.first("select id, flds, mod from notes where guid = ?", note.guid)
+        if row is None:
+            continue
+        nid, flds, mod = row
+        if note.kind in NOTE_TYPES:
+            values = _note_fields(stories, NoteRow(note.id, note.guid, note.kind, note.fields, note.tags, 0, 0))
+        elif note.anki_fields is not None:
+            values = list(note.anki_fields)
+        else:
+            continue
+        edited = int(note.modified.timestamp())
+        if "\x1f".join(values) == flds or edited <= mod:
+            continue
+        anki_note = col.get_note(nid)
+        for i, value in enumerate(values[: len(anki_note.fields)]):
+            anki_note.fields[i] = value
+        col.update_note(anki_note)
+        col.db.execute("update notes set mod = ? where id = ?", edited, nid)  # the edit's own time, for Anki's newer-wins rule
+        changed += 1
+    return changed
+
+
+def _push_answers(session: Session, col: Any, cards: dict[tuple[str, int], int]) -> int:
+    """srs's answers (and resets) the replica does not hold, as revlog rows marked for sending."""
+    pushed = int(get_setting(session, PUSHED_REVIEW) or 0)
+    rows = session.execute(
+        select(Review, Note.guid, Card.ord, Card.reset_at)
+        .join(Card, Card.id == Review.card_id)
+        .join(Note, Note.id == Card.note_id)
+        .where(Review.id > pushed)
+        .order_by(Review.reviewed_at)
+    ).all()
+    if not rows:
+        return 0
+    wanted = {cards[(guid, ord_)] for _, guid, ord_, _ in rows if (guid, ord_) in cards}
+    held: dict[int, list[int]] = {}
+    for part in _chunks(sorted(wanted)):
+        for cid, rid in col.db.all(f"select cid, id from revlog where cid in ({','.join('?' * len(part))})", *part):
+            held.setdefault(cid, []).append(rid)
+    taken = set(col.db.list("select id from revlog where id >= ?", min(to_ms(r.reviewed_at) for r, *_ in rows) - _MOVED_AT_MOST_MS))
+    out = []
+    resets: dict[int, int] = {}
+    for review, guid, ord_, reset_at in rows:
+        cid = cards.get((guid, ord_))
+        if cid is None:
+            continue
+        at = to_ms(review.reviewed_at)
+        if any(at - _MOVED_AT_MOST_MS < t <= at + _MOVED_AT_MOST_MS for t in held.get(cid, ())):
+            continue
+        while at in taken:
+            at += 1
+        taken.add(at)
+        factor = review.anki_factor if review.anki_factor is not None else _difficulty_factor(review.difficulty)
+        kind = review.anki_type if review.anki_type is not None else {2: 1, 3: 2}.get(int(review.prev_state), 0)
+        out.append((at, cid, int(review.rating), review.anki_ivl if review.anki_ivl is not None else review.interval,
+                    review.anki_last_ivl if review.anki_last_ivl is not None else review.last_interval, factor,
+                    max(0, review.duration_ms), kind))
+        if reset_at is not None:
+            resets[cid] = to_ms(reset_at)
+    for cid, at in resets.items():  # a reset to new, as Anki writes one
+        if at not in held.get(cid, []) and at not in taken:
+            out.append((at, cid, 0, 0, 0, 0, 0, 4))
+    col.db.executemany("insert into revlog (id, cid, usn, ease, ivl, lastIvl, factor, time, type) values (?,?,-1,?,?,?,?,?,?)", out)
+    return sum(1 for row in out if row[2] > 0)
+
+
+def _push_card_rows(session: Session, col: Any, cards: dict[tuple[str, int], int], now: datetime) -> None:
+    """Cards srs changed since the last sync get srs's schedule and memory in the replica."""
+    last = int(get_setting(session, LAST_SYNC) or 0)
+    clock = clock_for(session)
+    today = clock.today(now)
+    offset = col.get_config("creationOffset", None)
+    first_day = day_zero(int(col.crt), int(offset) if offset is not None else None, clock)  # the replica's day 0 in srs's days
+    changed = {c.id for c in session.scalars(select(Card).where(Card.modified > from_ms(last)))} if last else set()
+    if not changed:
+        return
+    rows, _ = select_cards(session, None, None)
+    rows = [r for r in rows if r.id in changed]
+    guid_of = dict(session.execute(select(Note.id, Note.guid)).all())
+    presets = {p.id: p for p in session.scalars(select(Preset))}
+    deck_preset = dict(session.execute(select(Deck.id, Deck.preset_id)).all())
+    mod = int(now.timestamp())
+    for row in rows:
+        cid = cards.get((guid_of[row.note_id], row.ord))
+        if cid is None:
+            continue
+        values = _card_row(row, clock, first_day, presets[deck_preset[row.deck_id]], True, today)
+        current = col.db.first("select type, queue, due, ivl, factor, reps, lapses, left, data from cards where id = ?", cid)
+        if current is not None and tuple(current[:8]) == tuple(values[:8]):
+            continue
+        col.db.execute(
+            "update cards set type=?, queue=?, due=?, ivl=?, factor=?, reps=?, lapses=?, left=?, data=?, mod=?, usn=-1 where id=?",
+            *values, mod, cid,
+        )
+
+
+def _chunks(values: list[int], size: int = 500) -> list[list[int]]:
+    return [values[i : i + size] for i in range(0, len(values), size)]
+
+
+# --- pull: replica -> srs ------------------------------------------------------------------
+
+
+def _pull(
+    session: Session, db_path: Path, col: Any, now: datetime, summary: SyncSummary, step: Step, remove_missing: bool = False,
+) -> None:
+    step("merging what arrived")
+    since = int(get_setting(session, WATERMARK) if get_setting(session, WATERMARK) is not None else -1)
+    collection = _anki()
+    card_ids = col.db.list(
+        "select id from cards where usn > ? union select c.id from cards c join notes n on n.id = c.nid where n.usn > ? "
+        "union select cid from revlog where usn > ? and cid in (select id from cards)", since, since, since,
+    )
+    edited_here = _edited_since_last(session)
+    before = {g: dict(f) for g, f in edited_here.items()}
+    if card_ids:
+        with tempfile.TemporaryDirectory(prefix="srs-sync-") as work:
+            package = Path(work) / f"pull{EXPORT_SUFFIX}"
+            col.export_anki_package(
+                out_path=str(package),
+                options=collection.ExportAnkiPackageOptions(with_scheduling=True, with_deck_configs=True, with_media=False, legacy=False),
+                limit=collection.CardIdsLimit(card_ids),
+            )
+            result = import_package(session, package, now)
+            summary.answers_received += result.reviews_added
+            summary.notes_received += result.notes_new + result.notes_updated
+    # a note edited here and there: the other side's newer text won; srs's text is kept in a draft
+    for guid, fields in before.items():
+        note = session.scalars(select(Note).where(Note.guid == guid)).first()
+        if note is not None and note.fields != fields:
+            summary.conflicts.append(_keep_draft(db_path, guid, fields, now))
+    # removed on the other side (or, with *remove_missing*, not on the server at all)
+    held = set(col.db.list("select guid from notes"))
+    synced = set(get_setting(session, SYNCED_NOTES) or [])
+    ours = dict(session.execute(select(Note.guid, Note.id).where(Note.orphaned.is_(False))).all())
+    gone = [ours[g] for g in ours if g not in held and (remove_missing or g in synced)]
+    summary.notes_removed_here += _remove_notes(session, gone, now)
+
+
+def _edited_since_last(session: Session) -> dict[str, dict[str, str]]:
+    last = int(get_setting(session, LAST_SYNC) or 0)
+    if not last:
+        return {}
+    return {n.guid: dict(n.fields) for n in session.scalars(select(Note).where(Note.modified > from_ms(last)))}
+
+
+def _keep_draft(db_path: Path, guid: str, fields: dict[str, str], now: datetime) -> str:
+    folder = db_path.parent / "drafts"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"sync-conflict-{guid}-{now:%Y%m%d-%H%M%S}.md"
+    path.write_text("".join(f"## {name}\n{value}\n\n" for name, value in fields.items()), encoding="utf-8")
+    return str(path)
+
+
+def _remove_notes(session: Session, note_ids: list[NoteId], now: datetime) -> int:
+    """Remove notes the other side removed, keeping their answers (as srs card rm does)."""
+    if not note_ids:
+        return 0
+    stories = list(session.scalars(select(Note.id).where(Note.id.in_(note_ids), Note.kind == NoteKind.STORY)))
+    for story_id in stories:
+        remove_story(session, story_id, now)
+    rest = [n for n in note_ids if n not in set(stories)]
+    card_ids = [CardId(c) for c in session.scalars(select(Card.id).where(Card.note_id.in_(rest), ~Card.note.has(Note.kind == NoteKind.PITCH)))]
+    if card_ids:
+        remove(session, card_ids, now)
+    return len(note_ids)
+
+
+def check_anki_available() -> None:
+    _anki()

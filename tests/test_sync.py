@@ -1,0 +1,379 @@
+"""Sync through Anki's own protocol, judged with the real thing.
+
+Each test starts ``anki.syncserver`` on 127.0.0.1 with a free port and a
+temporary base folder, and uses a second ``anki`` Collection as the phone.
+srs runs as the user runs it (click's runner, or a real process where it is
+killed).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from sqlalchemy import func, select
+
+from srs.cli import cli
+from srs.db import open_database
+from srs.models import Card, Note, Review
+
+from .anki_helpers import anki_collection, daytime_zone, local_timezone
+from .conftest import write
+
+USER, PASSWORD = "phone-user", "s3cret pass"
+GUIDE = """\
+# Team guide
+## Conflict
+- Tell me about a disagreement with a peer.
+- Tell me about a time you pushed back on a manager.
+## Ownership
+- Tell me about a project you owned end to end.
+- Describe a time you fixed something nobody asked you to fix.
+- Tell me about a launch that went wrong.
+- Tell me about a decision you made with too little data.
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[str]:
+    """A real Anki sync server; its endpoint."""
+    port = _free_port()
+    base = tmp_path / "server"
+    base.mkdir()
+    env = {**os.environ, "SYNC_USER1": f"{USER}:{PASSWORD}", "SYNC_BASE": str(base), "SYNC_HOST": "127.0.0.1", "SYNC_PORT": str(port)}
+    process = subprocess.Popen([sys.executable, "-m", "anki.syncserver"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                break
+        except OSError:
+            time.sleep(0.05)
+    else:
+        process.kill()
+        raise AssertionError("the sync server did not start")
+    yield f"http://127.0.0.1:{port}/"
+    process.terminate()
+    process.wait(timeout=10)
+
+
+def iso(at: datetime) -> str:
+    return at.astimezone(timezone.utc).replace(tzinfo=None).isoformat(timespec="seconds")
+
+
+def srs(db: Path, *args: str, now: datetime, input: str | None = None) -> Result:
+    env = {"COLUMNS": "200", "SRS_SYNC_PASSWORD": PASSWORD}
+    return CliRunner(env=env).invoke(cli, ["--db", str(db), "--now", iso(now), "--keys-from-stdin", *args], input=input, catch_exceptions=False)
+
+
+def ok(result: Result) -> Result:
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def one_line_error(result: Result, text: str) -> None:
+    assert result.exit_code == 1, result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1 and text in errors[0], result.output
+
+
+class Phone:
+    """A second Anki collection on the same account, as AnkiDroid would hold it."""
+
+    def __init__(self, folder: Path, endpoint: str) -> None:
+        from anki.collection import Collection
+
+        folder.mkdir()
+        self.col: Collection = anki_collection(folder / "collection.anki2")
+        self.auth = self.col.sync_login(USER, PASSWORD, endpoint)
+
+    def sync(self) -> None:
+        out = self.col.sync_collection(self.auth, False)
+        if out.required in (out.FULL_SYNC, out.FULL_DOWNLOAD, out.FULL_UPLOAD):
+            self.col.close_for_full_sync()
+            self.col.full_upload_or_download(auth=self.auth, server_usn=out.server_media_usn, upload=out.required == out.FULL_UPLOAD)
+            self.col.reopen(after_full_sync=True)
+
+    def answer(self, card_id: int, ease: int) -> None:
+        card = self.col.get_card(card_id)
+        card.start_timer()
+        self.col.sched.answerCard(card, ease)
+
+    def card_of(self, guid: str) -> int:
+        return int(self.col.db.scalar("select c.id from cards c join notes n on n.id = c.nid where n.guid = ?", guid))
+
+    def revlog(self, guid: str) -> list[tuple[int, int]]:
+        return [tuple(r) for r in self.col.db.all("select id, ease from revlog where cid = ? and ease > 0 order by id", self.card_of(guid))]
+
+
+def srs_reviews(db: Path, guid: str) -> list[int]:
+    database = open_database(db)
+    with database.session() as session:
+        times = [int(t.timestamp() * 1000) for t in session.scalars(
+            select(Review.reviewed_at).join(Card, Card.id == Review.card_id).join(Note, Note.id == Card.note_id).where(Note.guid == guid).order_by(Review.reviewed_at)
+        )]
+    database.close()
+    return times
+
+
+def srs_card(db: Path, guid: str) -> Card:
+    database = open_database(db)
+    with database.session() as session:
+        card = session.scalars(select(Card).join(Note).where(Note.guid == guid)).one()
+        session.expunge(card)
+    database.close()
+    return card
+
+
+@pytest.fixture
+def world(tmp_path: Path, server: str) -> Iterator[dict]:  # type: ignore[type-arg]
+    """srs with a studied guide, logged in; the phone on the same account. Real time: Anki's clock is the wall clock."""
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    zone = daytime_zone(now)
+    db = tmp_path / "srs.db"
+    with local_timezone(zone):
+        ok(srs(db, "config", "timezone", zone, now=now - timedelta(days=3)))
+        ok(srs(db, "deck", "build", str(write(tmp_path / "guide.md", GUIDE)), now=now - timedelta(days=3)))
+        ok(srs(db, "review", "--deck", "Team guide", input=" 3" * 6 + "q", now=now - timedelta(days=3)))
+        ok(srs(db, "review", "--deck", "Team guide", input=" 3" * 6 + "q", now=now - timedelta(days=3, minutes=-15)))
+        ok(srs(db, "sync", "login", "--endpoint", server, "--user", USER, now=now))
+        yield {"db": db, "server": server, "now": now, "zone": zone, "tmp": tmp_path}
+
+
+def team_guids(db: Path) -> list[str]:
+    return [c["guid"] for c in json.loads(ok(srs(db, "cards", "--json", "--search", "deck:Team*", now=datetime.now(timezone.utc))).output)]
+
+
+def test_upload_then_answers_travel_both_ways(world: dict) -> None:  # type: ignore[type-arg]
+    db, now = world["db"], world["now"]
+    with local_timezone(world["zone"]):
+        first = ok(srs(db, "sync", now=now))
+        assert "Uploaded srs's collection" in first.output
+        phone = Phone(world["tmp"] / "phone", world["server"])
+        phone.sync()
+        guids = team_guids(db)
+        assert all(phone.revlog(g) for g in guids)  # srs's history went up with the notes
+        # the phone answers five cards; srs gets exactly those answers
+        answered = guids[:5]
+        before = {g: len(srs_reviews(db, g)) for g in guids}
+        for guid in answered:
+            phone.answer(phone.card_of(guid), 3)
+        phone.sync()
+        later = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=1)
+        ok(srs(db, "sync", now=later))
+        for guid in guids:
+            times = srs_reviews(db, guid)
+            assert len(times) == before[guid] + (1 if guid in answered else 0)
+            assert set(times) == {t for t, _ in phone.revlog(guid)} or guid not in answered
+        for guid in answered:
+            card = srs_card(db, guid)
+            state = phone.col.get_card(phone.card_of(guid)).memory_state
+            assert card.stability == pytest.approx(state.stability, rel=0.01)
+            assert card.difficulty == pytest.approx(state.difficulty, rel=0.01)
+            anki = phone.col.get_card(phone.card_of(guid))
+            database = open_database(db)
+            with database.session() as session:
+                from srs.settings import clock_for
+
+                clock = clock_for(session)
+                assert card.due is not None
+                assert clock.day_of(card.due) - clock.today(later) == anki.due - phone.col.sched.today
+            database.close()
+
+        # srs answers another card; the phone gets that answer and srs's due day
+        counts = {g: len(srs_reviews(db, g)) for g in guids}
+        ok(srs(db, "review", "--search", "deck:Team* -rated:1", input=" 3q", now=later + timedelta(seconds=30)))
+        [other] = [g for g in guids if len(srs_reviews(db, g)) == counts[g] + 1]
+        assert other not in answered
+        ok(srs(db, "sync", now=later + timedelta(minutes=1)))
+        phone.sync()
+        assert [t for t, _ in phone.revlog(other)] == srs_reviews(db, other)
+        card, anki = srs_card(db, other), phone.col.get_card(phone.card_of(other))
+        database = open_database(db)
+        with database.session() as session:
+            from srs.settings import clock_for
+
+            clock = clock_for(session)
+            assert card.due is not None and anki.type == 2 and anki.queue == 2
+            assert anki.due - phone.col.sched.today == clock.day_of(card.due) - clock.today(later)
+        database.close()
+        assert anki.memory_state.stability == pytest.approx(card.stability, rel=0.01)
+        phone.col.close()
+
+
+def test_the_same_card_answered_on_both_sides_keeps_both_answers(world: dict) -> None:  # type: ignore[type-arg]
+    db, now = world["db"], world["now"]
+    with local_timezone(world["zone"]):
+        ok(srs(db, "sync", now=now))
+        phone = Phone(world["tmp"] / "phone", world["server"])
+        phone.sync()
+        guid = team_guids(db)[0]
+        phone.answer(phone.card_of(guid), 1)
+        ok(srs(db, "review", "--search", "deck:Team*", input=" 4q", now=now + timedelta(seconds=20)))
+        answered_here = srs_reviews(db, guid)
+        phone.sync()
+        ok(srs(db, "sync", now=now + timedelta(minutes=1)))
+        phone.sync()
+        ours = srs_reviews(db, guid)
+        theirs = [t for t, _ in phone.revlog(guid)]
+        assert len(ours) == len(answered_here) + 1 or len(ours) >= len(theirs)
+        assert sorted(ours) == sorted(theirs)
+        phone.col.close()
+
+
+def test_notes_added_edited_and_removed_reach_the_other_side(world: dict) -> None:  # type: ignore[type-arg]
+    db, now = world["db"], world["now"]
+    with local_timezone(world["zone"]):
+        ok(srs(db, "sync", now=now))
+        phone = Phone(world["tmp"] / "phone", world["server"])
+        phone.sync()
+        # the phone adds a Basic and a Cloze note, and removes one of srs's
+        basic = phone.col.new_note(phone.col.models.by_name("Basic"))
+        basic["Front"], basic["Back"] = "Phone front", "Phone back"
+        phone.col.add_note(basic, phone.col.decks.id("Phone"))
+        cloze = phone.col.new_note(phone.col.models.by_name("Cloze"))
+        cloze["Text"] = "{{c1::Paris}} is in {{c2::France}}"
+        phone.col.add_note(cloze, phone.col.decks.id("Phone"))
+        guids = team_guids(db)
+        phone.col.remove_notes([phone.col.db.scalar("select id from notes where guid = ?", guids[0])])
+        phone.sync()
+        ok(srs(db, "sync", now=now + timedelta(minutes=2)))
+        got = json.loads(ok(srs(db, "cards", "--json", "--search", "deck:Phone", now=now + timedelta(minutes=2))).output)
+        assert sorted(c["front"] for c in got) == sorted(["Phone front", "[...] is in France", "Paris is in [...]"])
+        assert guids[0] not in team_guids(db)
+        # srs edits a note and removes one: the phone gets both
+        card_id = json.loads(ok(srs(db, "cards", "--json", "--search", "deck:Team*", now=now)).output)[0]["id"]
+        removed = json.loads(ok(srs(db, "cards", "--json", "--search", "deck:Team*", now=now)).output)[1]
+        editor = world["tmp"] / "editor"
+        editor.mkdir()
+        (editor / "000.md").write_text("## Question\nEdited in srs?\n\n## Competency\nConflict\n")
+        env_editor = {"EDITOR": f"{sys.executable} {Path(__file__).with_name('fake_editor.py')}", "VISUAL": "", "FAKE_EDITOR_QUEUE": str(editor)}
+        result = CliRunner(env=env_editor).invoke(cli, ["--db", str(db), "--now", iso(now + timedelta(minutes=3)), "card", "edit", str(card_id)])
+        assert result.exit_code == 0, result.output
+        ok(srs(db, "card", "rm", str(removed["id"]), now=now + timedelta(minutes=3)))
+        ok(srs(db, "sync", now=now + timedelta(minutes=4)))
+        phone.sync()
+        fronts = [phone.col.get_note(n).fields[0] for n in phone.col.find_notes("")]
+        assert "Edited in srs?" in fronts
+        assert phone.col.db.scalar("select count() from notes where guid = ?", removed["guid"]) == 0
+        phone.col.close()
+
+
+def test_first_sync_merges_when_both_sides_hold_history(world: dict) -> None:  # type: ignore[type-arg]
+    """The server already holds a collection with history: srs downloads and merges, and sends its own side up."""
+    db, now = world["db"], world["now"]
+    with local_timezone(world["zone"]):
+        phone = Phone(world["tmp"] / "phone", world["server"])
+        note = phone.col.new_note(phone.col.models.by_name("Basic"))
+        note["Front"], note["Back"] = "Only on the phone", "x"
+        phone.col.add_note(note, phone.col.decks.id("Phone"))
+        phone.answer(phone.col.find_cards("")[0], 3)
+        phone.sync()  # the phone uploads first
+        ours_before = team_guids(db)
+        merged = ok(srs(db, "sync", now=now))
+        assert "Downloaded the server's collection and merged it" in merged.output
+        assert len(srs_reviews(db, note.guid)) == 1
+        assert team_guids(db) == ours_before
+        phone.sync()
+        for guid in ours_before:
+            assert len(phone.revlog(guid)) == len(srs_reviews(db, guid)) > 0
+        phone.col.close()
+
+
+def test_bad_cases_are_one_line_and_leave_srs_whole(world: dict, tmp_path: Path) -> None:  # type: ignore[type-arg]
+    db, now, server = world["db"], world["now"], world["server"]
+    with local_timezone(world["zone"]):
+        bad = tmp_path / "bad.db"
+        result = CliRunner(env={"SRS_SYNC_PASSWORD": "wrong"}).invoke(
+            cli, ["--db", str(bad), "--now", iso(now), "sync", "login", "--endpoint", server, "--user", USER]
+        )
+        assert result.exit_code == 1 and "refused the login" in result.output, result.output
+        one_line_error(srs(bad, "sync", now=now), "not logged in")
+        down = f"http://127.0.0.1:{_free_port()}/"
+        result = CliRunner(env={"SRS_SYNC_PASSWORD": PASSWORD}).invoke(
+            cli, ["--db", str(bad), "--now", iso(now), "sync", "login", "--endpoint", down, "--user", USER]
+        )
+        assert result.exit_code == 1 and "cannot reach the sync server" in result.output, result.output
+        # a host key the server does not know
+        auth = db.parent / f"{db.name}.sync" / "auth.json"
+        saved = auth.read_text()
+        data = json.loads(saved)
+        assert PASSWORD not in saved and oct(auth.stat().st_mode & 0o777) == "0o600"
+        auth.write_text(json.dumps({**data, "hkey": "not-a-key"}))
+        before = _counts(db)
+        result = srs(db, "sync", now=now)
+        assert result.exit_code == 1 and "Error:" in result.output and "Traceback" not in result.output, result.output
+        assert _counts(db) == before
+        auth.write_text(saved)
+        ok(srs(db, "sync", now=now))
+        ok(srs(db, "sync", "logout", now=now))
+        one_line_error(srs(db, "sync", now=now), "not logged in")
+
+
+def _counts(db: Path) -> tuple[int, int, int]:
+    database = open_database(db)
+    with database.session() as session:
+        out = (session.scalar(select(func.count(Note.id))) or 0, session.scalar(select(func.count(Card.id))) or 0,
+               session.scalar(select(func.count(Review.id))) or 0)
+    database.close()
+    return out
+
+
+def test_sync_status_and_json(world: dict) -> None:  # type: ignore[type-arg]
+    db, now = world["db"], world["now"]
+    data = json.loads(ok(srs(db, "sync", "status", "--json", now=now)).output)
+    assert data["logged_in"] and data["endpoint"] == world["server"] and data["last_sync"] is None and data["answers_to_send"] > 0
+    with local_timezone(world["zone"]):
+        ok(srs(db, "sync", now=now))
+    data = json.loads(ok(srs(db, "sync", "status", "--json", now=now)).output)
+    assert data["last_sync"] is not None and data["answers_to_send"] == 0
+    assert "Syncs with" in ok(srs(db, "sync", "status", now=now)).output
+
+
+def test_killed_mid_sync_loses_nothing_and_the_next_sync_completes(world: dict) -> None:  # type: ignore[type-arg]
+    """SIGKILL while srs syncs: its database is as before or fully synced, and the next sync ends with nothing lost or doubled."""
+    db, now = world["db"], world["now"]
+    with local_timezone(world["zone"]):
+        ok(srs(db, "sync", now=now))
+        phone = Phone(world["tmp"] / "phone", world["server"])
+        phone.sync()
+        guids = team_guids(db)
+        for guid in guids[:3]:
+            phone.answer(phone.card_of(guid), 3)
+        phone.sync()
+        before = _counts(db)
+        env = {**os.environ, "SRS_SYNC_PASSWORD": PASSWORD}
+        for delay in (0.3, 0.8, 1.5):
+            process = subprocess.Popen(
+                [sys.executable, "-m", "srs", "--db", str(db), "--now", iso(now + timedelta(minutes=5)), "sync"],
+                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )
+            time.sleep(delay)
+            process.send_signal(signal.SIGKILL)
+            process.wait()
+            counts = _counts(db)
+            assert counts in (before, (before[0], before[1], before[2] + 3))
+        ok(srs(db, "sync", now=now + timedelta(minutes=6)))
+        assert _counts(db) == (before[0], before[1], before[2] + 3)
+        ok(srs(db, "sync", now=now + timedelta(minutes=7)))
+        assert _counts(db) == (before[0], before[1], before[2] + 3)
+        phone.sync()
+        for guid in guids:
+            assert sorted(srs_reviews(db, guid)) == sorted(t for t, _ in phone.revlog(guid))
+        phone.col.close()
