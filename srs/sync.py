@@ -102,6 +102,11 @@ def replica_path(db_path: Path) -> Path:
     return sync_folder(db_path) / "collection.anki2"
 
 
+def media_folder(db_path: Path) -> Path:
+    """srs's own media folder (where `srs import` puts pictures and sounds)."""
+    return db_path.parent / "media"
+
+
 def auth_path(db_path: Path) -> Path:
     return sync_folder(db_path) / "auth.json"
 
@@ -224,13 +229,15 @@ class SyncSummary:
     notes_received: int = 0
     notes_removed_here: int = 0
     notes_removed_there: int = 0
+    media_received: int = 0
     conflicts: list[str] = field(default_factory=list)  # notes edited on both sides: where the losing text was kept
 
     def line(self) -> str:
         head = {"both": "Synced", "uploaded": "Uploaded srs's collection to the server and synced", "downloaded": "Downloaded the server's collection and merged it"}[self.direction]
         return (
             f"{head}: {self.answers_sent} answers and {self.notes_sent} notes sent; {self.answers_received} answers and "
-            f"{self.notes_received} notes received; {self.notes_removed_here} notes removed here, {self.notes_removed_there} there."
+            f"{self.notes_received} notes received; {self.notes_removed_here} notes removed here, {self.notes_removed_there} there"
+            + (f"; {self.media_received} media files received." if self.media_received else ".")
         )
 
 
@@ -252,14 +259,22 @@ def run_sync(
         elif force == "download" or fresh:
             col = _download_and_merge(session, db_path, col, auth, now, summary, step, force == "download")
         else:
-            _push(session, col, now, summary, step)
+            _push(session, db_path, col, now, summary, step)
             step("syncing with the server")
             out = _sync(col, auth, who.endpoint)
+            step("syncing media")
+            _sync_media(col, auth, who.endpoint)
             if out.required in (out.FULL_SYNC, out.FULL_DOWNLOAD, out.FULL_UPLOAD):
                 # the server's collection changed shape (a note type edited on a phone, say), or was reset:
                 # take it whole and merge, then send srs's side back on top
                 col = _download_and_merge(session, db_path, col, auth, now, summary, step, False, out)
             else:
+                since = int(get_setting(session, WATERMARK))
+                texts = _push_note_text(session, db_path, col, since, now, summary)
+                if texts:  # srs's edits go now that the other side's are known
+                    summary.notes_sent += texts
+                    _touch(col)
+                    _sync(col, auth, who.endpoint)
                 _pull(session, db_path, col, now, summary, step)
         _finish(session, col, now)
     finally:
@@ -267,9 +282,24 @@ def run_sync(
     return summary
 
 
+MEDIA_WAIT_SECONDS = 600  # a media sync that takes longer is left to the next srs sync
+
+
 def _sync(col: Any, auth: Any, endpoint: str) -> Any:
     try:
         return col.sync_collection(auth, False)
+    except Exception as exc:  # the anki library's errors, named in _explain
+        raise _explain(exc, endpoint) from None
+
+
+def _sync_media(col: Any, auth: Any, endpoint: str) -> None:
+    """Anki's media sync (it runs in the background): start it and wait until it ends."""
+    try:
+        col.sync_media(auth)
+        deadline = time.monotonic() + MEDIA_WAIT_SECONDS
+        while col.media_sync_status().active and time.monotonic() < deadline:
+            time.sleep(0.05)
+        col.media_sync_status()  # raises what the media sync failed with
     except Exception as exc:  # the anki library's errors, named in _explain
         raise _explain(exc, endpoint) from None
 
@@ -292,13 +322,14 @@ def _upload_from_srs(session: Session, db_path: Path, col: Any, auth: Any, now: 
         Path(str(replica_path(db_path)) + suffix).unlink(missing_ok=True)
     col = _open_replica(db_path)
     col.set_config("fsrs", True)  # srs schedules with FSRS: the other devices do too
-    summary.notes_sent = _add_new_notes(session, col, now, None)
+    summary.notes_sent = _add_new_notes(session, db_path, col, now, None)
     summary.answers_sent = int(col.db.scalar("select count() from revlog") or 0)
     step("uploading")
     out = _sync(col, auth, auth.endpoint)
     if out.required in (out.FULL_SYNC, out.FULL_UPLOAD, out.FULL_DOWNLOAD):
         _full(col, auth, True, out.server_media_usn, auth.endpoint)
     # else: the server held an empty collection, and a normal sync sent everything
+    _sync_media(col, auth, auth.endpoint)
     summary.direction = "uploaded"
     return col
 
@@ -316,14 +347,16 @@ def _download_and_merge(
     if out.required != out.NO_CHANGES or replace:
         step("downloading the server's collection")
         _full(col, auth, False, out.server_media_usn, auth.endpoint)
+    _sync_media(col, auth, auth.endpoint)
     set_setting(session, WATERMARK, -1)  # everything in the replica is new to srs
     _pull(session, db_path, col, now, summary, step, remove_missing=replace)
     summary.direction = "downloaded"
     if replace:
         return col
-    _push(session, col, now, summary, step)
+    _push(session, db_path, col, now, summary, step)
     step("sending srs's side")
     _sync(col, auth, auth.endpoint)
+    _sync_media(col, auth, auth.endpoint)
     set_setting(session, WATERMARK, _watermark(col))
     return col
 
@@ -348,7 +381,7 @@ def _replica_cards(col: Any) -> dict[tuple[str, int], int]:
     return {(guid, ord_): cid for cid, guid, ord_ in col.db.all("select c.id, n.guid, c.ord from cards c join notes n on n.id = c.nid")}
 
 
-def _push(session: Session, col: Any, now: datetime, summary: SyncSummary, step: Step) -> None:
+def _push(session: Session, db_path: Path, col: Any, now: datetime, summary: SyncSummary, step: Step) -> None:
     step("sending srs's changes to the replica")
     ours = set(session.scalars(select(Note.guid).where(Note.orphaned.is_(False))))
     theirs = dict(col.db.all("select guid, id from notes"))
@@ -359,17 +392,20 @@ def _push(session: Session, col: Any, now: datetime, summary: SyncSummary, step:
         col.remove_notes(gone)
         summary.notes_removed_there += len(gone)
     # new in srs: Anki's importer adds them with their cards, schedule and answers
-    summary.notes_sent += _add_new_notes(session, col, now, {g for g in ours if g not in theirs})
+    summary.notes_sent += _add_new_notes(session, db_path, col, now, {g for g in ours if g not in theirs})
     cards = _replica_cards(col)
-    summary.notes_sent += _push_note_text(session, col)
     summary.answers_sent += _push_answers(session, col, cards)
     _push_card_rows(session, col, cards, now)
-    # rows written directly do not mark the collection changed; Anki's sync
-    # compares modification times first, so mark it (wall clock, as Anki does)
+    _touch(col)
+
+
+def _touch(col: Any) -> None:
+    """Rows written directly do not mark the collection changed; Anki's sync
+    compares modification times first, so mark it (wall clock, as Anki does)."""
     col.db.execute("update col set mod = max(mod + 1, ?)", int(time.time() * 1000))
 
 
-def _add_new_notes(session: Session, col: Any, now: datetime, guids: set[str] | None) -> int:
+def _add_new_notes(session: Session, db_path: Path, col: Any, now: datetime, guids: set[str] | None) -> int:
     """Put srs's notes with *guids* (all when None) into the replica through an export and Anki's importer."""
     if guids is not None and not guids:
         return 0
@@ -382,7 +418,7 @@ def _add_new_notes(session: Session, col: Any, now: datetime, guids: set[str] | 
     collection = _anki()
     with tempfile.TemporaryDirectory(prefix="srs-sync-") as work:
         package = Path(work) / f"push{EXPORT_SUFFIX}"
-        export_package(session, package, now, only_notes=note_ids)
+        export_package(session, package, now, only_notes=note_ids, media_folder=media_folder(db_path))
         col.import_anki_package(
             collection.ImportAnkiPackageRequest(
                 package_path=str(package),
@@ -392,28 +428,39 @@ def _add_new_notes(session: Session, col: Any, now: datetime, guids: set[str] | 
     return len({c.note_id for c in cards})
 
 
-def _push_note_text(session: Session, col: Any) -> int:
-    """Note text edited in srs since the last sync, written with the time of the edit (Anki keeps the newer side)."""
+def _push_note_text(session: Session, db_path: Path, col: Any, since: int, now: datetime, summary: SyncSummary) -> int:
+    """Note text edited in srs since the last sync, once Anki's sync has brought the other side's edits.
+
+    Written with the time of the edit, so the next sync (and every device)
+    keeps the newer text. A note edited on both sides keeps the newer edit;
+    the other text is saved as a draft and reported, never dropped silently.
+    """
     last = int(get_setting(session, LAST_SYNC) or 0)
     if not last:
         return 0
     stories = StoryIndex(session)
     changed = 0
     for note in session.scalars(select(Note).where(Note.modified > from_ms(last), Note.orphaned.is_(False))):
-        row = col.db.first("select id, flds, mod from notes where guid = ?", note.guid)
+        row = col.db.first("select id, flds, mod, usn from notes where guid = ?", note.guid)
         if row is None:
             continue
-        nid, flds, mod = row
+        nid, flds, mod, usn = row
         if note.kind in NOTE_TYPES:
             values = _note_fields(stories, NoteRow(note.id, note.guid, note.kind, note.fields, note.tags, 0, 0))
         elif note.anki_fields is not None:
             values = list(note.anki_fields)
         else:
             continue
-        edited = int(note.modified.timestamp())
-        if "\x1f".join(values) == flds or edited <= mod:
+        if "\x1f".join(values) == flds:
             continue
+        edited = int(note.modified.timestamp())
         anki_note = col.get_note(nid)
+        theirs_changed = usn > since  # the other side edited it since the last sync too
+        if theirs_changed and mod >= edited:  # theirs is newer: the pull brings it; srs's text is kept
+            summary.conflicts.append(_keep_draft(db_path, note.guid, dict(note.fields), now))
+            continue
+        if theirs_changed:  # srs's is newer: it goes; theirs is kept
+            summary.conflicts.append(_keep_draft(db_path, note.guid, dict(zip(anki_note.keys(), anki_note.fields)), now))
         for i, value in enumerate(values[: len(anki_note.fields)]):
             anki_note.fields[i] = value
         col.update_note(anki_note)
@@ -513,37 +560,24 @@ def _pull(
         "select id from cards where usn > ? union select c.id from cards c join notes n on n.id = c.nid where n.usn > ? "
         "union select cid from revlog where usn > ? and cid in (select id from cards)", since, since, since,
     )
-    edited_here = _edited_since_last(session)
-    before = {g: dict(f) for g, f in edited_here.items()}
     if card_ids:
         with tempfile.TemporaryDirectory(prefix="srs-sync-") as work:
             package = Path(work) / f"pull{EXPORT_SUFFIX}"
             col.export_anki_package(
                 out_path=str(package),
-                options=collection.ExportAnkiPackageOptions(with_scheduling=True, with_deck_configs=True, with_media=False, legacy=False),
+                options=collection.ExportAnkiPackageOptions(with_scheduling=True, with_deck_configs=True, with_media=True, legacy=False),
                 limit=collection.CardIdsLimit(card_ids),
             )
-            result = import_package(session, package, now)
+            result = import_package(session, package, now, media_folder=media_folder(db_path))
+            summary.media_received += result.media_new
             summary.answers_received += result.reviews_added
             summary.notes_received += result.notes_new + result.notes_updated
-    # a note edited here and there: the other side's newer text won; srs's text is kept in a draft
-    for guid, fields in before.items():
-        note = session.scalars(select(Note).where(Note.guid == guid)).first()
-        if note is not None and note.fields != fields:
-            summary.conflicts.append(_keep_draft(db_path, guid, fields, now))
     # removed on the other side (or, with *remove_missing*, not on the server at all)
     held = set(col.db.list("select guid from notes"))
     synced = set(get_setting(session, SYNCED_NOTES) or [])
     ours = dict(session.execute(select(Note.guid, Note.id).where(Note.orphaned.is_(False))).all())
     gone = [ours[g] for g in ours if g not in held and (remove_missing or g in synced)]
     summary.notes_removed_here += _remove_notes(session, gone, now)
-
-
-def _edited_since_last(session: Session) -> dict[str, dict[str, str]]:
-    last = int(get_setting(session, LAST_SYNC) or 0)
-    if not last:
-        return {}
-    return {n.guid: dict(n.fields) for n in session.scalars(select(Note).where(Note.modified > from_ms(last)))}
 
 
 def _keep_draft(db_path: Path, guid: str, fields: dict[str, str], now: datetime) -> str:

@@ -377,3 +377,156 @@ def test_killed_mid_sync_loses_nothing_and_the_next_sync_completes(world: dict) 
         for guid in guids:
             assert sorted(srs_reviews(db, guid)) == sorted(t for t, _ in phone.revlog(guid))
         phone.col.close()
+
+
+PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000") + b"srs-test-picture"
+
+
+def test_a_picture_travels_from_the_phone_to_srs_and_from_srs_to_the_phone(world: dict) -> None:  # type: ignore[type-arg]
+    db, now, tmp = world["db"], world["now"], world["tmp"]
+    with local_timezone(world["zone"]):
+        ok(srs(db, "sync", now=now))
+        phone = Phone(tmp / "phone", world["server"])
+        phone.sync()
+        name = phone.col.media.write_data("phone-pic.png", PNG)
+        note = phone.col.new_note(phone.col.models.by_name("Basic"))
+        note["Front"], note["Back"] = f'Look <img src="{name}">', "a picture"
+        phone.col.add_note(note, phone.col.decks.id("Phone"))
+        phone.sync()
+        phone.col.sync_media(phone.auth)
+        while phone.col.media_sync_status().active:
+            time.sleep(0.05)
+        result = ok(srs(db, "sync", now=now + timedelta(minutes=1)))
+        assert "1 media files received" in result.output
+        assert (db.parent / "media" / name).read_bytes() == PNG
+
+        # a picture in a note srs imported from elsewhere goes up to the phone
+        (tmp / "other").mkdir()
+        other = anki_collection(tmp / "other" / "collection.anki2")
+        other_name = other.media.write_data("from-srs.png", PNG + b"2")
+        shared = other.new_note(other.models.by_name("Basic"))
+        shared["Front"], shared["Back"] = f'<img src="{other_name}">', "shared"
+        other.add_note(shared, other.decks.id("Shared"))
+        from .anki_helpers import export_apkg
+
+        package = export_apkg(other, tmp / "shared.apkg", media=True)
+        other.close()
+        ok(srs(db, "import", str(package), now=now + timedelta(minutes=2)))
+        ok(srs(db, "sync", now=now + timedelta(minutes=3)))
+        phone.sync()
+        phone.col.sync_media(phone.auth)
+        while phone.col.media_sync_status().active:
+            time.sleep(0.05)
+        assert phone.col.db.scalar("select count() from notes where guid = ?", shared.guid) == 1
+        assert (Path(phone.col.media.dir()) / other_name).read_bytes() == PNG + b"2"
+        phone.col.close()
+
+
+def test_a_note_edited_on_both_sides_keeps_the_newer_and_the_other_text(world: dict) -> None:  # type: ignore[type-arg]
+    db, now, tmp = world["db"], world["now"], world["tmp"]
+    with local_timezone(world["zone"]):
+        ok(srs(db, "sync", now=now - timedelta(minutes=2)))
+        phone = Phone(tmp / "phone", world["server"])
+        phone.sync()
+        row = json.loads(ok(srs(db, "cards", "--json", "--search", "deck:Team*", now=now)).output)[0]
+        editor = tmp / "editor"
+        editor.mkdir()
+        (editor / "000.md").write_text("## Question\nEdited in srs first?\n\n## Competency\nConflict\n")
+        env_editor = {"EDITOR": f"{sys.executable} {Path(__file__).with_name('fake_editor.py')}", "VISUAL": "", "FAKE_EDITOR_QUEUE": str(editor)}
+        result = CliRunner(env=env_editor).invoke(cli, ["--db", str(db), "--now", iso(now - timedelta(seconds=30)), "card", "edit", str(row["id"])])
+        assert result.exit_code == 0, result.output
+        time.sleep(1.1)  # the phone's edit is the newer one (Anki counts note times in seconds)
+        nid = phone.col.db.scalar("select id from notes where guid = ?", row["guid"])
+        note = phone.col.get_note(nid)
+        note.fields[0] = "Edited on the phone later?"
+        phone.col.update_note(note)
+        phone.sync()
+        result = ok(srs(db, "sync", now=now + timedelta(minutes=1)))
+        assert "edited here and on another device" in result.output
+        drafts = list((db.parent / "drafts").glob("sync-conflict-*.md"))
+        assert len(drafts) == 1 and "Edited in srs first?" in drafts[0].read_text()
+        shown = json.loads(ok(srs(db, "card", "show", str(row["id"]), "--json", now=now + timedelta(minutes=1))).output)
+        assert shown["front"] == "Edited on the phone later?"
+        phone.sync()
+        assert phone.col.get_note(nid).fields[0] == "Edited on the phone later?"
+        phone.col.close()
+
+
+def test_when_srs_has_the_newer_edit_the_phone_gets_it_and_its_own_text_is_kept(world: dict) -> None:  # type: ignore[type-arg]
+    db, now, tmp = world["db"], world["now"], world["tmp"]
+    with local_timezone(world["zone"]):
+        ok(srs(db, "sync", now=now - timedelta(minutes=2)))
+        phone = Phone(tmp / "phone", world["server"])
+        phone.sync()
+        row = json.loads(ok(srs(db, "cards", "--json", "--search", "deck:Team*", now=now)).output)[0]
+        nid = phone.col.db.scalar("select id from notes where guid = ?", row["guid"])
+        note = phone.col.get_note(nid)
+        note.fields[0] = "Edited on the phone first?"
+        phone.col.update_note(note)
+        phone.sync()
+        editor = tmp / "editor"
+        editor.mkdir()
+        (editor / "000.md").write_text("## Question\nEdited in srs later?\n\n## Competency\nConflict\n")
+        env_editor = {"EDITOR": f"{sys.executable} {Path(__file__).with_name('fake_editor.py')}", "VISUAL": "", "FAKE_EDITOR_QUEUE": str(editor)}
+        later = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=30)
+        result = CliRunner(env=env_editor).invoke(cli, ["--db", str(db), "--now", iso(later), "card", "edit", str(row["id"])])
+        assert result.exit_code == 0, result.output
+        result = ok(srs(db, "sync", now=later + timedelta(seconds=5)))
+        assert "edited here and on another device" in result.output
+        drafts = list((db.parent / "drafts").glob("sync-conflict-*.md"))
+        assert len(drafts) == 1 and "Edited on the phone first?" in drafts[0].read_text()
+        shown = json.loads(ok(srs(db, "card", "show", str(row["id"]), "--json", now=later + timedelta(seconds=5))).output)
+        assert shown["front"] == "Edited in srs later?"
+        phone.sync()
+        assert phone.col.get_note(nid).fields[0] == "Edited in srs later?"
+        phone.col.close()
+
+
+def test_a_server_that_is_down_or_talks_garbage_is_one_line(world: dict, tmp_path: Path) -> None:  # type: ignore[type-arg]
+    """A server that stopped, and one that answers nonsense: one line, exit 1, srs's database as it was."""
+    import http.server
+    import threading
+
+    db, now = world["db"], world["now"]
+    with local_timezone(world["zone"]):
+        ok(srs(db, "sync", now=now))
+        before = _counts(db)
+        auth = db.parent / f"{db.name}.sync" / "auth.json"
+        saved = json.loads(auth.read_text())
+
+        class Garbage(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - the name http.server calls
+                body = b"\x00\xffnot a sync reply" * 10
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        garbage = http.server.HTTPServer(("127.0.0.1", 0), Garbage)
+        thread = threading.Thread(target=garbage.serve_forever, daemon=True)
+        thread.start()
+        try:
+            auth.write_text(json.dumps({**saved, "endpoint": f"http://127.0.0.1:{garbage.server_address[1]}/"}))
+            result = srs(db, "sync", now=now + timedelta(minutes=1))
+            assert result.exit_code == 1 and result.output.count("\n") == 1 and result.output.startswith("Error: "), result.output
+        finally:
+            garbage.shutdown()
+        auth.write_text(json.dumps({**saved, "endpoint": f"http://127.0.0.1:{_free_port()}/"}))
+        one_line_error(srs(db, "sync", now=now + timedelta(minutes=2)), "cannot reach the sync server")
+        assert _counts(db) == before
+        auth.write_text(json.dumps(saved))
+        ok(srs(db, "sync", now=now + timedelta(minutes=3)))
+
+
+def test_without_the_anki_library_sync_says_how_to_install_it(tmp_path: Path) -> None:
+    blocker = tmp_path / "block"
+    (blocker / "anki").mkdir(parents=True)
+    (blocker / "anki" / "__init__.py").write_text("raise ImportError('no anki here')\n")
+    env = {**os.environ, "PYTHONPATH": f"{blocker}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    out = subprocess.run([sys.executable, "-m", "srs", "--db", str(tmp_path / "x.db"), "sync"], env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 1 and out.stderr.strip() == "Error: srs sync needs the anki package: pip install 'srs[sync]'", out.stderr
+    status = subprocess.run([sys.executable, "-m", "srs", "--db", str(tmp_path / "x.db"), "status", "--json"], env=env, capture_output=True, text=True, timeout=60)
+    assert status.returncode == 0, status.stderr  # every other command works without it

@@ -52,7 +52,7 @@ def sync(ctx: click.Context, upload: bool, download: bool, yes: bool) -> None:
             summary = run_sync(session, db.path, obj.now(), force)
     say(summary.line())
     for draft in summary.conflicts:
-        say(f"A note was edited here and on another device; the newer edit won, and srs's text is kept in {draft}")
+        say(f"A note was edited here and on another device: the newer edit won; the other text is kept in {draft}")
 
 
 @sync.command("login")
