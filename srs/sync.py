@@ -260,6 +260,7 @@ def run_sync(
             col = _download_and_merge(session, db_path, col, auth, now, summary, step, force == "download")
         else:
             _push(session, db_path, col, now, summary, step)
+            sent = _Pending.of(col)
             step("syncing with the server")
             out = _sync(col, auth, who.endpoint)
             step("syncing media")
@@ -275,13 +276,14 @@ def run_sync(
                     summary.notes_sent += texts
                     _touch(col)
                     _sync(col, auth, who.endpoint)
-                _pull(session, db_path, col, now, summary, step)
+                _pull(session, db_path, col, now, summary, step, sent=sent)
         _finish(session, col, now)
     finally:
         col.close()
     return summary
 
 
+FULL_PULL_CARDS = 2_000  # past this many changed cards a pull reads the whole replica: Anki's id-list export slows down
 MEDIA_WAIT_SECONDS = 600  # a media sync that takes longer is left to the next srs sync
 
 
@@ -298,7 +300,7 @@ def _sync_media(col: Any, auth: Any, endpoint: str) -> None:
         col.sync_media(auth)
         deadline = time.monotonic() + MEDIA_WAIT_SECONDS
         while col.media_sync_status().active and time.monotonic() < deadline:
-            time.sleep(0.05)
+            time.sleep(0.01)
         col.media_sync_status()  # raises what the media sync failed with
     except Exception as exc:  # the anki library's errors, named in _explain
         raise _explain(exc, endpoint) from None
@@ -349,11 +351,12 @@ def _download_and_merge(
         _full(col, auth, False, out.server_media_usn, auth.endpoint)
     _sync_media(col, auth, auth.endpoint)
     set_setting(session, WATERMARK, -1)  # everything in the replica is new to srs
+    held_before = session.scalar(select(func.max(Review.id))) or 0
     _pull(session, db_path, col, now, summary, step, remove_missing=replace)
     summary.direction = "downloaded"
     if replace:
         return col
-    _push(session, db_path, col, now, summary, step)
+    _push(session, db_path, col, now, summary, step, up_to=held_before)  # the answers just pulled are the replica's own
     step("sending srs's side")
     _sync(col, auth, auth.endpoint)
     _sync_media(col, auth, auth.endpoint)
@@ -377,25 +380,53 @@ def _finish(session: Session, col: Any, now: datetime) -> None:
 # --- push: srs -> replica ------------------------------------------------------------------
 
 
-def _replica_cards(col: Any) -> dict[tuple[str, int], int]:
-    return {(guid, ord_): cid for cid, guid, ord_ in col.db.all("select c.id, n.guid, c.ord from cards c join notes n on n.id = c.nid")}
+class _Replica:
+    """Lookups in the replica by guid, a few at a time: a sync reads what changed, not the whole collection."""
+
+    def __init__(self, col: Any) -> None:
+        self.col = col
+        self._cards: dict[tuple[str, int], int] = {}
+        self._asked: set[str] = set()
+
+    def note_ids(self, guids: set[str]) -> dict[str, int]:
+        out: dict[str, int] = {}
+        ordered = sorted(guids)
+        for i in range(0, len(ordered), 500):
+            part = ordered[i : i + 500]
+            out.update(self.col.db.all(f"select guid, id from notes where guid in ({','.join('?' * len(part))})", *part))
+        return out
+
+    def card_ids(self, guids: set[str]) -> dict[tuple[str, int], int]:
+        wanted = sorted(guids - self._asked)
+        for i in range(0, len(wanted), 500):
+            part = wanted[i : i + 500]
+            for cid, guid, ord_ in self.col.db.all(
+                f"select c.id, n.guid, c.ord from cards c join notes n on n.id = c.nid where n.guid in ({','.join('?' * len(part))})", *part
+            ):
+                self._cards[(guid, ord_)] = cid
+        self._asked.update(wanted)
+        return self._cards
 
 
-def _push(session: Session, db_path: Path, col: Any, now: datetime, summary: SyncSummary, step: Step) -> None:
+def _push(
+    session: Session, db_path: Path, col: Any, now: datetime, summary: SyncSummary, step: Step, up_to: int | None = None,
+) -> None:
+    """srs's changes since the last sync into the replica; *up_to* leaves out reviews past that id (they came from it)."""
     step("sending srs's changes to the replica")
+    replica = _Replica(col)
     ours = set(session.scalars(select(Note.guid).where(Note.orphaned.is_(False))))
-    theirs = dict(col.db.all("select guid, id from notes"))
-    # removed in srs since the last sync: Anki's removal, so the deletion travels
     synced = set(get_setting(session, SYNCED_NOTES) or [])
-    gone = [theirs[g] for g in synced if g in theirs and g not in ours]
+    # removed in srs since the last sync: Anki's removal, so the deletion travels
+    gone = list(replica.note_ids(synced - ours).values())
     if gone:
         col.remove_notes(gone)
         summary.notes_removed_there += len(gone)
     # new in srs: Anki's importer adds them with their cards, schedule and answers
-    summary.notes_sent += _add_new_notes(session, db_path, col, now, {g for g in ours if g not in theirs})
-    cards = _replica_cards(col)
-    summary.answers_sent += _push_answers(session, col, cards)
-    _push_card_rows(session, col, cards, now)
+    maybe_new = ours - synced
+    present = replica.note_ids(maybe_new)
+    summary.notes_sent += _add_new_notes(session, db_path, col, now, {g for g in maybe_new if g not in present})
+    summary.answers_sent += _push_answers(session, col, replica, up_to)
+    _push_card_rows(session, col, replica, now)
     _touch(col)
 
 
@@ -469,18 +500,22 @@ def _push_note_text(session: Session, db_path: Path, col: Any, since: int, now: 
     return changed
 
 
-def _push_answers(session: Session, col: Any, cards: dict[tuple[str, int], int]) -> int:
+def _push_answers(session: Session, col: Any, replica: _Replica, up_to: int | None) -> int:
     """srs's answers (and resets) the replica does not hold, as revlog rows marked for sending."""
     pushed = int(get_setting(session, PUSHED_REVIEW) or 0)
-    rows = session.execute(
+    query = (
         select(Review, Note.guid, Card.ord, Card.reset_at)
         .join(Card, Card.id == Review.card_id)
         .join(Note, Note.id == Card.note_id)
         .where(Review.id > pushed)
         .order_by(Review.reviewed_at)
-    ).all()
+    )
+    if up_to is not None:
+        query = query.where(Review.id <= up_to)
+    rows = session.execute(query).all()
     if not rows:
         return 0
+    cards = replica.card_ids({guid for _, guid, _, _ in rows})
     wanted = {cards[(guid, ord_)] for _, guid, ord_, _ in rows if (guid, ord_) in cards}
     held: dict[int, list[int]] = {}
     for part in _chunks(sorted(wanted)):
@@ -513,19 +548,20 @@ def _push_answers(session: Session, col: Any, cards: dict[tuple[str, int], int])
     return sum(1 for row in out if row[2] > 0)
 
 
-def _push_card_rows(session: Session, col: Any, cards: dict[tuple[str, int], int], now: datetime) -> None:
+def _push_card_rows(session: Session, col: Any, replica: _Replica, now: datetime) -> None:
     """Cards srs changed since the last sync get srs's schedule and memory in the replica."""
     last = int(get_setting(session, LAST_SYNC) or 0)
     clock = clock_for(session)
     today = clock.today(now)
     offset = col.get_config("creationOffset", None)
     first_day = day_zero(int(col.crt), int(offset) if offset is not None else None, clock)  # the replica's day 0 in srs's days
-    changed = {c.id for c in session.scalars(select(Card).where(Card.modified > from_ms(last)))} if last else set()
-    if not changed:
+    if not last:
         return
-    rows, _ = select_cards(session, None, None)
-    rows = [r for r in rows if r.id in changed]
-    guid_of = dict(session.execute(select(Note.id, Note.guid)).all())
+    rows, notes = select_cards(session, None, None, modified_after=last)
+    if not rows:
+        return
+    guid_of = {note_id: note.guid for note_id, note in notes.items()}
+    cards = replica.card_ids(set(guid_of.values()))
     presets = {p.id: p for p in session.scalars(select(Preset))}
     deck_preset = dict(session.execute(select(Deck.id, Deck.preset_id)).all())
     mod = int(now.timestamp())
@@ -550,8 +586,50 @@ def _chunks(values: list[int], size: int = 500) -> list[list[int]]:
 # --- pull: replica -> srs ------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _Pending:
+    """What the replica was about to send: rows the pull need not bring back unless the server changed them too."""
+
+    cards: dict[int, tuple[Any, ...]]
+    notes: dict[int, int]  # note id -> mod
+    revlog: set[int]
+
+    @staticmethod
+    def of(col: Any) -> _Pending:
+        return _Pending(
+            {row[0]: tuple(row[1:]) for row in col.db.all("select id, type, queue, due, ivl, reps, lapses, data from cards where usn = -1")},
+            dict(col.db.all("select id, mod from notes where usn = -1")),
+            set(col.db.list("select id from revlog where usn = -1")),
+        )
+
+    def only_ours(self, col: Any, card_ids: list[int], since: int) -> set[int]:
+        """Of *card_ids*, the cards whose every change since the last sync is the one srs sent."""
+        mine = [c for c in card_ids if c in self.cards]
+        if not mine:
+            return set()
+        out = set()
+        for part in _chunks(sorted(mine)):
+            marks = ",".join("?" * len(part))
+            rows = {r[0]: tuple(r[1:]) for r in col.db.all(f"select id, type, queue, due, ivl, reps, lapses, data from cards where id in ({marks})", *part)}
+            arrived: dict[int, set[int]] = {}
+            for cid, rid in col.db.all(f"select cid, id from revlog where usn > ? and cid in ({marks})", since, *part):
+                arrived.setdefault(cid, set()).add(rid)
+            notes = dict(col.db.all(f"select c.id, n.id from cards c join notes n on n.id = c.nid where c.id in ({marks}) and n.usn > ?", *part, since))
+            wanted = sorted(set(notes.values()))
+            note_mods = dict(col.db.all(f"select id, mod from notes where id in ({','.join('?' * len(wanted))})", *wanted)) if wanted else {}
+            for cid in part:
+                same_row = rows.get(cid) == self.cards[cid]
+                no_answers = arrived.get(cid, set()) <= self.revlog
+                note = notes.get(cid)
+                note_ours = note is None or (note in self.notes and note_mods.get(note) == self.notes[note])
+                if same_row and no_answers and note_ours:
+                    out.add(cid)
+        return out
+
+
 def _pull(
     session: Session, db_path: Path, col: Any, now: datetime, summary: SyncSummary, step: Step, remove_missing: bool = False,
+    sent: _Pending | None = None,
 ) -> None:
     step("merging what arrived")
     since = int(get_setting(session, WATERMARK) if get_setting(session, WATERMARK) is not None else -1)
@@ -560,13 +638,16 @@ def _pull(
         "select id from cards where usn > ? union select c.id from cards c join notes n on n.id = c.nid where n.usn > ? "
         "union select cid from revlog where usn > ? and cid in (select id from cards)", since, since, since,
     )
+    if sent is not None:  # what srs itself sent comes back unchanged: nothing to merge
+        echoed = sent.only_ours(col, card_ids, since)
+        card_ids = [c for c in card_ids if c not in echoed]
     if card_ids:
         with tempfile.TemporaryDirectory(prefix="srs-sync-") as work:
             package = Path(work) / f"pull{EXPORT_SUFFIX}"
             col.export_anki_package(
                 out_path=str(package),
                 options=collection.ExportAnkiPackageOptions(with_scheduling=True, with_deck_configs=True, with_media=True, legacy=False),
-                limit=collection.CardIdsLimit(card_ids),
+                limit=collection.CardIdsLimit(card_ids) if len(card_ids) < FULL_PULL_CARDS else None,
             )
             result = import_package(session, package, now, media_folder=media_folder(db_path))
             summary.media_received += result.media_new

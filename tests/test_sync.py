@@ -514,6 +514,7 @@ def test_a_server_that_is_down_or_talks_garbage_is_one_line(world: dict, tmp_pat
             assert result.exit_code == 1 and result.output.count("\n") == 1 and result.output.startswith("Error: "), result.output
         finally:
             garbage.shutdown()
+            garbage.server_close()
         auth.write_text(json.dumps({**saved, "endpoint": f"http://127.0.0.1:{_free_port()}/"}))
         one_line_error(srs(db, "sync", now=now + timedelta(minutes=2)), "cannot reach the sync server")
         assert _counts(db) == before

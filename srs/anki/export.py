@@ -188,22 +188,28 @@ def _selected_deck_ids(session: Session, deck_names: list[str]) -> set[int]:
 
 
 def select_cards(
-    session: Session, deck_names: list[str] | None, note_ids: set[NoteId] | None = None
+    session: Session, deck_names: list[str] | None, note_ids: set[NoteId] | None = None, modified_after: int | None = None,
 ) -> tuple[list[CardRow], dict[int, NoteRow]]:
-    """The cards (and their notes) of the selected decks (and of *note_ids*, when given), not of removed notes."""
+    """The cards (and their notes) of the selected decks, not of removed notes.
+
+    *note_ids* keeps the cards of those notes; *modified_after* (Unix ms)
+    the cards changed since then (a sync asks for few of many).
+    """
     conn = session.connection()
+    where = "AND c.modified > ? " if modified_after is not None else ""
+    params: tuple[int, ...] = (modified_after,) if modified_after is not None else ()
     sql = (
         "SELECT c.id, c.note_id, c.ord, c.deck_id, c.state, c.step, c.stability, c.difficulty, c.due, "
         "c.last_review, c.reps, c.lapses, c.suspended, c.position, c.created, c.anki_schedule, c.buried_until "
         "FROM cards c JOIN notes n ON n.id = c.note_id WHERE NOT n.orphaned "
-        "AND (n.kind IN ({kinds}) OR n.anki_notetype_id IS NOT NULL) ORDER BY c.note_id, c.ord"
-    ).format(kinds=", ".join(f"'{k}'" for k in NOTE_TYPES))
+        "AND (n.kind IN ({kinds}) OR n.anki_notetype_id IS NOT NULL) {where}ORDER BY c.note_id, c.ord"
+    ).format(kinds=", ".join(f"'{k}'" for k in NOTE_TYPES), where=where)
     rows = [
         CardRow(
             CardId(r[0]), NoteId(r[1]), r[2], DeckId(r[3]), r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], bool(r[12]),
             r[13], r[14], json.loads(r[15]) if r[15] is not None else None, r[16],
         )
-        for r in conn.exec_driver_sql(sql)
+        for r in conn.exec_driver_sql(sql, params)
     ]
     if deck_names:
         ids = _selected_deck_ids(session, deck_names)
@@ -212,9 +218,16 @@ def select_cards(
         rows = [r for r in rows if r.note_id in note_ids]
     wanted = {r.note_id for r in rows}
     notes = {}
-    for note_id, guid, kind, fields, tags, created, modified, mid, raw in conn.exec_driver_sql(
-        "SELECT id, guid, kind, fields, tags, created, modified, anki_notetype_id, anki_fields FROM notes WHERE NOT orphaned"
-    ):
+    columns = "SELECT id, guid, kind, fields, tags, created, modified, anki_notetype_id, anki_fields FROM notes WHERE NOT orphaned"
+    if len(wanted) * 20 < len(rows) or modified_after is not None or note_ids is not None:
+        ordered = sorted(wanted)  # a few notes of many: by id
+        found: list[Any] = []
+        for chunk in range(0, len(ordered), 500):
+            part = ordered[chunk : chunk + 500]
+            found += conn.exec_driver_sql(f"{columns} AND id IN ({','.join('?' * len(part))})", tuple(part)).all()
+    else:
+        found = list(conn.exec_driver_sql(columns).all())
+    for note_id, guid, kind, fields, tags, created, modified, mid, raw in found:
         if note_id in wanted:
             notes[note_id] = NoteRow(
                 note_id, guid, kind, json.loads(fields), json.loads(tags), created, modified, mid,
