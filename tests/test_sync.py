@@ -41,6 +41,10 @@ GUIDE = """\
 - Describe a time you fixed something nobody asked you to fix.
 - Tell me about a launch that went wrong.
 - Tell me about a decision you made with too little data.
+- Tell me about a time you mentored someone.
+- Tell me about a model you shipped that did not work.
+- Tell me about a time you changed your mind.
+- Tell me about the hardest bug you fixed.
 """
 
 
@@ -150,8 +154,8 @@ def world(tmp_path: Path, server: str) -> Iterator[dict]:  # type: ignore[type-a
     with local_timezone(zone):
         ok(srs(db, "config", "timezone", zone, now=now - timedelta(days=3)))
         ok(srs(db, "deck", "build", str(write(tmp_path / "guide.md", GUIDE)), now=now - timedelta(days=3)))
-        ok(srs(db, "review", "--deck", "Team guide", input=" 3" * 6 + "q", now=now - timedelta(days=3)))
-        ok(srs(db, "review", "--deck", "Team guide", input=" 3" * 6 + "q", now=now - timedelta(days=3, minutes=-15)))
+        ok(srs(db, "review", "--deck", "Team guide", "--new-limit", "10", input=" 3" * 10 + "q", now=now - timedelta(days=3)))
+        ok(srs(db, "review", "--deck", "Team guide", input=" 3" * 10 + "q", now=now - timedelta(days=3, minutes=-15)))
         ok(srs(db, "sync", "login", "--endpoint", server, "--user", USER, now=now))
         yield {"db": db, "server": server, "now": now, "zone": zone, "tmp": tmp_path}
 
@@ -198,22 +202,29 @@ def test_upload_then_answers_travel_both_ways(world: dict) -> None:  # type: ign
 
         # srs answers another card; the phone gets that answer and srs's due day
         counts = {g: len(srs_reviews(db, g)) for g in guids}
-        ok(srs(db, "review", "--search", "deck:Team* -rated:1", input=" 3q", now=later + timedelta(seconds=30)))
-        [other] = [g for g in guids if len(srs_reviews(db, g)) == counts[g] + 1]
-        assert other not in answered
+        ok(srs(db, "review", "--search", "deck:Team* -rated:1", input=" 3" * 5 + "q", now=later + timedelta(seconds=30)))
+        others = [g for g in guids if len(srs_reviews(db, g)) == counts[g] + 1]
+        assert len(others) == 5 and not set(others) & set(answered)
         ok(srs(db, "sync", now=later + timedelta(minutes=1)))
         phone.sync()
-        assert [t for t, _ in phone.revlog(other)] == srs_reviews(db, other)
-        card, anki = srs_card(db, other), phone.col.get_card(phone.card_of(other))
         database = open_database(db)
         with database.session() as session:
             from srs.settings import clock_for
 
             clock = clock_for(session)
-            assert card.due is not None and anki.type == 2 and anki.queue == 2
-            assert anki.due - phone.col.sched.today == clock.day_of(card.due) - clock.today(later)
+            for other in others:
+                assert [t for t, _ in phone.revlog(other)] == srs_reviews(db, other)
+                card, anki = srs_card(db, other), phone.col.get_card(phone.card_of(other))
+                assert card.due is not None and anki.type == 2 and anki.queue == 2
+                assert anki.due - phone.col.sched.today == clock.day_of(card.due) - clock.today(later)
+                assert anki.memory_state.stability == pytest.approx(card.stability, rel=0.01)
         database.close()
-        assert anki.memory_state.stability == pytest.approx(card.stability, rel=0.01)
+        # answering one of them in Anki continues from srs's state: Anki's own replay of the whole log agrees
+        cid = phone.card_of(others[0])
+        phone.answer(cid, 3)
+        stored = phone.col.get_card(cid).memory_state
+        recomputed = phone.col.compute_memory_state(cid)
+        assert stored.stability == pytest.approx(recomputed.stability, rel=0.01)
         phone.col.close()
 
 
@@ -369,6 +380,16 @@ def test_killed_mid_sync_loses_nothing_and_the_next_sync_completes(world: dict) 
             process.wait()
             counts = _counts(db)
             assert counts in (before, (before[0], before[1], before[2] + 3))
+        # Ctrl-C: the same, with a one-line message
+        process = subprocess.Popen(
+            [sys.executable, "-m", "srs", "--db", str(db), "--now", iso(now + timedelta(minutes=5)), "sync"],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        time.sleep(0.8)
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=60)
+        assert process.returncode in (0, 1) and "Traceback" not in err, err
+        assert _counts(db) in (before, (before[0], before[1], before[2] + 3))
         ok(srs(db, "sync", now=now + timedelta(minutes=6)))
         assert _counts(db) == (before[0], before[1], before[2] + 3)
         ok(srs(db, "sync", now=now + timedelta(minutes=7)))
