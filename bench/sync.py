@@ -219,8 +219,8 @@ def report(result: dict[str, object]) -> str:
     lines += [
         "",
         "A full sync is a file transfer for Anki; for srs it is also an exchange between two databases: the upload",
-        "builds the replica (srs's exporter, then Anki's importer, about 2.5 s of the total), and the download merges",
-        "the server's 200,000 answers into srs (Anki's exporter, then srs's importer replaying every card, about 3 s).",
+        "first writes srs's collection as an Anki collection file (about 1 s), and the download merges the server's",
+        "200,000 answers into srs (Anki's exporter, then srs's importer replaying every card, about 3 s).",
         "An incremental sync reads only what changed on either side (guid lookups, changed cards, the rows whose",
         "update number moved), so its cost follows the change; most of the difference there is srs's start-up.",
     ]

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 import time
 from collections.abc import Callable
@@ -52,6 +53,7 @@ from srs.anki.export import (
     _note_fields,
     export_package,
     select_cards,
+    write_collection,
 )
 from srs.anki.import_ import import_package
 from srs.anki.notetypes import NOTE_TYPES
@@ -320,11 +322,16 @@ def _upload_from_srs(session: Session, db_path: Path, col: Any, auth: Any, now: 
     """Make the replica srs's whole collection and replace the server's with it."""
     step("building the collection to upload")
     col.close()
+    path = replica_path(db_path)
     for suffix in ("", "-wal", "-shm"):
-        Path(str(replica_path(db_path)) + suffix).unlink(missing_ok=True)
+        Path(str(path) + suffix).unlink(missing_ok=True)
+    shutil.rmtree(path.with_suffix(".media"), ignore_errors=True)
+    Path(str(path.with_suffix(".media")) + ".db2").unlink(missing_ok=True)
+    # srs's collection written as an Anki collection file, which Anki opens as the replica
+    summary.notes_sent = write_collection(session, path, now, media_folder(db_path), path.with_suffix(".media"))
     col = _open_replica(db_path)
     col.set_config("fsrs", True)  # srs schedules with FSRS: the other devices do too
-    summary.notes_sent = _add_new_notes(session, db_path, col, now, None)
+    _add_stock_notetypes(col)
     summary.answers_sent = int(col.db.scalar("select count() from revlog") or 0)
     step("uploading")
     out = _sync(col, auth, auth.endpoint)
@@ -334,6 +341,17 @@ def _upload_from_srs(session: Session, db_path: Path, col: Any, auth: Any, now: 
     _sync_media(col, auth, auth.endpoint)
     summary.direction = "uploaded"
     return col
+
+
+def _add_stock_notetypes(col: Any) -> None:
+    """Anki's own note types (Basic, Cloze, ...), as every new Anki collection has them: the phone adds its notes with these."""
+    from anki.stdmodels import get_stock_notetypes
+
+    for name, make in get_stock_notetypes(col):
+        if col.models.by_name(name) is None:
+            notetype = make(col)
+            notetype["id"] = 0  # a new one, with an id of its own
+            col.models.add_dict(notetype)
 
 
 def _download_and_merge(

@@ -26,6 +26,7 @@ import html
 import itertools
 import json
 import os
+import shutil
 import sqlite3
 import tempfile
 import zipfile
@@ -300,6 +301,39 @@ def export_package(
     finally:
         os.unlink(tmp_db)
     return ExportResult(out, *counts, unsupported_notes=unsupported, media=len(media))
+
+
+def write_collection(
+    session: Session, path: Path, now: datetime, media_folder: Path | None = None, media_target: Path | None = None,
+) -> int:
+    """The whole collection, with scheduling, as an Anki collection file at *path* (not packaged); how many notes.
+
+    `srs sync` uploads this as its replica: Anki opens the file itself
+    (upgrading its schema), so nothing is zipped, unzipped and imported
+    again. A package is read by Anki's importer, which fills in what a bare
+    collection must hold already: the v3 scheduler switched on (rslib
+    config/bool.rs ``sched2021``) and a current note type. The media files its
+    notes refer to are copied from *media_folder* to *media_target*.
+    """
+    cards, notes = select_cards(session, None)
+    if not cards:
+        raise ExportError("nothing to sync: the collection has no cards")
+    counts = _build_collection(session, path, cards, notes, clock_for(session), now, True)
+    conn = sqlite3.connect(path)
+    try:
+        conf_json, models_json = conn.execute("SELECT conf, models FROM col").fetchone()
+        conf = json.loads(conf_json)
+        conf["sched2021"] = True
+        conf["curModel"] = int(next(iter(json.loads(models_json))))
+        conn.execute("UPDATE col SET conf = ?", (json.dumps(conf),))
+        conn.commit()
+    finally:
+        conn.close()
+    if media_folder is not None and media_target is not None:
+        media_target.mkdir(parents=True, exist_ok=True)
+        for file in _media_files(notes, media_folder):
+            shutil.copyfile(file, media_target / file.name)
+    return counts[1]
 
 
 def _media_files(notes: dict[int, NoteRow], folder: Path) -> list[Path]:
