@@ -36,6 +36,7 @@ COMMANDS = {
     "stats": ("srs.commands.progress", "stats"),
     "plan": ("srs.commands.progress", "plan"),
     "optimize": ("srs.commands.progress", "optimize"),
+    "eval": ("srs.commands.progress", "eval_"),
     "story": ("srs.commands.stories", "story"),
     "pitch": ("srs.commands.stories", "pitch"),
     "coverage": ("srs.commands.stories", "coverage"),

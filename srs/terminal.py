@@ -737,3 +737,22 @@ def sync_view(data: dict[str, Any]) -> Text:
         f", {data['notes_changed_since']} notes changed since the last sync." if data["notes_changed_since"] is not None else "."
     ))
     return Text(safe("\n".join(lines)))
+
+
+def eval_view(data: dict[str, Any]) -> Group:
+    """`srs eval`: the three models side by side, with intervals."""
+    table = Table(title=f"{data['scored']} of your {data['answers']} answers predicted ({data['folds']}-fold time-series split)", title_justify="left")
+    for name in ("model", "log loss", "RMSE(bins)", "AUC"):
+        table.add_column(name, justify="left" if name == "model" else "right")
+
+    def cell(row: dict[str, Any], key: str) -> str:
+        value = row[key]
+        if value is None:
+            return "-"
+        low, high = row["ci95"].get(key, (value, value))
+        return f"{value:.3f} ({low:.3f}–{high:.3f})"
+
+    for row in data["rows"]:
+        table.add_row(row["model"], cell(row, "log_loss"), cell(row, "rmse_bins"), cell(row, "auc"))
+    note = Text("Lower log loss and RMSE(bins) are better, higher AUC is better; brackets are 95% bootstrap intervals.", style="dim")
+    return Group(table, note)
