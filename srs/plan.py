@@ -9,20 +9,26 @@ minutes the user can spend, estimated from their own answer times.
 from __future__ import annotations
 
 import statistics
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from srs.domain import CardState
+from srs.clock import Clock
+from srs.domain import CardState, NoteKind, Rating
 from srs.errors import ConfigError
-from srs.models import Card
+from srs.models import Card, Deck, Note
+from srs.scheduler import NEW, Memory, Scheduler, memory_of
 from srs.settings import Schedulers, clock_for, get_setting, interview_day, set_setting
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-DEFAULT_SECONDS_PER_REVIEW = 60.0  # before the user has answer times of their own
+DEFAULT_SECONDS_PER_REVIEW = 60.0  # until the user has MIN_OWN_ANSWERS answer times of their own: one question answered aloud
+MIN_OWN_ANSWERS = 30  # fewer answers than this say little about how long the user takes
+MAX_PLAN_DAYS = 365  # a plan is for an interview, not a year of study
+MAX_MINUTES = 600  # ten hours a day is not a budget, it is a typo
 
 
 def set_plan(session: Session, interview: str, max_minutes: int | None, now: datetime) -> None:
@@ -32,10 +38,13 @@ def set_plan(session: Session, interview: str, max_minutes: int | None, now: dat
     except ValueError:
         raise ConfigError(f"not a date: {interview!r} (use YYYY-MM-DD)") from None
     clock = clock_for(session)
-    if day <= clock.date_of_day(clock.today(now)):
+    today = clock.date_of_day(clock.today(now))
+    if day <= today:
         raise ConfigError(f"the interview date {day.isoformat()} is not in the future")
-    if max_minutes is not None and max_minutes <= 0:
-        raise ConfigError(f"--max-minutes must be positive, got {max_minutes}")
+    if (day - today).days > MAX_PLAN_DAYS:
+        raise ConfigError(f"the interview date {day.isoformat()} is more than a year away; a plan aims at an interview within {MAX_PLAN_DAYS} days")
+    if max_minutes is not None and not 0 < max_minutes <= MAX_MINUTES:
+        raise ConfigError(f"--max-minutes must be between 1 and {MAX_MINUTES}, got {max_minutes}")
     set_setting(session, "interview_date", day.isoformat())
     set_setting(session, "plan_max_minutes", max_minutes or 0)
 
@@ -46,12 +55,23 @@ def clear_plan(session: Session) -> None:
     set_setting(session, "plan_max_minutes", 0)
 
 
-def seconds_per_review(session: Session) -> float:
-    """The median of the user's recent answer times (60 s before there are any)."""
+def answer_time(session: Session) -> tuple[float, int]:
+    """Seconds per answer, and how many of the user's answers it comes from (0: the documented default).
+
+    The median of the user's last 500 answer times once there are at least
+    MIN_OWN_ANSWERS of them; before that, DEFAULT_SECONDS_PER_REVIEW.
+    """
     rows = session.connection().exec_driver_sql(
         "SELECT duration_ms FROM reviews WHERE duration_ms > 0 ORDER BY reviewed_at DESC LIMIT 500"
     ).all()
-    return statistics.median(r[0] for r in rows) / 1000 if rows else DEFAULT_SECONDS_PER_REVIEW
+    if len(rows) < MIN_OWN_ANSWERS:
+        return DEFAULT_SECONDS_PER_REVIEW, 0
+    return statistics.median(r[0] for r in rows) / 1000, len(rows)
+
+
+def seconds_per_review(session: Session) -> float:
+    """Seconds per answer for budgets (see answer_time)."""
+    return answer_time(session)[0]
 
 
 def daily_review_cap(session: Session) -> int | None:
@@ -63,54 +83,183 @@ def daily_review_cap(session: Session) -> int | None:
     return max(1, int(minutes * 60 // seconds_per_review(session)))
 
 
+# New cards are introduced over the plan's first days and not in its last
+# CONSOLIDATION_DAYS, so each is seen again before the interview.
+CONSOLIDATION_DAYS = 3
+FOLLOW_UP_DAYS = 14  # recall this long after the interview is the floor the plan must keep
+# When minutes are short, new cards of these kinds come first: the user's own stories and pitch.
+NEW_CARD_ORDER = {NoteKind.STORY: 0, NoteKind.PITCH: 0, NoteKind.QUESTION: 1, NoteKind.ASK: 2, NoteKind.CONCEPT: 3, NoteKind.LIST: 3}
+
+
+@dataclass
+class _Sim:
+    """One card in the plan's simulation: its memory, its scheduler, and what it is."""
+
+    card_id: int
+    deck: str
+    kind: str
+    memory: Memory
+    scheduler: Scheduler
+    due_day: int | None
+
+
+def _noon(clock: Clock, day: int) -> datetime:
+    return clock.day_start(day) + timedelta(hours=8)
+
+
+def simulate_plan(session: Session, now: datetime, target_day: int, budget: int | None) -> dict[str, Any]:
+    """Day by day to the interview, answering Good: which new cards come in when, which reviews fit the budget.
+
+    *budget* is answers per day (None: no limit). Reviews due on a day are
+    done most-useful-first when the budget binds: by how much the review
+    raises recall on the interview morning, per answer. New cards come in at
+    an even pace over the days before the last CONSOLIDATION_DAYS, stories and
+    the pitch first; those the budget leaves no room for are reported.
+    """
+    clock = clock_for(session)
+    today = clock.today(now)
+    schedulers = Schedulers(session, clock, fuzz=False)
+    rows = session.execute(
+        select(Card, Note.kind, Deck.name).join(Note, Note.id == Card.note_id).join(Deck, Deck.id == Card.deck_id)
+        .where(Card.suspended.is_(False), Note.orphaned.is_(False))
+    ).all()
+    cards: list[_Sim] = []
+    new: list[_Sim] = []
+    for card, kind, deck in rows:  # the schedulers aim at the interview (Schedulers reads the plan), without fuzz
+        sim = _Sim(card.id, deck, kind, memory_of(card), schedulers.for_card(card), clock.day_of(card.due) if card.due else None)
+        (new if card.state == CardState.NEW else cards).append(sim)
+    new.sort(key=lambda c: (NEW_CARD_ORDER.get(c.kind, 3), c.card_id))
+    reviewed = len(cards)
+    days = target_day - today
+    intro_days = max(1, days - CONSOLIDATION_DAYS)
+    schedule: list[dict[str, int]] = []
+    pending_new = list(new)
+    interview_morning = _noon(clock, target_day) - timedelta(hours=4)
+    for offset in range(days):
+        day = today + offset
+        at = _noon(clock, day)
+        room = budget if budget is not None else 1 << 30
+        due = [c for c in cards if c.due_day is not None and c.due_day <= day]
+        pace = -(-len(pending_new) // max(1, intro_days - offset)) if offset < intro_days else 0
+        reviews = introduced = answers = 0
+        # the user's own stories and pitch first (their reviews, then their new cards), then the rest
+        for own in (True, False):
+            group = [c for c in due if (NEW_CARD_ORDER.get(c.kind, 3) == 0) == own]
+            if len(group) > room:  # the budget binds: most recall on the interview morning per answer first
+                group.sort(key=lambda c: _recall(c, interview_morning))  # the least likely to be recalled gain most;
+                shortlist = group[: 3 * room]  # the exact gain decides among the likeliest few
+                shortlist.sort(key=lambda c: -_gain(c, at, target_day))
+                group = shortlist[:room]
+            for c in group:
+                c.memory = c.scheduler.review(c.memory, Rating.GOOD, at, c.card_id)
+                c.due_day = clock.day_of(c.memory.due) if c.memory.due else None
+            room -= len(group)
+            reviews += len(group)
+            answers += len(group)
+            while pending_new and introduced < pace and (NEW_CARD_ORDER.get(pending_new[0].kind, 3) == 0) == own:
+                c = pending_new[0]
+                if _introduce_cost(c) > room:
+                    break
+                pending_new.pop(0)
+                spent = _introduce(c, at)
+                room -= spent
+                answers += spent
+                introduced += 1
+                cards.append(c)
+        schedule.append({"day": day, "new": introduced, "reviews": reviews, "answers": answers})
+    later = interview_morning + timedelta(days=FOLLOW_UP_DAYS)
+    recall_day = [_recall(c, interview_morning) for c in cards]
+    recall_later = [_recall(c, later) for c in cards]
+    left: dict[str, int] = {}
+    for c in pending_new:
+        left[c.deck] = left.get(c.deck, 0) + 1
+    deferred = sum(1 for c in cards if c.due_day is not None and c.due_day < target_day)  # still overdue on the day
+    return {
+        "schedule": schedule, "recall_day": recall_day, "recall_later": recall_later, "left_out": left,
+        "deferred_reviews": deferred, "reviewed": reviewed, "new_total": len(new),
+        "new_cost": sum(_introduce_cost(c) for c in pending_new),
+    }
+
+
+def _introduce_cost(card: _Sim) -> int:
+    """Answers a new card takes on its first day (Good through the learning steps)."""
+    return max(1, len(card.scheduler.learning_steps))
+
+
+def _introduce(card: _Sim, at: datetime) -> int:
+    memory, answers = NEW, 0
+    when = at
+    while True:
+        memory = card.scheduler.review(memory, Rating.GOOD, when, card.card_id)
+        answers += 1
+        if memory.state == CardState.REVIEW or memory.due is None or answers > 10:
+            break
+        when = max(when, memory.due)
+    card.memory = memory
+    card.due_day = card.scheduler.clock.day_of(memory.due) if memory.due else None
+    return answers
+
+
+def _recall(card: _Sim, at: datetime) -> float:
+    m = card.memory
+    if m.stability is None or m.last_review is None:
+        return 0.0
+    return card.scheduler.recall(m.stability, max(0.0, (at - m.last_review).total_seconds() / 86_400))
+
+
+def _gain(card: _Sim, at: datetime, target_day: int) -> float:
+    """How much answering *card* now raises its recall on the interview morning."""
+    morning = _noon(card.scheduler.clock, target_day) - timedelta(hours=4)
+    before = _recall(card, morning)
+    after = card.scheduler.review(card.memory, Rating.GOOD, at, card.card_id)
+    assert after.stability is not None
+    return card.scheduler.recall(after.stability, max(0.0, (morning - at).total_seconds() / 86_400)) - before
+
+
 def plan_report(session: Session, now: datetime) -> dict[str, Any]:
-    """Days left, recall on the day under today's schedule, and the workload to the interview."""
+    """Days left, the plan day by day (new cards and reviews), and recall on the day and two weeks later."""
     clock = clock_for(session)
     target_day = interview_day(session, clock)
     if target_day is None:
         raise ConfigError("no interview date set: srs plan --interview YYYY-MM-DD")
     today = clock.today(now)
-    schedulers = Schedulers(session, clock)
-    per_second = seconds_per_review(session)
-    due_per_day = [0] * max(0, target_day - today + 1)
-    recalls = []
-    new_cards = 0
-    for card in session.scalars(select(Card).where(Card.suspended.is_(False))):
-        if card.state == CardState.NEW or card.stability is None or card.last_review is None:
-            new_cards += 1
-            continue
-        scheduler = schedulers.for_card(card)
-        # Recall on the day under today's schedule: a card due before the
-        # interview is refreshed then, so its current stability from its due
-        # day on gives a lower bound; otherwise from its last review.
-        due_day = clock.day_of(card.due) if card.due else today
-        if due_day <= target_day:
-            due_per_day[max(0, due_day - today)] += 1
-            recalls.append(scheduler.recall(card.stability, target_day - max(due_day, today)))
-        else:
-            recalls.append(scheduler.recall(card.stability, target_day - clock.day_of(card.last_review)))
-    cap = daily_review_cap(session)
+    per_answer, own = answer_time(session)
     minutes = int(get_setting(session, "plan_max_minutes") or 0) or None
+    budget = max(1, int(minutes * 60 // per_answer)) if minutes else None
+    sim = simulate_plan(session, now, target_day, budget)
+    recall_day, recall_later = sim["recall_day"], sim["recall_later"]
+    left_out = sum(sim["left_out"].values())
+    days = max(1, target_day - today)
+    extra = 0.0
+    if left_out or sim["deferred_reviews"]:
+        extra = (sim["new_cost"] + sim["deferred_reviews"]) * per_answer / 60 / days
     return {
         "interview": clock.date_of_day(target_day).isoformat(),
         "days_left": target_day - today,
         "max_minutes": minutes,
-        "seconds_per_review": round(per_second, 1),
-        "daily_review_cap": cap,
-        "reviewed_cards": len(recalls),
-        "new_cards": new_cards,
+        "seconds_per_answer": round(per_answer, 1),
+        "seconds_per_answer_from": f"your last {own} answers" if own else f"the default (fewer than {MIN_OWN_ANSWERS} answers of yours)",
+        "seconds_per_review": round(per_answer, 1),
+        "daily_review_cap": budget,
+        "reviewed_cards": sim["reviewed"],
+        "new_cards": sim["new_total"],
+        "reachable": left_out == 0 and sim["deferred_reviews"] == 0,
+        "left_out": {"cards": left_out, "by_deck": sim["left_out"], "deferred_reviews": sim["deferred_reviews"],
+                     "more_minutes_a_day": round(extra, 1)},
         "recall_on_the_day": {
-            "mean": round(sum(recalls) / len(recalls), 4) if recalls else None,
-            "at_least_90_percent": sum(r >= 0.9 for r in recalls),
-            "below_70_percent": sum(r < 0.7 for r in recalls),
+            "mean": round(sum(recall_day) / len(recall_day), 4) if recall_day else None,
+            "at_least_90_percent": sum(r >= 0.9 for r in recall_day),
+            "below_70_percent": sum(r < 0.7 for r in recall_day),
         },
+        "recall_two_weeks_later": {"mean": round(sum(recall_later) / len(recall_later), 4) if recall_later else None},
         "workload": [
             {
-                "date": clock.date_of_day(today + i).isoformat(),
-                "reviews": n,
-                "minutes": round(n * per_second / 60, 1),
-                "over_limit": bool(minutes and n * per_second / 60 > minutes),
+                "date": clock.date_of_day(d["day"]).isoformat(),
+                "new": d["new"],
+                "reviews": d["reviews"],
+                "minutes": round(d["answers"] * per_answer / 60, 1),
+                "over_limit": bool(budget is not None and d["answers"] > budget),
             }
-            for i, n in enumerate(due_per_day)
+            for d in sim["schedule"]
         ],
     }

@@ -699,30 +699,47 @@ def run_mock(
     return summary
 
 
-def plan_view(report: dict[str, Any]) -> Group:
+PLAN_TABLE_DAYS = 30  # days shown one per row; the rest are summed
 
+
+def plan_view(report: dict[str, Any]) -> Group:
+    """`srs plan`: the goal's numbers, what does not fit, and the days ahead (the first 30, then a summary)."""
     recall = report["recall_on_the_day"]
+    later = report["recall_two_weeks_later"]["mean"]
     lines: list[RenderableType] = [
         Text(f"Interview {report['interview']}: {report['days_left']} day(s) left.", style="bold"),
         Text(
-            f"Reviewed cards: {report['reviewed_cards']} (new: {report['new_cards']}). On the day, under today's "
-            f"schedule: {recall['at_least_90_percent']} at 90%+ recall, {recall['below_70_percent']} below 70%"
-            + (f", mean {recall['mean']:.0%}." if recall["mean"] is not None else ".")
+            f"Cards: {report['reviewed_cards']} studied, {report['new_cards']} new. Following this plan, on the interview "
+            f"morning: {recall['at_least_90_percent']} at 90%+ recall, {recall['below_70_percent']} below 70%"
+            + (f", mean {recall['mean']:.0%}" if recall["mean"] is not None else "")
+            + (f"; two weeks later, mean {later:.0%}." if later is not None else ".")
         ),
+        Text(f"{report['seconds_per_answer']} s per answer, from {report['seconds_per_answer_from']}."),
     ]
-    if report["daily_review_cap"]:
-        lines.append(
-            Text(
-                f"Limit {report['max_minutes']} min a day at {report['seconds_per_review']} s per review: "
-                f"at most {report['daily_review_cap']} reviews a day."
-            )
-        )
-    table = Table(title="Workload until the interview", title_justify="left")
-    for name in ("date", "reviews", "minutes"):
+    left = report["left_out"]
+    if report["max_minutes"]:
+        lines.append(Text(f"Budget: {report['max_minutes']} min a day, about {report['daily_review_cap']} answers."))
+    if report["reachable"]:
+        lines.append(Text("Every card fits in the budget.", style="green"))
+    else:
+        where = ", ".join(f"{safe(one_line(d))} {n}" for d, n in sorted(left["by_deck"].items())) or "-"
+        lines.append(Text(
+            f"Does not fit: {left['cards']} new cards ({where}) never come in, and {left['deferred_reviews']} cards are still "
+            f"overdue on the day; about {left['more_minutes_a_day']:.0f} more minutes a day would cover them.", style="yellow",
+        ))
+    table = Table(title="Day by day (answering Good; new cards first when there is room)", title_justify="left")
+    for name in ("date", "new", "reviews", "minutes"):
         table.add_column(name, justify="left" if name == "date" else "right")
-    for day in report["workload"]:
+    days = report["workload"]
+    for day in days[:PLAN_TABLE_DAYS]:
         style = "yellow" if day["over_limit"] else ""
-        table.add_row(day["date"], str(day["reviews"]), f"{day['minutes']:.0f}", style=style)
+        table.add_row(day["date"], str(day["new"]), str(day["reviews"]), f"{day['minutes']:.0f}", style=style)
+    rest = days[PLAN_TABLE_DAYS:]
+    if rest:
+        table.add_row(
+            f"{rest[0]['date']} … {rest[-1]['date']} ({len(rest)} days)", str(sum(d["new"] for d in rest)),
+            str(sum(d["reviews"] for d in rest)), f"{sum(d['minutes'] for d in rest):.0f}", style="dim",
+        )
     lines.append(table)
     return Group(*lines)
 

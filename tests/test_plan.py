@@ -45,21 +45,29 @@ def test_interval_past_the_interview_is_capped_only_when_recall_would_drop() -> 
 
 
 def test_daily_cap_follows_minutes_and_answer_times(db: Database) -> None:
-    """The review limit becomes minutes x 60 / median answer time."""
-    ids = add_notes(db, 3)
+    """The review limit becomes minutes x 60 / median answer time; the user's own times count from 30 answers on."""
+    ids = add_notes(db, 40)
     with db.session(write=True) as session:
-        review = ReviewSession(session, Limits(10, 100))
-        for i, card_id in enumerate(ids):
+        review = ReviewSession(session, Limits(40, 100))
+        for i, card_id in enumerate(ids[:3]):
             review.answer(session.get(Card, card_id), Rating.EASY, NOW + timedelta(seconds=i), 30_000)  # type: ignore[arg-type]
         assert daily_review_cap(session) is None
         set_plan(session, "2026-12-20", 10, NOW)
         session.commit()
-        assert daily_review_cap(session) == 20  # 10 minutes at 30 s each
+        assert daily_review_cap(session) == 10  # three answers say little: the 60 s default
+        report = plan_report(session, NOW)
+        assert report["seconds_per_answer_from"] == "the default (fewer than 30 answers of yours)"
+        for i, card_id in enumerate(ids[3:33]):
+            review.answer(session.get(Card, card_id), Rating.EASY, NOW + timedelta(seconds=10 + i), 30_000)  # type: ignore[arg-type]
+        session.commit()
+        assert daily_review_cap(session) == 20  # 10 minutes at the user's 30 s each
         assert Limits.from_settings(session).reviews_per_day == 20
         report = plan_report(session, NOW)
-    assert report["days_left"] == 25 and len(report["workload"]) == 26
-    assert report["seconds_per_review"] == 30.0 and report["reviewed_cards"] == 3
-    assert sum(day["reviews"] for day in report["workload"]) == 3  # each Easy card is due before the interview
+    assert report["days_left"] == 25 and len(report["workload"]) == 25
+    assert report["seconds_per_answer"] == 30.0 and report["seconds_per_answer_from"] == "your last 33 answers"
+    assert report["reviewed_cards"] == 33 and report["new_cards"] == 7
+    assert sum(day["new"] for day in report["workload"]) == 7 and report["reachable"]
+    assert sum(day["reviews"] for day in report["workload"]) >= 33  # each Easy card is due again before the interview
 
 
 def test_plan_cli_and_bad_input(tmp_path: Path) -> None:
@@ -75,9 +83,47 @@ def test_plan_cli_and_bad_input(tmp_path: Path) -> None:
     assert (run("--interview", "2026-11-20").output, run("--interview", "2026-11-20").exit_code) == (
         "Error: the interview date 2026-11-20 is not in the future\n", 1)
     assert run("--interview", "soon").output == "Error: not a date: 'soon' (use YYYY-MM-DD)\n"
-    assert run("--interview", "2026-12-10", "--max-minutes", "0").output == "Error: --max-minutes must be positive, got 0\n"
+    assert run("--interview", "2026-12-10", "--max-minutes", "0").output == "Error: --max-minutes must be between 1 and 600, got 0\n"
+    assert run("--interview", "2026-12-10", "--max-minutes", "601").output == "Error: --max-minutes must be between 1 and 600, got 601\n"
+    far = run("--interview", "3026-01-01")
+    assert (far.exit_code, far.output) == (1, "Error: the interview date 3026-01-01 is more than a year away; a plan aims at an interview within 365 days\n")
     assert run().output == "Error: no interview date set: srs plan --interview YYYY-MM-DD\n"
     data = json.loads(run("--interview", "2026-12-10", "--max-minutes", "15", "--json").output)
     assert (data["interview"], data["days_left"], data["max_minutes"], data["daily_review_cap"]) == ("2026-12-10", 15, 15, 15)
     assert run("--clear").output == "Plan cleared: scheduling is plain FSRS again.\n"
     assert run().exit_code == 1
+
+
+def test_new_cards_are_planned_and_stories_come_first_when_minutes_are_short(tmp_path: Path) -> None:
+    from .test_stories import STORY
+
+    db = str(tmp_path / "n.db")
+    runner = CliRunner()
+
+    def run(*args: str):  # type: ignore[no-untyped-def]
+        return runner.invoke(cli, ["--db", db, "--now", "2026-11-25T08:00:00", *args])
+
+    story = tmp_path / "story.md"
+    story.write_text(STORY)
+    assert run("story", "add", "--file", str(story)).exit_code == 0
+    roomy = json.loads(run("plan", "--interview", "2026-12-02", "--max-minutes", "300", "--json").output)
+    days = roomy["workload"]
+    assert roomy["reachable"] and roomy["left_out"]["cards"] == 0
+    assert sum(d["new"] for d in days) == roomy["new_cards"] >= 86
+    assert all(d["new"] > 0 for d in days[:4]) and all(d["new"] == 0 for d in days[4:])  # none in the last three days
+    assert roomy["recall_on_the_day"]["mean"] > 0.8 and roomy["recall_two_weeks_later"]["mean"] > 0.5
+    assert roomy["seconds_per_answer_from"].startswith("the default")
+    tight = json.loads(run("plan", "--interview", "2026-12-02", "--max-minutes", "4", "--json").output)
+    assert not tight["reachable"] and tight["left_out"]["cards"] > 0 and tight["left_out"]["more_minutes_a_day"] > 0
+    assert "Interview::Stories" not in tight["left_out"]["by_deck"]  # the user's own stories come in first
+    assert all(d["minutes"] <= 4 for d in tight["workload"])
+    text = run("plan").output
+    assert "Does not fit" in text and "more minutes a day" in text
+
+
+def test_a_long_plan_shows_thirty_days_then_a_summary(tmp_path: Path) -> None:
+    db = str(tmp_path / "l.db")
+    out = CliRunner(env={"COLUMNS": "120"}).invoke(cli, ["--db", db, "--now", "2026-11-25T08:00:00", "plan", "--interview", "2027-11-20"])
+    assert out.exit_code == 0, out.output
+    assert "2027-11-19 (330 days)" in out.output
+    assert out.output.count("\n") < 60
