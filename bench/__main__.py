@@ -1,6 +1,6 @@
 """Run every benchmark and rewrite BENCHMARKS.md from the results.
 
-Usage: python -m bench [NAME ...]   (names: spine, export, anki_import, plan, optimize, sync; default: all)
+Usage: python -m bench [NAME ...]   (names: spine, export, anki_import, plan, deadline, optimize, sync; default: all)
        python -m bench --report       (rewrite BENCHMARKS.md from the last results, running nothing)
 Figures are never edited by hand: this command writes the whole file.
 """
@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 
 from bench.common import OUT, ROOT, machine
 
-BENCHMARKS = ["spine", "export", "anki_import", "plan", "optimize", "sync"]
+BENCHMARKS = ["spine", "export", "anki_import", "plan", "deadline", "optimize", "sync"]
 
 
 def main(argv: list[str]) -> int:
