@@ -103,6 +103,7 @@ def test_new_cards_are_planned_and_stories_come_first_when_minutes_are_short(tmp
     def run(*args: str):  # type: ignore[no-untyped-def]
         return runner.invoke(cli, ["--db", db, "--now", "2026-11-25T08:00:00", *args])
 
+    assert run("config", "timezone", "UTC").exit_code == 0  # days are counted in a pinned zone, not this machine's
     story = tmp_path / "story.md"
     story.write_text(STORY)
     assert run("story", "add", "--file", str(story)).exit_code == 0
@@ -123,6 +124,7 @@ def test_new_cards_are_planned_and_stories_come_first_when_minutes_are_short(tmp
 
 def test_a_long_plan_shows_thirty_days_then_a_summary(tmp_path: Path) -> None:
     db = str(tmp_path / "l.db")
+    assert CliRunner().invoke(cli, ["--db", db, "config", "timezone", "UTC"]).exit_code == 0
     out = CliRunner(env={"COLUMNS": "120"}).invoke(cli, ["--db", db, "--now", "2026-11-25T08:00:00", "plan", "--interview", "2027-11-20"])
     assert out.exit_code == 0, out.output
     assert "2027-11-19 (330 days)" in out.output
