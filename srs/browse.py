@@ -30,7 +30,7 @@ _Query = TypeVar("_Query", bound="Select[Unpack[tuple[Any, ...]]]")
 
 def status(session: Session, now: datetime, deck_ids: list[DeckId] | None = None) -> dict[str, Any]:
     """Counts due today and collection totals (the ``srs status --json`` shape)."""
-    review = ReviewSession(session, Limits.from_settings(session), deck_ids)
+    review = ReviewSession(session, Limits.from_settings(session, now=now), deck_ids)
     queue = review.queue(now)
     clock = review.clock
     def in_scope(query: _Query) -> _Query:

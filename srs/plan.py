@@ -13,12 +13,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from srs.clock import Clock
+from srs.competencies import COMPETENCIES
 from srs.domain import CardState, NoteKind, Rating
 from srs.errors import ConfigError
-from srs.models import Card, Deck, Note
+from srs.models import Card, Deck, Note, Story
 from srs.scheduler import NEW, Memory, Scheduler, memory_of
 from srs.settings import Schedulers, clock_for, get_setting, interview_day, set_setting
 
@@ -170,13 +171,20 @@ def simulate_plan(session: Session, now: datetime, target_day: int, budget: int 
     later = interview_morning + timedelta(days=FOLLOW_UP_DAYS)
     recall_day = [_recall(c, interview_morning) for c in cards]
     recall_later = [_recall(c, later) for c in cards]
+    stories: dict[str, list[float]] = {}  # competency slug -> recall on the day of each of its story cards
+    competencies_of: dict[int, list[str]] = {int(n): list(c) for n, c in session.execute(select(Story.note_id, Story.competencies))}
+    note_of: dict[int, int] = {int(c): int(n) for c, n in session.execute(select(Card.id, Card.note_id))}
+    for c, r in zip(cards, recall_day):
+        if c.kind == NoteKind.STORY:
+            for slug in competencies_of.get(note_of.get(c.card_id, -1), []):
+                stories.setdefault(slug, []).append(r)
     left: dict[str, int] = {}
     for c in pending_new:
         left[c.deck] = left.get(c.deck, 0) + 1
     deferred = sum(1 for c in cards if c.due_day is not None and c.due_day < target_day)  # still overdue on the day
     return {
         "schedule": schedule, "recall_day": recall_day, "recall_later": recall_later, "left_out": left,
-        "deferred_reviews": deferred, "reviewed": reviewed, "new_total": len(new),
+        "deferred_reviews": deferred, "reviewed": reviewed, "new_total": len(new), "stories": stories,
         "new_cost": sum(_introduce_cost(c) for c in pending_new),
     }
 
@@ -216,6 +224,27 @@ def _gain(card: _Sim, at: datetime, target_day: int) -> float:
     return card.scheduler.recall(after.stability, max(0.0, (morning - at).total_seconds() / 86_400)) - before
 
 
+def planned_new_today(session: Session, now: datetime) -> int | None:
+    """New cards the plan introduces today (its even pace to the last CONSOLIDATION_DAYS), or None without a plan.
+
+    `srs review` takes the larger of this and the new_per_day setting, so the
+    new cards are all in before the interview.
+    """
+    clock = clock_for(session)
+    target_day = interview_day(session, clock)
+    if target_day is None:
+        return None
+    today = clock.today(now)
+    intro_days = target_day - CONSOLIDATION_DAYS - today
+    if intro_days <= 0:
+        return 0
+    waiting = session.scalar(
+        select(func.count(Card.id)).join(Note, Note.id == Card.note_id)
+        .where(Card.state == CardState.NEW, Card.suspended.is_(False), Note.orphaned.is_(False))
+    ) or 0
+    return -(-int(waiting) // intro_days)
+
+
 def plan_report(session: Session, now: datetime) -> dict[str, Any]:
     """Days left, the plan day by day (new cards and reviews), and recall on the day and two weeks later."""
     clock = clock_for(session)
@@ -252,6 +281,12 @@ def plan_report(session: Session, now: datetime) -> dict[str, Any]:
             "below_70_percent": sum(r < 0.7 for r in recall_day),
         },
         "recall_two_weeks_later": {"mean": round(sum(recall_later) / len(recall_later), 4) if recall_later else None},
+        # every competency should have a story whose cards are at 0.9 or more on the day
+        "competencies": {
+            c.label: ("ready" if c.slug in sim["stories"] and min(sim["stories"][c.slug]) >= 0.9
+                      else "story below 90%" if c.slug in sim["stories"] else "no story")
+            for c in COMPETENCIES
+        },
         "workload": [
             {
                 "date": clock.date_of_day(d["day"]).isoformat(),

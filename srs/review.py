@@ -25,7 +25,7 @@ from srs.domain import CardState, DeckId, NoteKind, Rating, to_ms
 from srs.errors import NotFoundError
 from srs.models import Card, Note, Review
 from srs.pitch import get_pitch
-from srs.plan import daily_review_cap
+from srs.plan import daily_review_cap, planned_new_today
 from srs.scheduler import Memory, anki_interval, apply_memory, memory_of
 from srs.settings import Schedulers, clock_for, get_setting
 from srs.stories import StoryIndex
@@ -44,15 +44,17 @@ class Limits:
     reviews_per_day: int
 
     @classmethod
-    def from_settings(cls, session: Session, new: int | None = None, reviews: int | None = None) -> Limits:
-        """Limits from flags or settings; an interview plan with minutes caps reviews too."""
+    def from_settings(cls, session: Session, new: int | None = None, reviews: int | None = None, now: datetime | None = None) -> Limits:
+        """Limits from flags or settings; an interview plan with minutes caps reviews, and raises new cards to its pace (given *now*)."""
 
         review_limit = reviews if reviews is not None else int(get_setting(session, "reviews_per_day"))
         cap = daily_review_cap(session)
-        return cls(
-            new if new is not None else int(get_setting(session, "new_per_day")),
-            review_limit if cap is None else min(review_limit, cap),
-        )
+        new_limit = new if new is not None else int(get_setting(session, "new_per_day"))
+        if new is None and now is not None:
+            pace = planned_new_today(session, now)
+            if pace is not None:
+                new_limit = max(new_limit, pace)
+        return cls(new_limit, review_limit if cap is None else min(review_limit, cap))
 
 
 @dataclass(frozen=True)

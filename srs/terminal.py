@@ -716,6 +716,12 @@ def plan_view(report: dict[str, Any]) -> Group:
         ),
         Text(f"{report['seconds_per_answer']} s per answer, from {report['seconds_per_answer_from']}."),
     ]
+    missing = [name for name, state in report["competencies"].items() if state != "ready"]
+    if missing:
+        lines.append(Text(
+            f"Competencies without a story at 90%+ on the day: {', '.join(missing[:6])}" + (" ..." if len(missing) > 6 else "")
+            + " (srs coverage shows which stories cover what).", style="yellow",
+        ))
     left = report["left_out"]
     if report["max_minutes"]:
         lines.append(Text(f"Budget: {report['max_minutes']} min a day, about {report['daily_review_cap']} answers."))

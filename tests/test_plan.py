@@ -129,3 +129,27 @@ def test_a_long_plan_shows_thirty_days_then_a_summary(tmp_path: Path) -> None:
     assert out.exit_code == 0, out.output
     assert "2027-11-19 (330 days)" in out.output
     assert out.output.count("\n") < 60
+
+
+def test_the_plan_paces_new_cards_in_review_and_reports_competencies(tmp_path: Path) -> None:
+    from .test_stories import STORY
+
+    db = str(tmp_path / "c.db")
+    runner = CliRunner()
+
+    def run(*args: str):  # type: ignore[no-untyped-def]
+        return runner.invoke(cli, ["--db", db, "--now", "2026-11-25T08:00:00", *args])
+
+    assert run("config", "timezone", "UTC").exit_code == 0
+    assert json.loads(run("status", "--json").output)["due"]["new"] == 10  # the new_per_day setting
+    story = tmp_path / "story.md"
+    story.write_text(STORY)
+    assert run("story", "add", "--file", str(story)).exit_code == 0
+    report = json.loads(run("plan", "--interview", "2026-12-02", "--json").output)
+    waiting = report["new_cards"]
+    # 7 days, the last 3 for consolidation: the new cards come in over 4 days, and review follows that pace
+    assert json.loads(run("status", "--json").output)["due"]["new"] == -(-waiting // 4) > 10
+    competencies = report["competencies"]
+    assert competencies["Conflict"] == "no story"
+    assert competencies["Impact"] in ("ready", "story below 90%")  # the story covers impact
+    assert "Competencies without a story at 90%+ on the day" in run("plan").output

@@ -49,7 +49,7 @@ def review(obj: Context, deck: str | None, new_limit: int | None, review_limit: 
     # concurrent import instead of failing; the loop holds no transaction
     # while the user thinks (ReviewSession.checkpoint).
     with obj.database().session(write=True) as session:
-        limits = Limits.from_settings(session, new_limit, review_limit)
+        limits = Limits.from_settings(session, new_limit, review_limit, obj.now())
         only = matching_cards(session, query, clock_for(session), obj.now()) if query is not None else None
         study = ReviewSession(session, limits, deck_ids(session, deck), only=only)
         run_review(
