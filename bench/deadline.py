@@ -11,9 +11,10 @@ Policies, each within the same daily budget, new cards introduced at the
 same even pace over all but the last three days:
 
 * **plan** — srs's plan: intervals capped at the interview
-  (``Scheduler(deadline_day=...)``), and when the budget binds the reviews
-  that raise recall on the interview morning most (the rule of
-  ``srs.plan.simulate_plan``);
+  (``Scheduler(deadline_day=...)``), when the budget binds the reviews that
+  raise recall on the interview morning most (the rule of
+  ``srs.plan.simulate_plan``), and in the last three days the unused budget
+  on the cards least likely to be recalled then (``ReviewSession``'s catch-up);
 * **FSRS 0.90** — plain FSRS at 0.90 desired retention, due cards oldest first;
 * **FSRS, retention raised** — plain FSRS with the highest desired retention
   (of 0.90-0.99) that spends no more minutes than the plan;
@@ -141,8 +142,10 @@ def _simulate(policy: str, retention: float, scale: float, budget_minutes: int, 
                 answers += spent
                 introduced += 1
                 count += 1
-        if policy == "advance" and offset >= DAYS - CONSOLIDATION:
+        if policy in ("advance", "plan") and offset >= DAYS - CONSOLIDATION:
             extra = sorted((i for i in range(introduced) if i not in set(due)), key=lambda i: believed_day_recall(memories[i]))
+            if planned:  # as srs review's catch-up: only the cards it believes below 97% on the day
+                extra = [i for i in extra if believed_day_recall(memories[i]) < 0.97]
             for i in extra:
                 if room <= 0:
                     break

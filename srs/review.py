@@ -21,13 +21,13 @@ from typing import TYPE_CHECKING
 from sqlalchemy import ColumnElement, and_, func, or_, select
 
 from srs.clock import Clock
-from srs.domain import CardState, DeckId, NoteKind, Rating, to_ms
+from srs.domain import CardId, CardState, DeckId, NoteKind, Rating, to_ms
 from srs.errors import NotFoundError
 from srs.models import Card, Note, Review
 from srs.pitch import get_pitch
-from srs.plan import daily_review_cap, planned_new_today
+from srs.plan import CONSOLIDATION_DAYS, daily_review_cap, planned_new_today
 from srs.scheduler import Memory, anki_interval, apply_memory, memory_of
-from srs.settings import Schedulers, clock_for, get_setting
+from srs.settings import Schedulers, clock_for, get_setting, interview_day
 from srs.stories import StoryIndex
 from srs.templates import Linked, Sides, beats, card_sides, pitch_outline
 
@@ -199,12 +199,34 @@ class ReviewSession:
                 .order_by(Card.due, Card.id)
                 .limit(1)
             ).scalar()
+        if card_id is None and review_left > 0:
+            card_id = self._catch_up(now, today, base, fresh_note)
         next_due = None
         if card_id is None:
             next_due = s.scalar(
                 select(func.min(Card.due)).where(base, Card.state != CardState.NEW, Card.due > now)
             )
         return Queue(card_id, counts, next_due, new_left == 0 and new_available > 0)
+
+    def _catch_up(self, now: datetime, today: int, base: ColumnElement[bool], fresh_note: ColumnElement[bool]) -> CardId | None:
+        """In an interview plan's last days, with nothing due and the day's reviews not used up: the card
+        least likely to be recalled on the interview morning, reviewed ahead of time (bench/deadline.py)."""
+        interview = interview_day(self.session, self.clock)
+        if interview is None or not interview - CONSOLIDATION_DAYS <= today < interview:
+            return None
+        morning = self.clock.day_start(interview) + timedelta(hours=8)
+        weakest: tuple[float, CardId] | None = None
+        for card_id, deck_id, stability, last_review in self.session.execute(
+            select(Card.id, Card.deck_id, Card.stability, Card.last_review)
+            .join(Note, fresh_note)
+            .where(base, Card.state == CardState.REVIEW, Card.stability.is_not(None), Card.last_review.is_not(None))
+        ):
+            if stability is None or last_review is None:
+                continue
+            recall = self.schedulers.for_card_in(deck_id).recall(stability, max(0.0, (morning - last_review).total_seconds() / 86_400))
+            if recall < 0.97 and (weakest is None or (recall, card_id) < weakest):
+                weakest = (recall, card_id)
+        return weakest[1] if weakest is not None else None
 
     def checkpoint(self) -> None:
         """Commit now: an answer is durable on its own, and no transaction is held while the user thinks.

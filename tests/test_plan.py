@@ -153,3 +153,26 @@ def test_the_plan_paces_new_cards_in_review_and_reports_competencies(tmp_path: P
     assert competencies["Conflict"] == "no story"
     assert competencies["Impact"] in ("ready", "story below 90%")  # the story covers impact
     assert "Competencies without a story at 90%+ on the day" in run("plan").output
+
+
+def test_in_the_last_days_review_catches_up_on_the_weakest_cards(db: Database) -> None:
+    """Three days before the interview, with nothing due, review shows the card least likely to be recalled on the day."""
+    from srs.review import Limits, ReviewSession
+
+    ids = add_notes(db, 3)
+    with db.session(write=True) as session:
+        study = ReviewSession(session, Limits(10, 100))
+        for i, card_id in enumerate(ids):  # three cards graduated with Easy; the second answered longest ago (the weakest)
+            card = session.get(Card, card_id)
+            assert card is not None
+            study.answer(card, Rating.EASY, NOW - timedelta(days=2 if i == 1 else 0, seconds=-i), 5000)
+        session.commit()
+        later = NOW + timedelta(days=1, hours=2)
+        assert ReviewSession(session, Limits(10, 100)).queue(later).card_id is None  # nothing due, no plan: nothing
+        set_plan(session, (later + timedelta(days=2)).date().isoformat(), None, NOW)
+        session.commit()
+        queue = ReviewSession(session, Limits(10, 100)).queue(later)
+        assert queue.card_id == ids[1]
+        set_plan(session, (later + timedelta(days=20)).date().isoformat(), None, NOW)
+        session.commit()
+        assert ReviewSession(session, Limits(10, 100)).queue(later).card_id is None  # not yet the last days
