@@ -60,10 +60,16 @@ def deck_anki_id(name: str) -> int:
     return int.from_bytes(hashlib.sha256(f"srs-deck:{name}".encode()).digest()[:8], "big") >> 2
 
 
+def clean_deck_name(name: str) -> str:
+    """*name* with each ``::`` part trimmed; GuideError when it is empty or has an empty part."""
+    cleaned = "::".join(part.strip() for part in name.split("::"))
+    if not cleaned or any(not part for part in cleaned.split("::")):
+        raise GuideError(f"bad deck name {name!r}: parts of a name are separated by '::' and none may be empty")
+    return cleaned
+
+
 def get_or_create_deck(session: Session, name: str, now: datetime, source: str | None = None) -> Deck:
-    name = "::".join(part.strip() for part in name.split("::"))
-    if not name or any(not part for part in name.split("::")):
-        raise GuideError(f"bad deck name {name!r}")
+    name = clean_deck_name(name)
     deck = session.scalars(select(Deck).where(Deck.name == name)).first()
     if deck is None:
         deck = Deck(
@@ -272,8 +278,8 @@ def build_from_file(
     guide = guide if guide is not None else read_guide(path)
     fed = deck_fed_by(session, path)
     if fed is not None and fed.source is not None:
-        if deck_name is not None and _clean(deck_name).lower() != fed.name.lower():
-            target = _clean(deck_name)
+        if deck_name is not None and clean_deck_name(deck_name).lower() != fed.name.lower():
+            target = clean_deck_name(deck_name)
             if not move:
                 cards = session.scalar(select(func.count(Card.id)).where(Card.deck_id == fed.id)) or 0
                 raise GuideFeedsAnotherDeck(path, fed.name, target, cards)
@@ -283,7 +289,7 @@ def build_from_file(
             fed.name = target
             session.flush()
         return sync_guide(session, guide, fed.name, fed.source, now)
-    name = _clean(deck_name or guide.title or path.stem)
+    name = clean_deck_name(deck_name or guide.title or path.stem)
     taken = session.scalars(select(Deck).where(func.lower(Deck.name) == name.lower())).first()
     if taken is not None and taken.guide is not None and taken.guide != guide_identity(path):
         raise GuideError(f"deck {taken.name!r} is built from another guide ({Path(taken.guide).name}); choose another name with --deck")
@@ -292,9 +298,6 @@ def build_from_file(
     built.guide = guide_identity(path)
     return result
 
-
-def _clean(name: str) -> str:
-    return "::".join(part.strip() for part in name.split("::"))
 
 
 # --- built-in decks -------------------------------------------------------

@@ -31,7 +31,13 @@ from sqlalchemy import delete, func, or_, select, update
 from srs.anki.formats import NoteType
 from srs.anki.render import foreign_fields
 from srs.clock import Clock
-from srs.decks import BUILTIN_OFF, BUILTIN_PREFIX, find_deck, get_or_create_deck
+from srs.decks import (
+    BUILTIN_OFF,
+    BUILTIN_PREFIX,
+    clean_deck_name,
+    find_deck,
+    get_or_create_deck,
+)
 from srs.domain import CardId, CardState, DeckId, NoteId, NoteKind
 from srs.errors import NotFoundError, SrsError
 from srs.history import keep_removed
@@ -255,13 +261,6 @@ def _family(session: Session, deck: Deck) -> list[Deck]:
     return [deck, *sorted(children, key=lambda d: d.name.count("::"))]
 
 
-def _clean_name(name: str) -> str:
-    cleaned = "::".join(part.strip() for part in name.split("::"))
-    if not cleaned or any(not part for part in cleaned.split("::")):
-        raise SrsError(f"bad deck name {name!r}: parts of a name are separated by '::' and none may be empty")
-    return cleaned
-
-
 @dataclass(frozen=True)
 class Renamed:
     renamed: tuple[tuple[str, str], ...]  # (old, new) per deck
@@ -272,7 +271,7 @@ class Renamed:
 def rename_deck(session: Session, old: str, new: str, merge: bool, now: datetime) -> Renamed:
     """Rename *old* to *new*; its sub-decks follow. Onto an existing deck only with *merge* (its cards join it)."""
     deck = find_deck(session, old)
-    new = _clean_name(new)
+    new = clean_deck_name(new)
     if new.lower().startswith(deck.name.lower() + "::"):
         raise SrsError(f"cannot move {deck.name!r} inside itself ({new!r})")
     family = _family(session, deck)

@@ -86,6 +86,15 @@ def srs(db: Path, *args: str, now: datetime, input: str | None = None) -> Result
     return CliRunner(env=env).invoke(cli, ["--db", str(db), "--now", iso(now), "--keys-from-stdin", *args], input=input, catch_exceptions=False)
 
 
+def edit_question(db: Path, folder: Path, card_id: int, question: str, now: datetime) -> None:
+    """`srs card edit` through the fake editor: the question's new text, its competency Conflict."""
+    folder.mkdir()
+    (folder / "000.md").write_text(f"## Question\n{question}\n\n## Competency\nConflict\n")
+    env = {"EDITOR": f"{sys.executable} {Path(__file__).with_name('fake_editor.py')}", "VISUAL": "", "FAKE_EDITOR_QUEUE": str(folder)}
+    result = CliRunner(env=env).invoke(cli, ["--db", str(db), "--now", iso(now), "card", "edit", str(card_id)])
+    assert result.exit_code == 0, result.output
+
+
 def ok(result: Result) -> Result:
     assert result.exit_code == 0, result.output
     return result
@@ -271,12 +280,7 @@ def test_notes_added_edited_and_removed_reach_the_other_side(world: dict) -> Non
         # srs edits a note and removes one: the phone gets both
         card_id = json.loads(ok(srs(db, "cards", "--json", "--search", "deck:Team*", now=now)).output)[0]["id"]
         removed = json.loads(ok(srs(db, "cards", "--json", "--search", "deck:Team*", now=now)).output)[1]
-        editor = world["tmp"] / "editor"
-        editor.mkdir()
-        (editor / "000.md").write_text("## Question\nEdited in srs?\n\n## Competency\nConflict\n")
-        env_editor = {"EDITOR": f"{sys.executable} {Path(__file__).with_name('fake_editor.py')}", "VISUAL": "", "FAKE_EDITOR_QUEUE": str(editor)}
-        result = CliRunner(env=env_editor).invoke(cli, ["--db", str(db), "--now", iso(now + timedelta(minutes=3)), "card", "edit", str(card_id)])
-        assert result.exit_code == 0, result.output
+        edit_question(db, world["tmp"] / "editor", card_id, "Edited in srs?", now + timedelta(minutes=3))
         ok(srs(db, "card", "rm", str(removed["id"]), now=now + timedelta(minutes=3)))
         ok(srs(db, "sync", now=now + timedelta(minutes=4)))
         phone.sync()
@@ -450,12 +454,7 @@ def test_a_note_edited_on_both_sides_keeps_the_newer_and_the_other_text(world: d
         phone = Phone(tmp / "phone", world["server"])
         phone.sync()
         row = json.loads(ok(srs(db, "cards", "--json", "--search", "deck:Team*", now=now)).output)[0]
-        editor = tmp / "editor"
-        editor.mkdir()
-        (editor / "000.md").write_text("## Question\nEdited in srs first?\n\n## Competency\nConflict\n")
-        env_editor = {"EDITOR": f"{sys.executable} {Path(__file__).with_name('fake_editor.py')}", "VISUAL": "", "FAKE_EDITOR_QUEUE": str(editor)}
-        result = CliRunner(env=env_editor).invoke(cli, ["--db", str(db), "--now", iso(now - timedelta(seconds=30)), "card", "edit", str(row["id"])])
-        assert result.exit_code == 0, result.output
+        edit_question(db, tmp / "editor", row["id"], "Edited in srs first?", now - timedelta(seconds=30))
         time.sleep(1.1)  # the phone's edit is the newer one (Anki counts note times in seconds)
         nid = phone.col.db.scalar("select id from notes where guid = ?", row["guid"])
         note = phone.col.get_note(nid)
@@ -485,13 +484,8 @@ def test_when_srs_has_the_newer_edit_the_phone_gets_it_and_its_own_text_is_kept(
         note.fields[0] = "Edited on the phone first?"
         phone.col.update_note(note)
         phone.sync()
-        editor = tmp / "editor"
-        editor.mkdir()
-        (editor / "000.md").write_text("## Question\nEdited in srs later?\n\n## Competency\nConflict\n")
-        env_editor = {"EDITOR": f"{sys.executable} {Path(__file__).with_name('fake_editor.py')}", "VISUAL": "", "FAKE_EDITOR_QUEUE": str(editor)}
         later = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=30)
-        result = CliRunner(env=env_editor).invoke(cli, ["--db", str(db), "--now", iso(later), "card", "edit", str(row["id"])])
-        assert result.exit_code == 0, result.output
+        edit_question(db, tmp / "editor", row["id"], "Edited in srs later?", later)
         result = ok(srs(db, "sync", now=later + timedelta(seconds=5)))
         assert "edited here and on another device" in result.output
         drafts = list((db.parent / "drafts").glob("sync-conflict-*.md"))
