@@ -55,7 +55,7 @@ from srs.anki.export import (
     select_cards,
     write_collection,
 )
-from srs.anki.import_ import import_package
+from srs.anki.import_ import import_collection, import_package
 from srs.anki.notetypes import NOTE_TYPES
 from srs.anki.schedule import day_zero
 from srs.domain import CardId, NoteId, NoteKind, from_ms, to_ms
@@ -102,6 +102,11 @@ def sync_folder(db_path: Path) -> Path:
 
 def replica_path(db_path: Path) -> Path:
     return sync_folder(db_path) / "collection.anki2"
+
+
+def replica_media(db_path: Path) -> Path:
+    """The replica's media folder, where Anki keeps it: beside the collection file."""
+    return replica_path(db_path).with_suffix(".media")
 
 
 def media_folder(db_path: Path) -> Path:
@@ -285,7 +290,7 @@ def run_sync(
     return summary
 
 
-FULL_PULL_CARDS = 2_000  # past this many changed cards a pull reads the whole replica: Anki's id-list export slows down
+FULL_PULL_CARDS = 2_000  # past this many changed cards a pull reads the replica file whole: faster than an export of many ids
 MEDIA_WAIT_SECONDS = 600  # a media sync that takes longer is left to the next srs sync
 
 
@@ -325,10 +330,10 @@ def _upload_from_srs(session: Session, db_path: Path, col: Any, auth: Any, now: 
     path = replica_path(db_path)
     for suffix in ("", "-wal", "-shm"):
         Path(str(path) + suffix).unlink(missing_ok=True)
-    shutil.rmtree(path.with_suffix(".media"), ignore_errors=True)
-    Path(str(path.with_suffix(".media")) + ".db2").unlink(missing_ok=True)
+    shutil.rmtree(replica_media(db_path), ignore_errors=True)
+    Path(f"{replica_media(db_path)}.db2").unlink(missing_ok=True)
     # srs's collection written as an Anki collection file, which Anki opens as the replica
-    summary.notes_sent = write_collection(session, path, now, media_folder(db_path), path.with_suffix(".media"))
+    summary.notes_sent = write_collection(session, path, now, media_folder(db_path), replica_media(db_path))
     col = _open_replica(db_path)
     col.set_config("fsrs", True)  # srs schedules with FSRS: the other devices do too
     _add_stock_notetypes(col)
@@ -659,18 +664,25 @@ def _pull(
     if sent is not None:  # what srs itself sent comes back unchanged: nothing to merge
         echoed = sent.only_ours(col, card_ids, since)
         card_ids = [c for c in card_ids if c not in echoed]
-    if card_ids:
+    if since < 0 or len(card_ids) >= FULL_PULL_CARDS:
+        # all is new to srs (a full download) or much changed: srs reads the replica's file itself, as its importer
+        # reads a package's
+        col.db.execute("pragma wal_checkpoint")  # (nothing is left pending: the file holds every change)
+        result = import_collection(session, replica_path(db_path), now, media_source=replica_media(db_path),
+                                   media_folder=media_folder(db_path))
+    elif card_ids:
         with tempfile.TemporaryDirectory(prefix="srs-sync-") as work:
             package = Path(work) / f"pull{EXPORT_SUFFIX}"
             col.export_anki_package(
                 out_path=str(package),
                 options=collection.ExportAnkiPackageOptions(with_scheduling=True, with_deck_configs=True, with_media=True, legacy=False),
-                limit=collection.CardIdsLimit(card_ids) if len(card_ids) < FULL_PULL_CARDS else None,
+                limit=collection.CardIdsLimit(card_ids),
             )
             result = import_package(session, package, now, media_folder=media_folder(db_path))
-            summary.media_received += result.media_new
-            summary.answers_received += result.reviews_added
-            summary.notes_received += result.notes_new + result.notes_updated
+    if card_ids:
+        summary.media_received += result.media_new
+        summary.answers_received += result.reviews_added
+        summary.notes_received += result.notes_new + result.notes_updated
     # removed on the other side (or, with *remove_missing*, not on the server at all)
     held = set(col.db.list("select guid from notes"))
     synced = set(get_setting(session, SYNCED_NOTES) or [])

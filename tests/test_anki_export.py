@@ -8,12 +8,20 @@ import zipfile
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import select
 
-from srs.anki.export import QUEUE_SUSPENDED, export_package, revlog_interval
+from srs.anki.export import (
+    QUEUE_SUSPENDED,
+    _memory_data,
+    export_package,
+    revlog_interval,
+)
 from srs.anki.notetypes import NOTE_TYPES
 from srs.cli import cli
 from srs.db import Database, open_database
@@ -422,3 +430,20 @@ def test_questions_to_ask_render_in_anki_as_in_srs(tmp_path: Path) -> None:
     goal_front, goal_back = shown["How often do plans change mid-quarter?"]
     assert "You want to learn: Team health" in goal_front and "How often do plans change" not in goal_front
     assert "How often do plans change mid-quarter?" in goal_back
+
+
+@given(
+    stability=st.floats(min_value=0.001, max_value=36500, allow_nan=False),
+    difficulty=st.floats(min_value=1, max_value=10),
+    retention=st.floats(min_value=0.7, max_value=0.99),
+    decay=st.floats(min_value=0.1, max_value=0.8),
+    last=st.integers(min_value=0, max_value=4_102_444_800_000),
+)
+def test_card_memory_data_is_the_json_anki_reads(stability: float, difficulty: float, retention: float, decay: float, last: int) -> None:
+    """The card `data` written by hand is the JSON json.dumps writes for the same values (Anki parses it as JSON)."""
+    card = SimpleNamespace(stability=stability, difficulty=difficulty, last_review=last)
+    preset = SimpleNamespace(desired_retention=retention, parameters=[0.0] * 20 + [decay])
+    text = _memory_data(card, preset)  # type: ignore[arg-type]
+    expected = {"s": round(stability, 4), "d": round(difficulty, 3), "dr": round(retention, 2), "decay": round(decay, 3), "lrt": last // 1000}
+    assert text == json.dumps(expected, separators=(",", ":"))
+    assert json.loads(text) == expected

@@ -296,13 +296,19 @@ def test_first_sync_merges_when_both_sides_hold_history(world: dict) -> None:  #
     with local_timezone(world["zone"]):
         phone = Phone(world["tmp"] / "phone", world["server"])
         note = phone.col.new_note(phone.col.models.by_name("Basic"))
-        note["Front"], note["Back"] = "Only on the phone", "x"
+        name = phone.col.media.write_data("first-sync.png", PNG)
+        note["Front"], note["Back"] = "Only on the phone", f'x <img src="{name}">'
         phone.col.add_note(note, phone.col.decks.id("Phone"))
         phone.answer(phone.col.find_cards("")[0], 3)
         phone.sync()  # the phone uploads first
+        phone.col.sync_media(phone.auth)
+        while phone.col.media_sync_status().active:
+            time.sleep(0.05)
         ours_before = team_guids(db)
         merged = ok(srs(db, "sync", now=now))
         assert "Downloaded the server's collection and merged it" in merged.output
+        assert "1 media files received" in merged.output
+        assert (db.parent / "media" / name).read_bytes() == PNG
         assert len(srs_reviews(db, note.guid)) == 1
         assert team_guids(db) == ours_before
         phone.sync()

@@ -43,9 +43,10 @@ from srs.anki.formats import (
     NoteType,
     Progress,
     Revlog,
+    read_collection,
     read_package,
 )
-from srs.anki.media import MediaImport
+from srs.anki.media import MediaImport, media_refs
 from srs.anki.notetypes import BY_MODEL_ID
 from srs.anki.render import foreign_fields
 from srs.anki.schedule import day_zero, from_anki
@@ -213,27 +214,55 @@ def import_package(
         return import_review_csv(session, path, now, progress)
     with tempfile.TemporaryDirectory(prefix="srs-import-") as work:
         package = read_package(path, Path(work))
-        media = None
-        if media_folder is not None and package.media:
-            media = MediaImport(media_folder)
-        report = progress or (lambda stage, done, total: None)
-        try:
-            if media is not None:
-                # first, so that notes refer to the names their files were stored under;
-                # under the write lock (taken at BEGIN), so no other import picks names now
-                session.connection()
-                media.store(path, package, report)
-                if media.renamed:
-                    for note in package.notes:
-                        note.fields = media.rewrite(note.fields)
-            summary = _merge(session, package, now, report)
-        except BaseException:
-            if media is not None:
-                media.discard()
-            raise
+        media = MediaImport(media_folder) if media_folder is not None and package.media else None
+        return _import(session, package, now, media, lambda m, report: m.store(path, package, report), progress)
+
+
+def import_collection(
+    session: Session,
+    path: Path,
+    now: datetime,
+    media_source: Path | None = None,
+    media_folder: Path | None = None,
+    progress: Progress | None = None,
+) -> ImportSummary:
+    """Import an Anki collection file as it lies (srs sync's replica): nothing is packed or unpacked.
+
+    The media files its notes refer to are taken from *media_source* (the
+    collection's own media folder) into *media_folder*. The caller commits.
+    """
+    package = read_collection(path, "anki21b")
+    has_media = media_source is not None and media_source.is_dir() and any(media_source.iterdir())
+    names = {name for note in package.notes for value in note.fields for name in media_refs(value)} if has_media else set()
+    if media_source is None or media_folder is None or not names:
+        return _import(session, package, now, None, lambda m, report: None, progress)
+    source = media_source
+    return _import(session, package, now, MediaImport(media_folder), lambda m, report: m.store_from_folder(source, names, report), progress)
+
+
+def _import(
+    session: Session, package: AnkiPackage, now: datetime, media: MediaImport | None,
+    store: Callable[[MediaImport, Progress], None], progress: Progress | None,
+) -> ImportSummary:
+    """Store the media (through *store*), then merge the package's notes, cards and answers."""
+    report = progress or (lambda stage, done, total: None)
+    try:
         if media is not None:
-            summary.media, summary.media_new, summary.media_renamed = len(media.stored), len(media.added), media.added_renamed
-            summary.discard_media = media.discard
+            # first, so that notes refer to the names their files were stored under;
+            # under the write lock (taken at BEGIN), so no other import picks names now
+            session.connection()
+            store(media, report)
+            if media.renamed:
+                for note in package.notes:
+                    note.fields = media.rewrite(note.fields)
+        summary = _merge(session, package, now, report)
+    except BaseException:
+        if media is not None:
+            media.discard()
+        raise
+    if media is not None:
+        summary.media, summary.media_new, summary.media_renamed = len(media.stored), len(media.added), media.added_renamed
+        summary.discard_media = media.discard
     return summary
 
 

@@ -17,10 +17,11 @@ import hashlib
 import html
 import os
 import re
+import shutil
 import tempfile
 import zipfile
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -132,28 +133,50 @@ class MediaImport:
         return sum(1 for new in self.renamed.values() if new in added)
 
     def store(self, path: Path, package: AnkiPackage, progress: Progress | None = None) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        total = 0
+        """The package's files, read from its zip archive at *path*."""
         try:
             with zipfile.ZipFile(path) as archive:
-                for done, (name, member) in enumerate(package.media.items()):
-                    if progress is not None and done % 50 == 0:
-                        progress("media", done, len(package.media))
-                    fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".incoming-")
-                    os.close(fd)
-                    incoming = Path(tmp)
-                    try:
-                        info = archive.getinfo(member)
-                        if package.layout == "anki21b":
-                            zstd_member(archive, info, incoming, formats.MAX_MEDIA_BYTES - total)  # read at the time: a test lowers it
-                        else:
-                            copy_member(archive, info, incoming, formats.MAX_MEDIA_BYTES - total)  # read at the time: a test lowers it
-                        total += incoming.stat().st_size
-                        self.stored[name] = self._place(incoming, safe_name(name))
-                    finally:
-                        incoming.unlink(missing_ok=True)
+
+                def unpack(member: str, incoming: Path, limit: int) -> None:
+                    info = archive.getinfo(member)
+                    if package.layout == "anki21b":
+                        zstd_member(archive, info, incoming, limit)
+                    else:
+                        copy_member(archive, info, incoming, limit)
+
+                self._store_all(package.media, unpack, progress)
         except (zipfile.BadZipFile, EOFError, zlib.error) as exc:
             raise ImportError_(f"{path.name}: a media file is damaged ({exc})") from None
+
+    def store_from_folder(self, folder: Path, names: Iterable[str], progress: Progress | None = None) -> None:
+        """Files with *names* (plain names only) from another media *folder*, such as an Anki collection's."""
+
+        def copy(name: str, incoming: Path, limit: int) -> None:
+            source = folder / name
+            if source.stat().st_size > limit:
+                raise ImportError_(f"media file {name!r} is over the limit of {limit} bytes")
+            with source.open("rb") as src, incoming.open("wb") as dst:
+                shutil.copyfileobj(src, dst)
+
+        present = {name: name for name in sorted(names) if plain_name(name) and (folder / name).is_file()}
+        self._store_all(present, copy, progress)
+
+    def _store_all(self, members: Mapping[str, str], fetch: Callable[[str, Path, int], None], progress: Progress | None) -> None:
+        """Store each file name -> source member of *members*, fetched by *fetch(member, target, byte limit)*."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        total = 0
+        for done, (name, member) in enumerate(members.items()):
+            if progress is not None and done % 50 == 0:
+                progress("media", done, len(members))
+            fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".incoming-")
+            os.close(fd)
+            incoming = Path(tmp)
+            try:
+                fetch(member, incoming, formats.MAX_MEDIA_BYTES - total)  # read at the time: a test lowers it
+                total += incoming.stat().st_size
+                self.stored[name] = self._place(incoming, safe_name(name))
+            finally:
+                incoming.unlink(missing_ok=True)
 
     def _place(self, incoming: Path, name: str) -> str:
         digest = _sha1(incoming)
