@@ -8,13 +8,17 @@ forgetting curve with a *true* stability 0.7× or 1.3× what FSRS believes
 user recalls, Again when not, and FSRS learns only from those answers.
 
 Policies, each within the same daily budget, new cards introduced at the
-same even pace over all but the last three days:
+same even pace over all but the last three days (which the plan alone
+continues in those days for the cards still waiting):
 
 * **plan** — srs's plan: intervals capped at the interview
   (``Scheduler(deadline_day=...)``), when the budget binds the reviews that
   raise recall on the interview morning most (the rule of
-  ``srs.plan.simulate_plan``), and in the last three days the unused budget
-  on the cards least likely to be recalled then (``ReviewSession``'s catch-up);
+  ``srs.plan.simulate_plan``), and in the last three days first the new
+  cards still waiting (skipped days and a tight budget leave some; as many
+  as the budget allows, ``srs.plan.planned_new_today``), then the unused
+  budget on the cards least likely to be recalled then (``ReviewSession``'s
+  catch-up);
 * **FSRS 0.90** — plain FSRS at 0.90 desired retention, due cards oldest first;
 * **FSRS, retention raised** — plain FSRS with the highest desired retention
   (of 0.90-0.99) that spends no more minutes than the plan;
@@ -133,6 +137,12 @@ def _simulate(policy: str, retention: float, scale: float, budget_minutes: int, 
             room -= spent
             answers += spent
         intro_days = DAYS - CONSOLIDATION
+        if planned and offset >= intro_days:  # srs.plan: in the last days, the new cards still waiting, as the budget allows
+            while introduced < CARDS and room >= 2:
+                spent = answer(introduced, at)
+                room -= spent
+                answers += spent
+                introduced += 1
         if offset < intro_days:
             pace = math.ceil((CARDS - introduced) / (intro_days - offset))
             count = 0
@@ -207,7 +217,7 @@ def report(result: dict[str, object]) -> str:
         "| true / believed | budget | policy | recall on the day | share >= 0.9 | recall 14 days later | minutes |",
         "|---:|---:|---|---:|---:|---:|---:|",
     ]
-    wins = 0
+    wins = floor = 0
     for setting in settings:
         medians = {}
         for policy in POLICIES:
@@ -223,8 +233,18 @@ def report(result: dict[str, object]) -> str:
             )
         best_other = max(medians[p]["recall"] for p in POLICIES[1:])
         wins += medians["plan"]["recall"] > best_other
+        floor += medians["plan"]["recall_14_days_later"] >= medians["FSRS 0.90"]["recall_14_days_later"] - 0.02
     lines.append("")
-    lines.append(f"The plan has the highest median true recall on the day in {wins} of {len(settings)} settings.")
+    lines.append(f"The plan has the highest median true recall on the day in {wins} of {len(settings)} settings (target: all), and its "
+                 f"recall 14 days later is no more than 2 points below plain FSRS 0.90's in {floor} of {len(settings)} (target: all).")
+    lines.append("")
+    lines.append(
+        "Most of the plan's lead comes from its last days: skipped days and a tight budget leave new cards unseen under "
+        "every policy's even pace, and the plan brings them in during the last three days, where a first sight two days "
+        "before the interview raises recall on the morning (and two weeks later) far more than reviewing cards already "
+        "likely recalled. Without that rule (this benchmark's earlier runs) the plan was 0 to 2 points ahead of plain FSRS 0.90 "
+        "and behind FSRS with the advance catch-up in two of the four settings."
+    )
     return "\n".join(lines)
 
 

@@ -21,7 +21,14 @@ from srs.domain import CardState, NoteKind, Rating
 from srs.errors import ConfigError
 from srs.models import Card, Deck, Note, Story
 from srs.scheduler import NEW, Memory, Scheduler, memory_of
-from srs.settings import Schedulers, clock_for, get_setting, interview_day, set_setting
+from srs.settings import (
+    Schedulers,
+    clock_for,
+    default_preset,
+    get_setting,
+    interview_day,
+    set_setting,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -85,7 +92,12 @@ def daily_review_cap(session: Session) -> int | None:
 
 
 # New cards are introduced over the plan's first days and not in its last
-# CONSOLIDATION_DAYS, so each is seen again before the interview.
+# CONSOLIDATION_DAYS, so each is seen again before the interview; in those
+# days, the new cards still waiting (skipped days, a tight budget) come in as
+# the budget allows after the reviews due: a card first seen two days before
+# the interview is far likelier recalled on the morning than one never seen,
+# and than the same minutes spent reviewing cards already likely recalled
+# (bench/deadline.py measures both).
 CONSOLIDATION_DAYS = 3
 FOLLOW_UP_DAYS = 14  # recall this long after the interview is the floor the plan must keep
 # When minutes are short, new cards of these kinds come first: the user's own stories and pitch.
@@ -115,7 +127,8 @@ def simulate_plan(session: Session, now: datetime, target_day: int, budget: int 
     done most-useful-first when the budget binds: by how much the review
     raises recall on the interview morning, per answer. New cards come in at
     an even pace over the days before the last CONSOLIDATION_DAYS, stories and
-    the pitch first; those the budget leaves no room for are reported.
+    the pitch first; those still waiting then come in during the last days as
+    the budget allows, and those it leaves no room for are reported.
     """
     clock = clock_for(session)
     today = clock.today(now)
@@ -141,7 +154,8 @@ def simulate_plan(session: Session, now: datetime, target_day: int, budget: int 
         at = _noon(clock, day)
         room = budget if budget is not None else 1 << 30
         due = [c for c in cards if c.due_day is not None and c.due_day <= day]
-        pace = -(-len(pending_new) // max(1, intro_days - offset)) if offset < intro_days else 0
+        # an even pace before the last days; in them, whatever is still waiting, as the budget allows
+        pace = -(-len(pending_new) // max(1, intro_days - offset)) if offset < intro_days else len(pending_new)
         reviews = introduced = answers = 0
         # the user's own stories and pitch first (their reviews, then their new cards), then the rest
         for own in (True, False):
@@ -225,24 +239,33 @@ def _gain(card: _Sim, at: datetime, target_day: int) -> float:
 
 
 def planned_new_today(session: Session, now: datetime) -> int | None:
-    """New cards the plan introduces today (its even pace to the last CONSOLIDATION_DAYS), or None without a plan.
+    """New cards the plan introduces today, or None without a plan.
 
-    `srs review` takes the larger of this and the new_per_day setting, so the
-    new cards are all in before the interview.
+    Before the last CONSOLIDATION_DAYS: an even pace, so the new cards are all
+    in by then. In the last days: every new card still waiting, or with a
+    daily budget as many as its answers allow (each new card takes an answer
+    per learning step). `srs review` takes the larger of this and the
+    new_per_day setting, and shows new cards after the reviews due.
     """
     clock = clock_for(session)
     target_day = interview_day(session, clock)
     if target_day is None:
         return None
     today = clock.today(now)
-    intro_days = target_day - CONSOLIDATION_DAYS - today
-    if intro_days <= 0:
+    if today >= target_day:
         return 0
-    waiting = session.scalar(
+    waiting = int(session.scalar(
         select(func.count(Card.id)).join(Note, Note.id == Card.note_id)
         .where(Card.state == CardState.NEW, Card.suspended.is_(False), Note.orphaned.is_(False))
-    ) or 0
-    return -(-int(waiting) // intro_days)
+    ) or 0)
+    intro_days = target_day - CONSOLIDATION_DAYS - today
+    if intro_days > 0:
+        return -(-waiting // intro_days)
+    cap = daily_review_cap(session)
+    if cap is None:
+        return waiting
+    steps = max(1, len(default_preset(session).learning_steps))
+    return min(waiting, cap // steps)
 
 
 def plan_report(session: Session, now: datetime) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from srs.clock import Clock
 from srs.db import Database
 from srs.domain import Rating
 from srs.models import Card
-from srs.plan import daily_review_cap, plan_report, set_plan
+from srs.plan import daily_review_cap, plan_report, planned_new_today, set_plan
 from srs.review import Limits, ReviewSession
 from srs.scheduler import NEW, Scheduler
 
@@ -118,6 +118,9 @@ def test_new_cards_are_planned_and_stories_come_first_when_minutes_are_short(tmp
     assert not tight["reachable"] and tight["left_out"]["cards"] > 0 and tight["left_out"]["more_minutes_a_day"] > 0
     assert "Interview::Stories" not in tight["left_out"]["by_deck"]  # the user's own stories come in first
     assert all(d["minutes"] <= 4 for d in tight["workload"])
+    # the budget binds all week: the new cards still waiting come in during the last three days too, as it allows
+    assert all(d["new"] > 0 for d in tight["workload"][-3:])
+    assert sum(d["new"] for d in tight["workload"]) + tight["left_out"]["cards"] == tight["new_cards"]
     text = run("plan").output
     assert "Does not fit" in text and "more minutes a day" in text
 
@@ -176,3 +179,29 @@ def test_in_the_last_days_review_catches_up_on_the_weakest_cards(db: Database) -
         set_plan(session, (later + timedelta(days=20)).date().isoformat(), None, NOW)
         session.commit()
         assert ReviewSession(session, Limits(10, 100)).queue(later).card_id is None  # not yet the last days
+
+
+def test_in_the_last_days_the_new_cards_still_waiting_come_before_the_catch_up(db: Database) -> None:
+    """Two days before the interview the plan offers every waiting new card (or as many as the minutes allow), and review
+    shows a new card before catching up on reviewed ones: a first sight then is worth more on the morning (bench/deadline.py)."""
+    ids = add_notes(db, 30)
+    with db.session(write=True) as session:
+        study = ReviewSession(session, Limits(10, 100))
+        for i, card_id in enumerate(ids[:2]):  # two cards graduated with Easy: not due, below 97% on the interview morning
+            study.answer(session.get(Card, card_id), Rating.EASY, NOW - timedelta(days=2, seconds=-i), 5000)  # type: ignore[arg-type]
+        session.commit()
+        later = NOW + timedelta(days=1, hours=2)
+        interview = (later + timedelta(days=2)).date().isoformat()
+        set_plan(session, interview, None, NOW)
+        session.commit()
+        assert planned_new_today(session, later) == 28  # every card still new
+        assert Limits.from_settings(session, now=later).new_per_day == 28
+        shown = ReviewSession(session, Limits.from_settings(session, now=later)).queue(later).card_id
+        assert shown in ids[2:]  # a new card, not the catch-up of the two weak ones
+        assert ReviewSession(session, Limits(0, 100)).queue(later).card_id in ids[:2]  # no new cards left today: catch-up
+        set_plan(session, interview, 10, NOW)  # 10 minutes at the 60 s default: 10 answers, two learning steps per new card
+        session.commit()
+        assert planned_new_today(session, later) == 5
+        set_plan(session, (later + timedelta(days=20)).date().isoformat(), None, NOW)
+        session.commit()
+        assert planned_new_today(session, later) == -(-28 // 17)  # not the last days: the even pace
