@@ -93,6 +93,14 @@ def _anki() -> Any:
     return anki.collection
 
 
+def _anki_version() -> str:
+    try:
+        from anki.buildinfo import version
+    except ImportError:
+        return "unknown"
+    return str(version)
+
+
 # --- where things live ------------------------------------------------------------------
 
 
@@ -163,7 +171,17 @@ def _explain(exc: Exception, endpoint: str) -> SyncProblem:
         if "password" in lowered or "auth" in lowered or "403" in lowered:
             return SyncProblem(f"the sync server refused the login: {text} (srs sync login --endpoint {endpoint})")
         if "version" in lowered or "upgrade" in lowered or "too old" in lowered or "too new" in lowered:
-            return SyncProblem(f"the sync server does not accept this version of Anki's sync (anki library): {text}")
+            return SyncProblem(
+                f"the sync server does not accept the sync of anki {_anki_version()}, which srs uses: {text} "
+                "(run the server and srs's anki library at the same Anki release)"
+            )
+        if "check database" in lowered:
+            # HTTP 400: how Anki's own server refuses a sync version it does not support (rslib sync/version.rs
+            # ensure_supported), and how the anki library words any 400 (it cannot tell the two apart)
+            return SyncProblem(
+                f"the sync server rejected srs's request (HTTP 400): most often a server on another Anki release than "
+                f"srs's anki library ({_anki_version()}); run both at the same release, then srs sync again"
+            )
         return SyncProblem(f"sync failed: {text}")
     if name == "Interrupted":
         return SyncProblem("sync stopped (Ctrl-C); nothing in srs changed, and the next srs sync picks up from here")

@@ -503,8 +503,8 @@ def test_when_srs_has_the_newer_edit_the_phone_gets_it_and_its_own_text_is_kept(
         phone.col.close()
 
 
-def test_a_server_that_is_down_or_talks_garbage_is_one_line(world: dict, tmp_path: Path) -> None:  # type: ignore[type-arg]
-    """A server that stopped, and one that answers nonsense: one line, exit 1, srs's database as it was."""
+def test_a_server_that_is_down_talks_garbage_or_refuses_the_version_is_one_line(world: dict, tmp_path: Path) -> None:  # type: ignore[type-arg]
+    """A server that stopped, one that answers nonsense, and one that refuses the sync version: one line, exit 1, srs's database as it was."""
     import http.server
     import threading
 
@@ -526,16 +526,34 @@ def test_a_server_that_is_down_or_talks_garbage_is_one_line(world: dict, tmp_pat
             def log_message(self, *args: object) -> None:
                 pass
 
-        garbage = http.server.HTTPServer(("127.0.0.1", 0), Garbage)
-        thread = threading.Thread(target=garbage.serve_forever, daemon=True)
-        thread.start()
-        try:
-            auth.write_text(json.dumps({**saved, "endpoint": f"http://127.0.0.1:{garbage.server_address[1]}/"}))
-            result = srs(db, "sync", now=now + timedelta(minutes=1))
-            assert result.exit_code == 1 and result.output.count("\n") == 1 and result.output.startswith("Error: "), result.output
-        finally:
-            garbage.shutdown()
-            garbage.server_close()
+        def refusing(status: int) -> type[http.server.BaseHTTPRequestHandler]:
+            """A server refusing the client's sync version: Anki's own server answers 400 (rslib sync/version.rs,
+            ensure_supported; error.rs sends the status's name as the body), AnkiWeb 501 for a client too old."""
+
+            class Refuse(Garbage):
+                def do_POST(self) -> None:  # noqa: N802 - the name http.server calls
+                    self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                    body = http.HTTPStatus(status).phrase.encode()
+                    self.send_response(status)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+
+            return Refuse
+
+        for handler, says in ((Garbage, "Error: "), (refusing(400), "another Anki release"), (refusing(501), "does not accept the sync of anki")):
+            fake = http.server.HTTPServer(("127.0.0.1", 0), handler)
+            thread = threading.Thread(target=fake.serve_forever, daemon=True)
+            thread.start()
+            try:
+                auth.write_text(json.dumps({**saved, "endpoint": f"http://127.0.0.1:{fake.server_address[1]}/"}))
+                result = srs(db, "sync", now=now + timedelta(minutes=1))
+                assert result.exit_code == 1 and result.output.count("\n") == 1 and result.output.startswith("Error: "), result.output
+                assert says in result.output and "Check Database" not in result.output, result.output
+                assert _counts(db) == before
+            finally:
+                fake.shutdown()
+                fake.server_close()
         auth.write_text(json.dumps({**saved, "endpoint": f"http://127.0.0.1:{_free_port()}/"}))
         one_line_error(srs(db, "sync", now=now + timedelta(minutes=2)), "cannot reach the sync server")
         assert _counts(db) == before
