@@ -237,6 +237,15 @@ def report(result: dict[str, object]) -> str:
     lines.append("")
     lines.append(f"The plan has the highest median true recall on the day in {wins} of {len(settings)} settings (target: all), and its "
                  f"recall 14 days later is no more than 2 points below plain FSRS 0.90's in {floor} of {len(settings)} (target: all).")
+    lines += ["", "Per seed (seeds 0 to {}), in the same order in each cell:".format(len(settings[0]["seeds"]) - 1), "",
+              "| true / believed | budget | policy | recall on the day | share >= 0.9 | recall 14 days later | minutes |",
+              "|---:|---:|---|---|---|---|---|"]
+    for setting in settings:
+        for policy in POLICIES:
+            rows = [seed[policy] for seed in setting["seeds"]]
+            cells = [" ".join(f"{r[k]:.3f}" if k != "minutes" else f"{r[k]:.0f}" for r in rows)
+                     for k in ("recall", "share_90", "recall_14_days_later", "minutes")]
+            lines.append(f"| {setting['scale']} | {setting['budget']} min | {policy} | " + " | ".join(cells) + " |")
     lines.append("")
     lines.append(
         "Most of the plan's lead comes from its last days: skipped days and a tight budget leave new cards unseen under "
