@@ -59,35 +59,35 @@ def doctored(tmp_path: Path, name: str, *statements: str) -> Path:
 ENDLESS = "WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM r)"
 
 
-@pytest.mark.parametrize(
-    ("name", "statements", "message"),
-    [
-        (
-            "revlog view",
-            ("DROP TABLE revlog",
-             f"CREATE VIEW revlog AS {ENDLESS} SELECT x AS id, 1 AS cid, -1 AS usn, 3 AS ease, 1 AS ivl, 0 AS lastIvl, "
-             "2500 AS factor, 1000 AS time, 1 AS type FROM r"),
-            "the package's revlog is a view, not a table: srs reads only plain tables",
-        ),
-        (
-            "notes view",
-            ("DROP TABLE notes",
-             f"CREATE VIEW notes AS {ENDLESS} SELECT x AS id, 'g' || x AS guid, 1 AS mid, 0 AS mod, -1 AS usn, '' AS tags, "
-             "printf('%.*c', 100000, 'x') AS flds, '' AS sfld, 0 AS csum, 0 AS flags, '' AS data FROM r"),
-            "the package's notes is a view, not a table: srs reads only plain tables",
-        ),
-        (
-            "generated column",
-            ("ALTER TABLE notes ADD COLUMN big TEXT GENERATED ALWAYS AS (printf('%.*c', 500000000, 'x')) VIRTUAL",),
-            "the package's notes table has generated columns: srs reads only plain tables",
-        ),
-        (
-            "huge field",
-            ("UPDATE notes SET flds = printf('%.*c', 2000000, 'x') || char(31) || 'b' WHERE id = (SELECT min(id) FROM notes)",),
-            "has a field of 2,000,000 characters; srs imports fields of up to 1,048,576",
-        ),
-    ],
-)
+HOSTILE_COLLECTIONS = [
+    (
+        "revlog view",
+        ("DROP TABLE revlog",
+         f"CREATE VIEW revlog AS {ENDLESS} SELECT x AS id, 1 AS cid, -1 AS usn, 3 AS ease, 1 AS ivl, 0 AS lastIvl, "
+         "2500 AS factor, 1000 AS time, 1 AS type FROM r"),
+        "the package's revlog is a view, not a table: srs reads only plain tables",
+    ),
+    (
+        "notes view",
+        ("DROP TABLE notes",
+         f"CREATE VIEW notes AS {ENDLESS} SELECT x AS id, 'g' || x AS guid, 1 AS mid, 0 AS mod, -1 AS usn, '' AS tags, "
+         "printf('%.*c', 100000, 'x') AS flds, '' AS sfld, 0 AS csum, 0 AS flags, '' AS data FROM r"),
+        "the package's notes is a view, not a table: srs reads only plain tables",
+    ),
+    (
+        "generated column",
+        ("ALTER TABLE notes ADD COLUMN big TEXT GENERATED ALWAYS AS (printf('%.*c', 500000000, 'x')) VIRTUAL",),
+        "the package's notes table has generated columns: srs reads only plain tables",
+    ),
+    (
+        "huge field",
+        ("UPDATE notes SET flds = printf('%.*c', 2000000, 'x') || char(31) || 'b' WHERE id = (SELECT min(id) FROM notes)",),
+        "has a field of 2,000,000 characters; srs imports fields of up to 1,048,576",
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "statements", "message"), HOSTILE_COLLECTIONS)
 def test_packages_are_data_not_programs(tmp_path: Path, name: str, statements: tuple[str, ...], message: str) -> None:
     """Views, generated columns and oversized fields are refused at once with one line; nothing changes."""
     package = doctored(tmp_path, name.replace(" ", "-"), *statements)
@@ -99,6 +99,30 @@ def test_packages_are_data_not_programs(tmp_path: Path, name: str, statements: t
     assert time.monotonic() - started < 30  # a hang or a gigabyte would not finish
     assert result.exit_code == 1 and result.output.count("\n") == 1, result.output
     assert message in result.output
+    assert snapshot(db) == before
+
+
+@pytest.mark.parametrize(("name", "statements", "message"), HOSTILE_COLLECTIONS)
+def test_a_synced_collection_is_read_as_warily_as_a_package(tmp_path: Path, name: str, statements: tuple[str, ...], message: str) -> None:
+    """`srs sync` reads the replica a server sent with the package reader's guards: a doctored one is refused, nothing changes."""
+    from datetime import datetime, timezone
+
+    from srs.anki.import_ import import_collection
+    from srs.db import open_database
+    from srs.errors import ImportError_
+
+    package = doctored(tmp_path, name.replace(" ", "-"), *statements)
+    with zipfile.ZipFile(package) as archive:
+        archive.extract("collection.anki2", tmp_path / "replica")
+    db = tmp_path / "c.db"
+    assert run(db, "status").exit_code == 0
+    before = snapshot(db)
+    database = open_database(db)
+    started = time.monotonic()
+    with database.session(write=True) as session, pytest.raises(ImportError_, match=message.split(":")[0]):
+        import_collection(session, tmp_path / "replica" / "collection.anki2", datetime(2026, 11, 25, 8, tzinfo=timezone.utc))
+    database.close()
+    assert time.monotonic() - started < 30
     assert snapshot(db) == before
 
 
