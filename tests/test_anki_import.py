@@ -232,11 +232,19 @@ def test_memory_states_match_anki(anki_world: dict, layout: str, tmp_path: Path)
             answers = session.scalar(select(func.count(Review.id)))
             assert answers == summary.reviews_added
             schedulers = Schedulers(session, clock_for(session))
+            replaced = 0
             for card in session.scalars(select(Card).where(Card.state != CardState.NEW)).all()[:50]:
                 # memory is the replay of the history; the schedule (due, step) is Anki's until srs answers
                 replayed = replay_card(session, card, schedulers)
-                assert card.anki_schedule is not None
-                assert dataclasses.replace(replayed, due=card.due, step=card.step) == memory_of(card)
+                if card.anki_schedule is None:
+                    # the world makes every reviewed card a review card in Anki, but a history that ends in a
+                    # learning step (depending on the hour the world was built) does not explain that: srs's
+                    # replay stands, whole, and the import counts it
+                    assert replayed == memory_of(card) and replayed.state != CardState.REVIEW
+                    replaced += 1
+                else:
+                    assert dataclasses.replace(replayed, due=card.due, step=card.step) == memory_of(card)
+            assert replaced <= summary.schedules_replaced and replaced < 5
         # importing again adds nothing
         with db.session(write=True) as session:
             again = import_package(session, anki_world["packages"][layout], anki_world["now"])

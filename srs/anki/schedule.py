@@ -62,6 +62,9 @@ class AnkiSchedule:
     buried: bool
 
 
+_BY_TYPE = {int(state): state for state in CardState}  # Anki's card type is srs's state; a lookup, not an enum call per card
+
+
 def from_anki(card: AnkiCard, zero: int, clock: Clock, learning_steps: int, relearning_steps: int) -> AnkiSchedule | None:
     """srs's view of *card*'s schedule; None when its values are not a schedule srs can keep.
 
@@ -76,7 +79,7 @@ def from_anki(card: AnkiCard, zero: int, clock: Clock, learning_steps: int, rele
         return None
     if queue == 4:  # a preview in a filtered deck without a home due: no schedule to keep
         return None
-    state = CardState(kind)
+    state = _BY_TYPE[kind]
     buried = queue in (QUEUE_USER_BURIED, QUEUE_SIBLING_BURIED)
     suspended = queue == QUEUE_SUSPENDED
     kept = {"type": kind, "queue": queue, "due": due, "ivl": ivl, "factor": card.factor, "left": card.left}
