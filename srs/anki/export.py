@@ -417,15 +417,13 @@ def _build_collection(
                      _anki_tags(note.tags), "\x1f".join(values), values[0] if values else "")
                 )
                 continue
-            gnote = genanki.Note(
-                model=models[note.kind],
-                fields=_note_fields(stories, note),
-                tags=[t.replace(" ", "_") for t in note.tags],
-                guid=note.guid,
-            )
+            # the row genanki's Note would write (note.py: tags space-joined with a space at each end, fields
+            # joined by 0x1f, the sort field at the model's index), built directly: tens of thousands per sync
+            model = models[note.kind]
+            values = _note_fields(stories, note)
             rows.append(
-                (note_ids[note.id], gnote.guid, gnote.model.model_id, note.modified // 1000,
-                 gnote._format_tags(), gnote._format_fields(), gnote.sort_field)
+                (note_ids[note.id], note.guid, model.model_id, note.modified // 1000,
+                 f" {' '.join(t.replace(' ', '_') for t in note.tags)} ", "\x1f".join(values), values[model.sort_field_index])
             )
         cursor.executemany("INSERT INTO notes VALUES (?,?,?,?,-1,?,?,?,0,0,'')", rows)
 
