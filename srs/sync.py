@@ -74,6 +74,10 @@ WATERMARK = "sync_watermark"  # the highest update sequence number the replica h
 LAST_SYNC = "sync_last"  # Unix ms of the last completed sync
 PUSHED_REVIEW = "sync_pushed_review"  # the highest review id pushed
 SYNCED_NOTES = "sync_notes"  # guids both sides held after the last sync (to tell a deletion from a note never sent)
+# that list as rows of SQL, for comparing guids inside SQLite (no setting yet: none)
+_SYNCED_GUIDS = (
+    f"SELECT value FROM json_each(coalesce((SELECT value FROM settings WHERE key = '{SYNCED_NOTES}'), '[]')) WHERE type = 'text'"
+)
 _MOVED_AT_MOST_MS = 64  # an answer moved this little (to keep times unique) is the same answer
 
 
@@ -455,15 +459,21 @@ def _push(
     """srs's changes since the last sync into the replica; *up_to* leaves out reviews past that id (they came from it)."""
     step("sending srs's changes to the replica")
     replica = _Replica(col)
-    ours = set(session.scalars(select(Note.guid).where(Note.orphaned.is_(False))))
-    synced = set(get_setting(session, SYNCED_NOTES) or [])
+    session.flush()
+    conn = session.connection()
+    # the guids compared in SQL (a sync reads what changed: no Python object per note of the collection)
+    removed = set(conn.exec_driver_sql(
+        f"SELECT value FROM ({_SYNCED_GUIDS}) WHERE value NOT IN (SELECT guid FROM notes WHERE NOT orphaned)"
+    ).scalars())
     # removed in srs since the last sync: Anki's removal, so the deletion travels
-    gone = list(replica.note_ids(synced - ours).values())
+    gone = list(replica.note_ids(removed).values())
     if gone:
         col.remove_notes(gone)
         summary.notes_removed_there += len(gone)
     # new in srs: Anki's importer adds them with their cards, schedule and answers
-    maybe_new = ours - synced
+    maybe_new = set(conn.exec_driver_sql(
+        f"SELECT guid FROM notes WHERE NOT orphaned AND guid NOT IN ({_SYNCED_GUIDS})"
+    ).scalars())
     present = replica.note_ids(maybe_new)
     summary.notes_sent += _add_new_notes(session, db_path, col, now, {g for g in maybe_new if g not in present})
     summary.answers_sent += _push_answers(session, col, replica, up_to)
@@ -702,10 +712,12 @@ def _pull(
         summary.answers_received += result.reviews_added
         summary.notes_received += result.notes_new + result.notes_updated
     # removed on the other side (or, with *remove_missing*, not on the server at all)
-    held = set(col.db.list("select guid from notes"))
-    synced = set(get_setting(session, SYNCED_NOTES) or [])
-    ours = dict(session.execute(select(Note.guid, Note.id).where(Note.orphaned.is_(False))).all())
-    gone = [ours[g] for g in ours if g not in held and (remove_missing or g in synced)]
+    session.flush()
+    gone = [NoteId(n) for n in session.connection().exec_driver_sql(
+        "SELECT id FROM notes WHERE NOT orphaned AND guid NOT IN (SELECT value FROM json_each(?)) "
+        f"AND (? OR guid IN ({_SYNCED_GUIDS}))",
+        (json.dumps(col.db.list("select guid from notes")), int(remove_missing)),
+    ).scalars()]
     summary.notes_removed_here += _remove_notes(session, gone, now)
 
 

@@ -25,7 +25,7 @@ from sqlalchemy import func, select
 
 from srs.cli import cli
 from srs.db import open_database
-from srs.models import Card, Note, Review
+from srs.models import Card, Note, RemovedReview, Review
 
 from .anki_helpers import anki_collection, daytime_zone, local_timezone
 from .conftest import write
@@ -570,3 +570,52 @@ def test_without_the_anki_library_sync_says_how_to_install_it(tmp_path: Path) ->
     assert out.returncode == 1 and out.stderr.strip() == "Error: srs sync needs the anki package: pip install 'srs[sync]'", out.stderr
     status = subprocess.run([sys.executable, "-m", "srs", "--db", str(tmp_path / "x.db"), "status", "--json"], env=env, capture_output=True, text=True, timeout=60)
     assert status.returncode == 0, status.stderr  # every other command works without it
+
+
+def test_upload_and_download_replace_one_side_only_when_asked(world: dict) -> None:  # type: ignore[type-arg]
+    """--download makes srs's synced notes the server's (answers of the notes it removes kept); --upload makes the
+    server's collection srs's, and the phone takes it whole on its next sync. Without a terminal, only with --yes."""
+    db, now = world["db"], world["now"]
+    with local_timezone(world["zone"]):
+        ok(srs(db, "sync", now=now))
+        phone = Phone(world["tmp"] / "phone", world["server"])
+        phone.sync()
+        on_phone = phone.col.new_note(phone.col.models.by_name("Basic"))
+        on_phone["Front"], on_phone["Back"] = "Added on the phone", "x"
+        phone.col.add_note(on_phone, phone.col.decks.id("Phone"))
+        phone.sync()
+        # a note only srs has (never synced): --download removes it here, keeping its answers
+        ok(srs(db, "deck", "build", str(write(world["tmp"] / "extra.md", "# Extra\n## Conflict\n- Tell me about a feud.\n")),
+               now=now + timedelta(minutes=1)))
+        ok(srs(db, "review", "--deck", "Extra", "--new-limit", "1", input=" 3q", now=now + timedelta(minutes=1)))
+        extra = json.loads(ok(srs(db, "cards", "--json", "--search", "deck:Extra", now=now)).output)[0]
+        before = _counts(db)
+        one_line_error(srs(db, "sync", "--download", now=now + timedelta(minutes=2)), "add --yes")
+        assert _counts(db) == before  # not asked on a terminal: nothing happened
+        result = ok(srs(db, "sync", "--download", "--yes", now=now + timedelta(minutes=2)))
+        assert "Downloaded" in result.output
+        guids = {c["guid"] for c in json.loads(ok(srs(db, "cards", "--json", now=now + timedelta(minutes=2))).output)}
+        assert on_phone.guid in guids and extra["guid"] not in guids
+        database = open_database(db)
+        with database.session() as session:
+            kept = session.scalar(select(func.count()).select_from(RemovedReview).where(RemovedReview.guid == extra["guid"]))
+        database.close()
+        assert kept == 1  # the answer of the note --download removed is kept, as srs card rm keeps it
+
+        # --upload: the server's collection becomes srs's; the phone's unsynced note is gone after it takes it
+        only_phone = phone.col.new_note(phone.col.models.by_name("Basic"))
+        only_phone["Front"], only_phone["Back"] = "Phone, never synced", "y"
+        phone.col.add_note(only_phone, phone.col.decks.id("Phone"))
+        ok(srs(db, "deck", "build", str(write(world["tmp"] / "extra2.md", "# Extra two\n## Conflict\n- Tell me about a rift.\n")),
+               now=now + timedelta(minutes=3)))
+        result = ok(srs(db, "sync", "--upload", "--yes", now=now + timedelta(minutes=3)))
+        assert "Uploaded" in result.output
+        out = phone.col.sync_collection(phone.auth, False)
+        assert out.required in (out.FULL_SYNC, out.FULL_DOWNLOAD)  # the server's collection was replaced
+        phone.col.close_for_full_sync()
+        phone.col.full_upload_or_download(auth=phone.auth, server_usn=out.server_media_usn, upload=False)
+        phone.col.reopen(after_full_sync=True)
+        held = set(phone.col.db.list("select guid from notes"))
+        ours = {c["guid"] for c in json.loads(ok(srs(db, "cards", "--json", now=now + timedelta(minutes=4))).output)}
+        assert held >= ours and only_phone.guid not in held
+        phone.col.close()

@@ -331,8 +331,10 @@ def _merge(session: Session, package: AnkiPackage, now: datetime, progress: Prog
     # 3. notes and cards (added in bulk: a package may hold tens of thousands)
     conn = session.connection()
     existing_notes: dict[str, Note] = {}
-    held = {row[0] for row in conn.exec_driver_sql("SELECT guid FROM notes")} & {n.guid for n in package.notes}
-    guids = sorted(held)
+    # the package's guids srs holds, matched inside SQLite: a small package costs little in a large collection
+    guids = sorted(conn.exec_driver_sql(
+        "SELECT guid FROM notes WHERE guid IN (SELECT value FROM json_each(?))", (json.dumps([n.guid for n in package.notes]),)
+    ).scalars())
     for chunk in range(0, len(guids), 500):
         for note in session.scalars(select(Note).where(Note.guid.in_(guids[chunk : chunk + 500]))):
             existing_notes[note.guid] = note
