@@ -183,8 +183,9 @@ def simulate_plan(session: Session, now: datetime, target_day: int, budget: int 
                 cards.append(c)
         schedule.append({"day": day, "new": introduced, "reviews": reviews, "answers": answers})
     later = interview_morning + timedelta(days=FOLLOW_UP_DAYS)
-    recall_day = [_recall(c, interview_morning) for c in cards]
-    recall_later = [_recall(c, later) for c in cards]
+    # a card the plan leaves unseen counts, at no recall: the goal is the mean over every card, not over those that fit
+    recall_day = [_recall(c, interview_morning) for c in cards] + [0.0] * len(pending_new)
+    recall_later = [_recall(c, later) for c in cards] + [0.0] * len(pending_new)
     stories: dict[str, list[float]] = {}  # competency slug -> recall on the day of each of its story cards
     competencies_of: dict[int, list[str]] = {int(n): list(c) for n, c in session.execute(select(Story.note_id, Story.competencies))}
     note_of: dict[int, int] = {int(c): int(n) for c, n in session.execute(select(Card.id, Card.note_id))}

@@ -711,6 +711,7 @@ def plan_view(report: dict[str, Any]) -> Group:
         Text(
             f"Cards: {report['reviewed_cards']} studied, {report['new_cards']} new. Following this plan, on the interview "
             f"morning: {recall['at_least_90_percent']} at 90%+ recall, {recall['below_70_percent']} below 70%"
+            + (f" ({report['left_out']['cards']} never seen)" if report["left_out"]["cards"] else "")
             + (f", mean {recall['mean']:.0%}" if recall["mean"] is not None else "")
             + (f"; two weeks later, mean {later:.0%}." if later is not None else ".")
         ),

@@ -121,8 +121,11 @@ def test_new_cards_are_planned_and_stories_come_first_when_minutes_are_short(tmp
     # the budget binds all week: the new cards still waiting come in during the last three days too, as it allows
     assert all(d["new"] > 0 for d in tight["workload"][-3:])
     assert sum(d["new"] for d in tight["workload"]) + tight["left_out"]["cards"] == tight["new_cards"]
+    # the cards that never come in count at no recall: the mean is over every card, not over those that fit
+    assert tight["recall_on_the_day"]["below_70_percent"] >= tight["left_out"]["cards"]
+    assert tight["recall_on_the_day"]["mean"] <= 1 - tight["left_out"]["cards"] / tight["new_cards"]
     text = run("plan").output
-    assert "Does not fit" in text and "more minutes a day" in text
+    assert "Does not fit" in text and "more minutes a day" in text and "never seen" in text
 
 
 def test_a_long_plan_shows_thirty_days_then_a_summary(tmp_path: Path) -> None:
