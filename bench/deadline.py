@@ -137,21 +137,17 @@ def _simulate(policy: str, retention: float, scale: float, budget_minutes: int, 
             room -= spent
             answers += spent
         intro_days = DAYS - CONSOLIDATION
-        if planned and offset >= intro_days:  # srs.plan: in the last days, the new cards still waiting, as the budget allows
-            while introduced < CARDS and room >= 2:
-                spent = answer(introduced, at)
-                room -= spent
-                answers += spent
-                introduced += 1
-        if offset < intro_days:
+        if offset < intro_days:  # the even pace
             pace = math.ceil((CARDS - introduced) / (intro_days - offset))
-            count = 0
-            while introduced < CARDS and count < pace and room >= 2:
-                spent = answer(introduced, at)
-                room -= spent
-                answers += spent
-                introduced += 1
-                count += 1
+        else:  # srs.plan: in the last days, the new cards still waiting, as the budget allows; the others stop
+            pace = CARDS if planned else 0
+        count = 0
+        while introduced < CARDS and count < pace and room >= 2:
+            spent = answer(introduced, at)
+            room -= spent
+            answers += spent
+            introduced += 1
+            count += 1
         if policy in ("advance", "plan") and offset >= DAYS - CONSOLIDATION:
             extra = sorted((i for i in range(introduced) if i not in set(due)), key=lambda i: believed_day_recall(memories[i]))
             if planned:  # as srs review's catch-up: only the cards it believes below 97% on the day

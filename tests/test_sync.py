@@ -123,6 +123,12 @@ class Phone:
             self.col.full_upload_or_download(auth=self.auth, server_usn=out.server_media_usn, upload=out.required == out.FULL_UPLOAD)
             self.col.reopen(after_full_sync=True)
 
+    def sync_media(self) -> None:
+        """Anki's media sync, waited for (it runs in the background)."""
+        self.col.sync_media(self.auth)
+        while self.col.media_sync_status().active:
+            time.sleep(0.05)
+
     def answer(self, card_id: int, ease: int) -> None:
         card = self.col.get_card(card_id)
         card.start_timer()
@@ -301,9 +307,7 @@ def test_first_sync_merges_when_both_sides_hold_history(world: dict) -> None:  #
         phone.col.add_note(note, phone.col.decks.id("Phone"))
         phone.answer(phone.col.find_cards("")[0], 3)
         phone.sync()  # the phone uploads first
-        phone.col.sync_media(phone.auth)
-        while phone.col.media_sync_status().active:
-            time.sleep(0.05)
+        phone.sync_media()
         ours_before = team_guids(db)
         merged = ok(srs(db, "sync", now=now))
         assert "Downloaded the server's collection and merged it" in merged.output
@@ -424,9 +428,7 @@ def test_a_picture_travels_from_the_phone_to_srs_and_from_srs_to_the_phone(world
         note["Front"], note["Back"] = f'Look <img src="{name}">', "a picture"
         phone.col.add_note(note, phone.col.decks.id("Phone"))
         phone.sync()
-        phone.col.sync_media(phone.auth)
-        while phone.col.media_sync_status().active:
-            time.sleep(0.05)
+        phone.sync_media()
         result = ok(srs(db, "sync", now=now + timedelta(minutes=1)))
         assert "1 media files received" in result.output
         assert (db.parent / "media" / name).read_bytes() == PNG
@@ -445,9 +447,7 @@ def test_a_picture_travels_from_the_phone_to_srs_and_from_srs_to_the_phone(world
         ok(srs(db, "import", str(package), now=now + timedelta(minutes=2)))
         ok(srs(db, "sync", now=now + timedelta(minutes=3)))
         phone.sync()
-        phone.col.sync_media(phone.auth)
-        while phone.col.media_sync_status().active:
-            time.sleep(0.05)
+        phone.sync_media()
         assert phone.col.db.scalar("select count() from notes where guid = ?", shared.guid) == 1
         assert (Path(phone.col.media.dir()) / other_name).read_bytes() == PNG + b"2"
         phone.col.close()
