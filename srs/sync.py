@@ -36,8 +36,8 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -55,6 +55,7 @@ from srs.anki.export import (
     select_cards,
     write_collection,
 )
+from srs.anki.formats import Progress
 from srs.anki.import_ import import_collection, import_package
 from srs.anki.notetypes import NOTE_TYPES
 from srs.anki.schedule import day_zero
@@ -85,7 +86,9 @@ class SyncProblem(SrsError):
     """A sync that could not complete: the server, the network, the login or the versions."""
 
 
-Step = Callable[[str], None]
+# What a sync is doing: (stage, done, total), total 0 when the stage has no count
+# (the import's progress, with the transfer's bytes and the merge's notes and answers)
+Step = Progress
 
 
 def _anki() -> Any:
@@ -271,7 +274,7 @@ class SyncSummary:
 
 
 def run_sync(
-    session: Session, db_path: Path, now: datetime, force: str | None = None, step: Step = lambda _: None,
+    session: Session, db_path: Path, now: datetime, force: str | None = None, step: Step = lambda stage, done, total: None,
 ) -> SyncSummary:
     """Sync srs with the server: push, Anki's sync, pull. *force* is None, "upload" or "download". The caller commits."""
     who = read_login(db_path)
@@ -290,9 +293,9 @@ def run_sync(
         else:
             _push(session, db_path, col, now, summary, step)
             sent = _Pending.of(col)
-            step("syncing with the server")
+            step("syncing with the server", 0, 0)
             out = _sync(col, auth, who.endpoint)
-            step("syncing media")
+            step("syncing media", 0, 0)
             _sync_media(col, auth, who.endpoint)
             if out.required in (out.FULL_SYNC, out.FULL_DOWNLOAD, out.FULL_UPLOAD):
                 # the server's collection changed shape (a note type edited on a phone, say), or was reset:
@@ -314,6 +317,7 @@ def run_sync(
 
 FULL_PULL_CARDS = 2_000  # past this many changed cards a pull reads the replica file whole: faster than an export of many ids
 MEDIA_WAIT_SECONDS = 600  # a media sync that takes longer is left to the next srs sync
+PROGRESS_POLL_SECONDS = 0.1  # how often a full sync's transfer is asked how far it is
 
 
 def _sync(col: Any, auth: Any, endpoint: str) -> Any:
@@ -335,19 +339,32 @@ def _sync_media(col: Any, auth: Any, endpoint: str) -> None:
         raise _explain(exc, endpoint) from None
 
 
-def _full(col: Any, auth: Any, upload: bool, server_usn: int | None, endpoint: str) -> None:
+def _full(col: Any, auth: Any, upload: bool, server_usn: int | None, endpoint: str, step: Step, stage: str) -> None:
+    """Anki's full upload or download, its bytes reported to *step* as they move."""
     col.close_for_full_sync()
+    done = threading.Event()
+
+    def watch() -> None:  # the anki library lets go of Python's lock while it transfers; its progress is polled, as Anki's own UI does
+        while not done.wait(PROGRESS_POLL_SECONDS):
+            latest = col.latest_progress()
+            if latest.WhichOneof("value") == "full_sync":
+                step(stage, int(latest.full_sync.transferred), int(latest.full_sync.total))
+
+    watcher = threading.Thread(target=watch, name="srs-sync-progress", daemon=True)
+    watcher.start()
     try:
         col.full_upload_or_download(auth=auth, server_usn=server_usn, upload=upload)
     except Exception as exc:  # the anki library's errors, named in _explain
         raise _explain(exc, endpoint) from None
     finally:
+        done.set()
+        watcher.join()
         col.reopen(after_full_sync=True)
 
 
 def _upload_from_srs(session: Session, db_path: Path, col: Any, auth: Any, now: datetime, summary: SyncSummary, step: Step) -> Any:
     """Make the replica srs's whole collection and replace the server's with it."""
-    step("building the collection to upload")
+    step("building the collection to upload", 0, 0)
     col.close()
     path = replica_path(db_path)
     for suffix in ("", "-wal", "-shm"):
@@ -360,10 +377,10 @@ def _upload_from_srs(session: Session, db_path: Path, col: Any, auth: Any, now: 
     col.set_config("fsrs", True)  # srs schedules with FSRS: the other devices do too
     _add_stock_notetypes(col)
     summary.answers_sent = int(col.db.scalar("select count() from revlog") or 0)
-    step("uploading")
+    step("uploading", 0, 0)
     out = _sync(col, auth, auth.endpoint)
     if out.required in (out.FULL_SYNC, out.FULL_UPLOAD, out.FULL_DOWNLOAD):
-        _full(col, auth, True, out.server_media_usn, auth.endpoint)
+        _full(col, auth, True, out.server_media_usn, auth.endpoint, step, "uploading")
     # else: the server held an empty collection, and a normal sync sent everything
     _sync_media(col, auth, auth.endpoint)
     summary.direction = "uploaded"
@@ -386,14 +403,14 @@ def _download_and_merge(
     out: Any = None,
 ) -> Any:
     """Take the server's collection into the replica and merge it into srs; then send srs's side back (unless *replace*)."""
-    step("asking the server")
+    step("asking the server", 0, 0)
     out = out or _sync(col, auth, auth.endpoint)
     server_empty = out.required == out.FULL_UPLOAD or (out.required == out.NO_CHANGES and col.note_count() == 0)
     if server_empty and not replace:  # srs's collection goes up
         return _upload_from_srs(session, db_path, col, auth, now, summary, step)
     if out.required != out.NO_CHANGES or replace:
-        step("downloading the server's collection")
-        _full(col, auth, False, out.server_media_usn, auth.endpoint)
+        step("downloading the server's collection", 0, 0)
+        _full(col, auth, False, out.server_media_usn, auth.endpoint, step, "downloading the server's collection")
     _sync_media(col, auth, auth.endpoint)
     set_setting(session, WATERMARK, -1)  # everything in the replica is new to srs
     held_before = session.scalar(select(func.max(Review.id))) or 0
@@ -402,7 +419,7 @@ def _download_and_merge(
     if replace:
         return col
     _push(session, db_path, col, now, summary, step, up_to=held_before)  # the answers just pulled are the replica's own
-    step("sending srs's side")
+    step("sending srs's side", 0, 0)
     _sync(col, auth, auth.endpoint)
     _sync_media(col, auth, auth.endpoint)
     set_setting(session, WATERMARK, _watermark(col))
@@ -434,12 +451,10 @@ class _Replica:
         self._asked: set[str] = set()
 
     def note_ids(self, guids: set[str]) -> dict[str, int]:
-        out: dict[str, int] = {}
-        ordered = sorted(guids)
-        for i in range(0, len(ordered), 500):
-            part = ordered[i : i + 500]
-            out.update(self.col.db.all(f"select guid, id from notes where guid in ({','.join('?' * len(part))})", *part))
-        return out
+        if not guids:
+            return {}
+        # one statement, the guids matched inside SQLite (a first sync asks about every note)
+        return dict(self.col.db.all("select guid, id from notes where guid in (select value from json_each(?))", json.dumps(sorted(guids))))
 
     def card_ids(self, guids: set[str]) -> dict[tuple[str, int], int]:
         wanted = sorted(guids - self._asked)
@@ -457,7 +472,7 @@ def _push(
     session: Session, db_path: Path, col: Any, now: datetime, summary: SyncSummary, step: Step, up_to: int | None = None,
 ) -> None:
     """srs's changes since the last sync into the replica; *up_to* leaves out reviews past that id (they came from it)."""
-    step("sending srs's changes to the replica")
+    step("sending srs's changes to the replica", 0, 0)
     replica = _Replica(col)
     session.flush()
     conn = session.connection()
@@ -682,10 +697,15 @@ def _pull(
     session: Session, db_path: Path, col: Any, now: datetime, summary: SyncSummary, step: Step, remove_missing: bool = False,
     sent: _Pending | None = None,
 ) -> None:
-    step("merging what arrived")
+    step("merging what arrived", 0, 0)
+
+    def merging(stage: str, done: int, total: int) -> None:  # the importer's stages: notes, then answers
+        step(f"merging {stage}", done, total)
+
     since = int(get_setting(session, WATERMARK) if get_setting(session, WATERMARK) is not None else -1)
     collection = _anki()
-    card_ids = col.db.list(
+    # everything is new to srs after a full download: no need to ask the replica which cards changed
+    card_ids: list[int] = [] if since < 0 else col.db.list(
         "select id from cards where usn > ? union select c.id from cards c join notes n on n.id = c.nid where n.usn > ? "
         "union select cid from revlog where usn > ? and cid in (select id from cards)", since, since, since,
     )
@@ -697,7 +717,7 @@ def _pull(
         # reads a package's
         col.db.execute("pragma wal_checkpoint")  # (nothing is left pending: the file holds every change)
         result = import_collection(session, replica_path(db_path), now, media_source=replica_media(db_path),
-                                   media_folder=media_folder(db_path))
+                                   media_folder=media_folder(db_path), progress=merging)
     elif card_ids:
         with tempfile.TemporaryDirectory(prefix="srs-sync-") as work:
             package = Path(work) / f"pull{EXPORT_SUFFIX}"
@@ -706,8 +726,8 @@ def _pull(
                 options=collection.ExportAnkiPackageOptions(with_scheduling=True, with_deck_configs=True, with_media=True, legacy=False),
                 limit=collection.CardIdsLimit(card_ids),
             )
-            result = import_package(session, package, now, media_folder=media_folder(db_path))
-    if card_ids:
+            result = import_package(session, package, now, media_folder=media_folder(db_path), progress=merging)
+    if since < 0 or card_ids:
         summary.media_received += result.media_new
         summary.answers_received += result.reviews_added
         summary.notes_received += result.notes_new + result.notes_updated

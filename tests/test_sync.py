@@ -619,3 +619,43 @@ def test_upload_and_download_replace_one_side_only_when_asked(world: dict) -> No
         ours = {c["guid"] for c in json.loads(ok(srs(db, "cards", "--json", now=now + timedelta(minutes=4))).output)}
         assert held >= ours and only_phone.guid not in held
         phone.col.close()
+
+
+def test_a_full_download_reports_its_progress_stage_by_stage(world: dict, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[type-arg]
+    """The progress a sync reports (the bar `srs sync` draws on a terminal): the stages in order, the merge's notes
+    and answers counted up to what the server's collection holds, the transfer's bytes never past their total."""
+    import threading
+
+    import srs.sync as sync_module
+
+    db, now = world["db"], world["now"]
+    monkeypatch.setattr(sync_module, "PROGRESS_POLL_SECONDS", 0.001)  # ask the transfer often: it is short here
+    with local_timezone(world["zone"]):
+        ok(srs(db, "sync", now=now))
+        phone = Phone(world["tmp"] / "phone", world["server"])
+        phone.sync()
+        phone.answer(phone.card_of(team_guids(db)[0]), 3)
+        phone.sync()
+        notes = int(phone.col.note_count())
+        answers = int(phone.col.db.scalar("select count() from revlog where ease > 0"))
+        phone.col.close()
+        # a second srs on the same account: its first sync downloads the whole collection and merges it
+        second = world["tmp"] / "second.db"
+        ok(srs(second, "sync", "login", "--endpoint", world["server"], "--user", USER, now=now))
+        seen: list[tuple[str, int, int]] = []
+        database = open_database(second)
+        with database.session(write=True) as session:
+            sync_module.run_sync(session, database.path, now + timedelta(minutes=1), None, lambda stage, done, total: seen.append((stage, done, total)))
+            session.commit()
+            assert session.scalar(select(func.count()).select_from(Review)) == answers
+        database.close()
+    stages = [stage for stage, _, _ in seen]
+    order = ["asking the server", "downloading the server's collection", "merging what arrived", "merging notes", "merging reviews"]
+    assert [stages.index(s) for s in order] == sorted(stages.index(s) for s in order), stages
+    merged_notes = [(done, total) for stage, done, total in seen if stage == "merging notes"]
+    merged_answers = [(done, total) for stage, done, total in seen if stage == "merging reviews"]
+    assert merged_notes[0] == (0, notes) and all(total == notes and done <= total for done, total in merged_notes)
+    assert merged_answers[-1] == (answers, answers) and merged_answers[0][0] == 0  # counted up to every answer
+    transfer = [(done, total) for stage, done, total in seen if stage.startswith("downloading") and total]
+    assert all(0 <= done <= total for done, total in transfer)
+    assert not [t for t in threading.enumerate() if t.name == "srs-sync-progress"]  # the watcher ended with the transfer

@@ -29,12 +29,13 @@ import os
 import shutil
 import sqlite3
 import tempfile
+import threading
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from sqlalchemy import func, select
 
@@ -69,6 +70,8 @@ from srs.templates import (
     question_competency,
     story_card_content,
 )
+
+T = TypeVar("T")
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -196,6 +199,14 @@ def select_cards(
     *note_ids* keeps the cards of those notes; *modified_after* (Unix ms)
     the cards changed since then (a sync asks for few of many).
     """
+    rows = select_card_rows(session, deck_names, note_ids, modified_after)
+    return rows, select_notes(session, rows, few=modified_after is not None or note_ids is not None)
+
+
+def select_card_rows(
+    session: Session, deck_names: list[str] | None, note_ids: set[NoteId] | None = None, modified_after: int | None = None,
+) -> list[CardRow]:
+    """The cards of ``select_cards``, without their notes."""
     conn = session.connection()
     where = "AND c.modified > ? " if modified_after is not None else ""
     params: tuple[int, ...] = (modified_after,) if modified_after is not None else ()
@@ -217,10 +228,16 @@ def select_cards(
         rows = [r for r in rows if r.deck_id in ids]
     if note_ids is not None:
         rows = [r for r in rows if r.note_id in note_ids]
+    return rows
+
+
+def select_notes(session: Session, rows: list[CardRow], few: bool = False) -> dict[int, NoteRow]:
+    """The notes of the cards *rows*; *few* when they are few of the collection's (read by id, not all)."""
+    conn = session.connection()
     wanted = {r.note_id for r in rows}
     notes = {}
     columns = "SELECT id, guid, kind, fields, tags, created, modified, anki_notetype_id, anki_fields FROM notes WHERE NOT orphaned"
-    if len(wanted) * 20 < len(rows) or modified_after is not None or note_ids is not None:
+    if len(wanted) * 20 < len(rows) or few:
         ordered = sorted(wanted)  # a few notes of many: by id
         found: list[Any] = []
         for chunk in range(0, len(ordered), 500):
@@ -234,7 +251,7 @@ def select_cards(
                 note_id, guid, kind, json.loads(fields), json.loads(tags), created, modified, mid,
                 json.loads(raw) if raw is not None else None,
             )
-    return rows, notes
+    return notes
 
 
 EXPORT_SUFFIX = ".apkg"
@@ -294,7 +311,7 @@ def export_package(
                 archive.write(file, str(i))
 
     try:
-        counts = _build_collection(session, Path(tmp_db), cards, notes, clock, now, scheduling)
+        counts, _ = _build_collection(session, Path(tmp_db), cards, lambda: notes, clock, now, scheduling)
         write_atomically(out, write, "package", ExportError)
     except OSError as exc:
         raise ExportError(f"cannot write {out}: {exc.strerror or exc}") from None
@@ -315,10 +332,11 @@ def write_collection(
     config/bool.rs ``sched2021``) and a current note type. The media files its
     notes refer to are copied from *media_folder* to *media_target*.
     """
-    cards, notes = select_cards(session, None)
+    cards = select_card_rows(session, None)
     if not cards:
         raise ExportError("nothing to sync: the collection has no cards")
-    counts = _build_collection(session, path, cards, notes, clock_for(session), now, True)
+    # the notes are read while the review log is copied
+    counts, notes = _build_collection(session, path, cards, lambda: select_notes(session, cards), clock_for(session), now, True)
     conn = sqlite3.connect(path)
     try:
         conf_json, models_json = conn.execute("SELECT conf, models FROM col").fetchone()
@@ -370,41 +388,50 @@ def _build_collection(
     session: Session,
     path: Path,
     cards: list[CardRow],
-    notes: dict[int, NoteRow],
+    load_notes: Callable[[], dict[int, NoteRow]],
     clock: Clock,
     now: datetime,
     scheduling: bool,
-) -> tuple[int, int, int, int]:
+) -> tuple[tuple[int, int, int, int], dict[int, NoteRow]]:
+    """Write *cards*, their notes (from *load_notes*) and their answers as an Anki collection at *path*: counts, and the notes."""
     import genanki
 
     decks = {d.id: d for d in session.scalars(select(Deck).where(Deck.id.in_({c.deck_id for c in cards})))}
-    home: dict[int, int] = {}
-    for card in cards:
-        home.setdefault(card.note_id, card.deck_id)
-
-    stories = StoryIndex(session)
-    models: dict[str | int, Any] = {
-        kind: _genanki_model(genanki, nt.model_id, nt.name, nt.fields, nt.templates) for kind, nt in NOTE_TYPES.items()
-    }
-    foreign = {n.anki_notetype_id for n in notes.values() if n.kind not in NOTE_TYPES}
-    for nt in session.scalars(select(AnkiNotetype).where(AnkiNotetype.id.in_(foreign))):
-        # a foreign note type as it was imported: same id, fields, templates and CSS
-        models[nt.id] = _genanki_model(genanki, nt.id, nt.name, nt.fields, nt.templates, nt.css, nt.cloze)
-    gdecks = {d.id: genanki.Deck(d.anki_id, d.name, description=_html(d.description)) for d in decks.values()}
-    for key in {_model_key(n) for n in notes.values()}:
-        next(iter(gdecks.values())).add_model(models[key])  # genanki writes a deck's models with it
     stamp = now.timestamp()
-    conn = sqlite3.connect(path, uri=True)
+    # Anki card ids from creation times (unique, in order), so that Anki sees a re-export as the same cards
+    by_created = sorted(cards, key=lambda c: (c.created, c.id))
+    card_ids = dict(zip((c.id for c in by_created), _unique_ids([c.created for c in by_created])))
+    # the review log is copied on a second thread (see below): the connection is handed over while it works
+    conn = sqlite3.connect(path, uri=True, check_same_thread=False)
+    copy: _Background[int] | None = None
     try:
         cursor = conn.cursor()
         # A scratch file: no journal, no fsync; the archive is what must be durable.
         cursor.execute("PRAGMA journal_mode = OFF")
         cursor.execute("PRAGMA synchronous = OFF")
-        # genanki writes the collection, note types and decks ...
-        genanki.Package(list(gdecks.values())).write_to_db(cursor, stamp, itertools.count(int(stamp * 1000)))
-        # ... and formats each note; the rows are inserted in one batch, with
-        # our note ids (from creation time) and modification times, so that
-        # Anki sees a re-export as an update of the same notes.
+        # genanki writes the collection's tables and its col row (the decks and note types go in below)
+        genanki.Package([]).write_to_db(cursor, stamp, itertools.count(int(stamp * 1000)))
+        conn.commit()
+        if scheduling:
+            # The review log is one INSERT ... SELECT inside SQLite, which lets go of
+            # Python's lock while it runs: it goes on while the notes are read and
+            # the notes and cards formatted below (a third of a second for 200,000 answers).
+            source = _source_uri(session)  # (the session stays on this thread)
+            copy = _Background(lambda: _write_revlog(conn, source, card_ids))
+        notes = load_notes()
+        stories = StoryIndex(session)
+        models: dict[str | int, Any] = {
+            kind: _genanki_model(genanki, nt.model_id, nt.name, nt.fields, nt.templates) for kind, nt in NOTE_TYPES.items()
+        }
+        foreign = {n.anki_notetype_id for n in notes.values() if n.kind not in NOTE_TYPES}
+        for nt in session.scalars(select(AnkiNotetype).where(AnkiNotetype.id.in_(foreign))):
+            # a foreign note type as it was imported: same id, fields, templates and CSS
+            models[nt.id] = _genanki_model(genanki, nt.id, nt.name, nt.fields, nt.templates, nt.css, nt.cloze)
+        gdecks = {d.id: genanki.Deck(d.anki_id, d.name, description=_html(d.description)) for d in decks.values()}
+        for key in {_model_key(n) for n in notes.values()}:
+            next(iter(gdecks.values())).add_model(models[key])  # genanki writes a deck's models with it
+        # Each note formatted, with our note ids (from creation time) and
+        # modification times, so that Anki sees a re-export as an update of the same notes.
         ordered = sorted(notes.values(), key=lambda n: (n.created, n.id))
         note_ids = dict(zip((n.id for n in ordered), _unique_ids([n.created for n in ordered])))
         rows = []
@@ -425,29 +452,55 @@ def _build_collection(
                 (note_ids[note.id], note.guid, model.model_id, note.modified // 1000,
                  f" {' '.join(t.replace(' ', '_') for t in note.tags)} ", "\x1f".join(values), values[model.sort_field_index])
             )
-        cursor.executemany("INSERT INTO notes VALUES (?,?,?,?,-1,?,?,?,0,0,'')", rows)
-
         # Cards: ours, with their scheduling.
-        by_created = sorted(cards, key=lambda c: (c.created, c.id))
-        card_ids = dict(zip((c.id for c in by_created), _unique_ids([c.created for c in by_created])))
         presets = {p.id: p for p in session.scalars(select(Preset))}
         first_day = _first_day(session, cards, clock)
         today = clock.today(now)
         mod = int(now.timestamp())
-        cursor.executemany(
-            "INSERT INTO cards VALUES (?,?,?,?,?,-1,?,?,?,?,?,?,?,?,0,0,0,?)",
-            [
-                (card_ids[c.id], note_ids[c.note_id], decks[c.deck_id].anki_id, c.ord, mod,
-                 *_card_row(c, clock, first_day, presets[decks[c.deck_id].preset_id], scheduling, today))
-                for c in cards
-            ],
-        )
+        card_rows = [
+            (card_ids[c.id], note_ids[c.note_id], decks[c.deck_id].anki_id, c.ord, mod,
+             *_card_row(c, clock, first_day, presets[decks[c.deck_id].preset_id], scheduling, today))
+            for c in cards
+        ]
+        review_count = copy.result() if copy is not None else 0  # the connection is ours again
+        copy = None
+        for gdeck in gdecks.values():  # the decks and their note types, into the col row
+            gdeck.write_to_db(cursor, stamp, itertools.count(int(stamp * 1000)))
+        cursor.executemany("INSERT INTO notes VALUES (?,?,?,?,-1,?,?,?,0,0,'')", rows)
+        cursor.executemany("INSERT INTO cards VALUES (?,?,?,?,?,-1,?,?,?,?,?,?,?,?,0,0,0,?)", card_rows)
         _write_col(cursor, decks, presets, clock, first_day, now)
         conn.commit()
-        review_count = _write_revlog(conn, _source_uri(session), card_ids) if scheduling else 0
     finally:
+        if copy is not None:  # an error above: the copy ends before the connection closes
+            copy.wait()
         conn.close()
-    return len(decks), len(notes), len(cards), review_count
+    return (len(decks), len(notes), len(cards), review_count), notes
+
+
+class _Background(Generic[T]):
+    """A function running on a thread of its own; result() waits for it and returns its value or raises its error."""
+
+    def __init__(self, work: Callable[[], T]) -> None:
+        self._value: list[T] = []
+        self._error: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                self._value.append(work())
+            except BaseException as exc:  # handed to the caller in result()
+                self._error.append(exc)
+
+        self._thread = threading.Thread(target=run, name="srs-revlog-copy", daemon=True)
+        self._thread.start()
+
+    def wait(self) -> None:
+        self._thread.join()
+
+    def result(self) -> T:
+        self.wait()
+        if self._error:
+            raise self._error[0]
+        return self._value[0]
 
 
 def _model_key(note: NoteRow) -> str | int:
@@ -555,7 +608,11 @@ def _write_revlog(conn: sqlite3.Connection, source: str, card_ids: dict[CardId, 
     """
     cursor = conn.cursor()
     cursor.execute("CREATE TEMP TABLE card_map (srs_id INTEGER PRIMARY KEY, anki_id INTEGER NOT NULL)")
-    cursor.executemany("INSERT INTO card_map VALUES (?, ?)", card_ids.items())
+    # one statement, no Python per row (this runs beside other work, see _build_collection)
+    cursor.execute(
+        "INSERT INTO card_map SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?)",
+        (json.dumps(list(card_ids.items())),),
+    )
     cursor.execute("ATTACH DATABASE ? AS src", (source,))
     # Bulk insert without the revlog's indexes, then build them once.
     indexes = cursor.execute(

@@ -42,14 +42,18 @@ def sync(ctx: click.Context, upload: bool, download: bool, yes: bool) -> None:
                                           "--download replaces srs's notes with the server's"):
         say("Nothing changed.")
         return
+    from rich.progress import Progress
+
     db = obj.database()
     screen = console()
-    with db.session(write=True) as session:
-        if screen.is_terminal:
-            with screen.status("Syncing...") as status:
-                summary = run_sync(session, db.path, obj.now(), force, lambda text: status.update(f"Syncing: {text}..."))
-        else:
-            summary = run_sync(session, db.path, obj.now(), force)
+    # a bar on a terminal: the transfer's bytes on a full sync, the notes and answers merged
+    with Progress(console=screen, transient=True, disable=not screen.is_terminal) as bar, db.session(write=True) as session:
+        task = bar.add_task("Syncing", total=None)
+
+        def progress(stage: str, done: int, total: int) -> None:
+            bar.update(task, description=f"Syncing: {stage}", completed=done, total=total or None)
+
+        summary = run_sync(session, db.path, obj.now(), force, progress)
     say(summary.line())
     for draft in summary.conflicts:
         say(f"A note was edited here and on another device: the newer edit won; the other text is kept in {draft}")
