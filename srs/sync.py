@@ -59,6 +59,7 @@ from srs.anki.formats import Progress
 from srs.anki.import_ import import_collection, import_package
 from srs.anki.notetypes import NOTE_TYPES
 from srs.anki.schedule import day_zero
+from srs.bulk import collector_paused
 from srs.domain import CardId, NoteId, NoteKind, from_ms, to_ms
 from srs.edit import remove
 from srs.errors import SrsError
@@ -273,6 +274,7 @@ class SyncSummary:
         )
 
 
+@collector_paused()
 def run_sync(
     session: Session, db_path: Path, now: datetime, force: str | None = None, step: Step = lambda stage, done, total: None,
 ) -> SyncSummary:

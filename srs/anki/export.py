@@ -50,6 +50,7 @@ from srs.anki.schedule import (
     QUEUE_USER_BURIED,
     to_anki,
 )
+from srs.bulk import collector_paused
 from srs.clock import Clock
 from srs.db import database_file, sqlite_uri
 from srs.decks import deck_and_children
@@ -265,6 +266,7 @@ def check_output(out: Path, force: bool) -> None:
     check_target(out, force, "package", ExportError)
 
 
+@collector_paused()
 def export_package(
     session: Session,
     out: Path,
@@ -320,6 +322,7 @@ def export_package(
     return ExportResult(out, *counts, unsupported_notes=unsupported, media=len(media))
 
 
+@collector_paused()
 def write_collection(
     session: Session, path: Path, now: datetime, media_folder: Path | None = None, media_target: Path | None = None,
 ) -> int:

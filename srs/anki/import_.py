@@ -50,6 +50,7 @@ from srs.anki.media import MediaImport, media_refs
 from srs.anki.notetypes import BY_MODEL_ID
 from srs.anki.render import foreign_fields
 from srs.anki.schedule import day_zero, from_anki
+from srs.bulk import collector_paused
 from srs.competencies import COMPETENCIES
 from srs.decks import get_or_create_deck
 from srs.domain import (
@@ -202,6 +203,7 @@ def answers_for_fsrs(
     return keep, +skipped
 
 
+@collector_paused()
 def import_package(
     session: Session,
     path: Path,
@@ -218,6 +220,7 @@ def import_package(
         return _import(session, package, now, media, lambda m, report: m.store(path, package, report), progress)
 
 
+@collector_paused()
 def import_collection(
     session: Session,
     path: Path,
@@ -950,6 +953,7 @@ def _csv_number(text: str | None) -> int | None:
     return int(value)
 
 
+@collector_paused()
 def import_review_csv(session: Session, path: Path, now: datetime, progress: Progress | None = None) -> ImportSummary:
     """Import a review-log CSV; the caller commits."""
     return _merge(session, read_review_csv(path), now, progress or (lambda stage, done, total: None))
