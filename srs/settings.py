@@ -81,6 +81,13 @@ def set_setting(session: Session, key: str, value: Any) -> None:
         row.value = value
 
 
+def delete_setting(session: Session, key: str) -> None:
+    """Forget a setting: it reads as its default again."""
+    row = session.get(Setting, key)
+    if row is not None:
+        session.delete(row)
+
+
 def clock_for(session: Session) -> Clock:
     """The collection's clock: its timezone and rollover hour."""
     return clock_from_values(get_setting(session, "timezone"), get_setting(session, "rollover_hour"))

@@ -65,7 +65,7 @@ from srs.edit import remove
 from srs.errors import SrsError
 from srs.files import write_atomically
 from srs.models import Card, Deck, Note, Preset, Review
-from srs.settings import clock_for, get_setting, set_setting
+from srs.settings import clock_for, delete_setting, get_setting, set_setting
 from srs.stories import StoryIndex, remove_story
 
 if TYPE_CHECKING:
@@ -203,6 +203,22 @@ def _open_replica(db_path: Path) -> Any:
     return collection.Collection(str(replica_path(db_path)))
 
 
+def _open_or_set_aside(db_path: Path, now: datetime) -> tuple[Any, Path | None]:
+    """The replica, or, when Anki cannot open it (a damaged file), a new empty one: the damaged file is moved
+    aside (its path returned) so that nothing is deleted, and the sync goes on as a first sync."""
+    from anki.errors import DBError
+
+    try:
+        return _open_replica(db_path), None
+    except DBError:
+        path = replica_path(db_path)
+        aside = path.with_name(f"{path.name}.damaged-{now:%Y%m%d-%H%M%S}")
+        os.replace(path, aside)
+        for suffix in ("-wal", "-shm"):  # its log belongs to the damaged file
+            Path(str(path) + suffix).unlink(missing_ok=True)
+        return _open_replica(db_path), aside
+
+
 # --- login ----------------------------------------------------------------------------
 
 
@@ -211,13 +227,16 @@ def login(db_path: Path, endpoint: str, username: str, password: str) -> Login:
     if not endpoint.startswith(("http://", "https://")):
         raise SyncProblem(f"the endpoint is a URL such as http://127.0.0.1:8080/, got {endpoint!r}")
     endpoint = endpoint if endpoint.endswith("/") else endpoint + "/"
-    col = _open_replica(db_path)
-    try:
-        auth = col.sync_login(username, password, endpoint)
-    except Exception as exc:  # the anki library's errors, named in _explain
-        raise _explain(exc, endpoint) from None
-    finally:
-        col.close()
+    collection = _anki()
+    # the login needs an Anki collection but none of its content: a scratch one, so the replica is never touched here
+    with tempfile.TemporaryDirectory(prefix="srs-login-") as scratch:
+        col = collection.Collection(str(Path(scratch) / "collection.anki2"))
+        try:
+            auth = col.sync_login(username, password, endpoint)
+        except Exception as exc:  # the anki library's errors, named in _explain
+            raise _explain(exc, endpoint) from None
+        finally:
+            col.close()
     done = Login(endpoint, username, auth.hkey)
     _write_login(db_path, done)
     return done
@@ -264,6 +283,7 @@ class SyncSummary:
     notes_removed_there: int = 0
     media_received: int = 0
     conflicts: list[str] = field(default_factory=list)  # notes edited on both sides: where the losing text was kept
+    replica_set_aside: Path | None = None  # a replica Anki could not open, moved here; the sync merged as a first sync
 
     def line(self) -> str:
         head = {"both": "Synced", "uploaded": "Uploaded srs's collection to the server and synced", "downloaded": "Downloaded the server's collection and merged it"}[self.direction]
@@ -285,7 +305,11 @@ def run_sync(
     collection = _anki()
     auth = collection.SyncAuth(hkey=who.hkey, endpoint=who.endpoint)
     summary = SyncSummary()
-    col = _open_replica(db_path)
+    col, summary.replica_set_aside = _open_or_set_aside(db_path, now)
+    if summary.replica_set_aside is not None:  # what the old replica held is unknown: the next steps are a first sync's
+        for key in (LAST_SYNC, WATERMARK, PUSHED_REVIEW, SYNCED_NOTES):
+            delete_setting(session, key)
+        session.flush()  # (the guid comparisons read the settings table in SQL)
     try:
         fresh = col.note_count() == 0 and not get_setting(session, LAST_SYNC)
         if force == "upload":
@@ -369,12 +393,16 @@ def _upload_from_srs(session: Session, db_path: Path, col: Any, auth: Any, now: 
     step("building the collection to upload", 0, 0)
     col.close()
     path = replica_path(db_path)
-    for suffix in ("", "-wal", "-shm"):
-        Path(str(path) + suffix).unlink(missing_ok=True)
+    building = path.with_name(f"{path.name}.building")  # the replica is replaced only once the new one is whole
+    building.unlink(missing_ok=True)
     shutil.rmtree(replica_media(db_path), ignore_errors=True)
     Path(f"{replica_media(db_path)}.db2").unlink(missing_ok=True)
-    # srs's collection written as an Anki collection file, which Anki opens as the replica
-    summary.notes_sent = write_collection(session, path, now, media_folder(db_path), replica_media(db_path))
+    # srs's collection written as an Anki collection file, which Anki opens as the replica: a process killed
+    # while it is written leaves the old replica as it was, and the next sync starts again
+    summary.notes_sent = write_collection(session, building, now, media_folder(db_path), replica_media(db_path))
+    for suffix in ("-wal", "-shm"):  # the old file's log must not be applied to the new one
+        Path(str(path) + suffix).unlink(missing_ok=True)
+    os.replace(building, path)
     col = _open_replica(db_path)
     col.set_config("fsrs", True)  # srs schedules with FSRS: the other devices do too
     _add_stock_notetypes(col)

@@ -659,3 +659,76 @@ def test_a_full_download_reports_its_progress_stage_by_stage(world: dict, monkey
     transfer = [(done, total) for stage, done, total in seen if stage.startswith("downloading") and total]
     assert all(0 <= done <= total for done, total in transfer)
     assert not [t for t in threading.enumerate() if t.name == "srs-sync-progress"]  # the watcher ended with the transfer
+
+
+def test_killed_while_building_the_first_upload_the_replica_is_untouched_and_the_next_sync_uploads(world: dict) -> None:  # type: ignore[type-arg]
+    """SIGKILL while the first sync writes srs's collection for the upload: the replica is not the half-written
+    file (it is written aside and put in place whole), srs's database is as before, and the next sync uploads
+    everything: the phone then holds every note with every answer."""
+    import sqlite3
+
+    from srs.sync import replica_path
+
+    db, now = world["db"], world["now"]
+    before = _counts(db)
+    env = {**os.environ, "SRS_SYNC_PASSWORD": PASSWORD, "PYTHONUNBUFFERED": "1"}
+    with local_timezone(world["zone"]):
+        process = subprocess.Popen(
+            [sys.executable, str(Path(__file__).with_name("pause_in_sync.py")), "--db", str(db), "--now", iso(now), "sync"],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )
+        assert process.stderr is not None
+        deadline, line = time.monotonic() + 60, ""
+        while "PAUSED-IN-BUILD" not in line and time.monotonic() < deadline:
+            line = process.stderr.readline().decode()
+        assert "PAUSED-IN-BUILD" in line
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        process.stderr.close()
+        replica = replica_path(db)
+        if replica.exists():  # the empty collection the sync opened first, never the half-built one
+            conn = sqlite3.connect(f"file:{replica}?mode=ro", uri=True)
+            try:
+                assert conn.execute("select count() from notes").fetchone()[0] == 0
+            finally:
+                conn.close()
+        assert _counts(db) == before
+        assert "Uploaded" in ok(srs(db, "sync", now=now + timedelta(minutes=1))).output
+        phone = Phone(world["tmp"] / "phone", world["server"])
+        phone.sync()
+        guids = team_guids(db)
+        assert set(guids) <= set(phone.col.db.list("select guid from notes"))
+        for guid in guids:
+            assert [t for t, _ in phone.revlog(guid)] == srs_reviews(db, guid)
+        phone.col.close()
+
+
+def test_a_damaged_replica_is_set_aside_and_the_sync_merges_as_a_first_sync(world: dict) -> None:  # type: ignore[type-arg]
+    """A replica Anki cannot open (a damaged file) is moved aside, never deleted; the sync goes on as a first sync
+    (download and merge both ways), says so in one line, and nothing is lost on either side."""
+    from srs.sync import replica_path
+
+    db, now = world["db"], world["now"]
+    with local_timezone(world["zone"]):
+        ok(srs(db, "sync", now=now))
+        phone = Phone(world["tmp"] / "phone", world["server"])
+        phone.sync()
+        guids = team_guids(db)
+        phone.answer(phone.card_of(guids[0]), 3)
+        phone.sync()
+        ok(srs(db, "review", "--deck", "Team guide", "--new-limit", "0", input=" 3q", now=now + timedelta(days=2)))
+        replica = replica_path(db)
+        damaged = b"not an sqlite file " * 500
+        replica.write_bytes(damaged)
+        result = ok(srs(db, "sync", now=now + timedelta(days=2, minutes=1)))
+        assert "could not be opened (damaged)" in result.output
+        aside = [p for p in replica.parent.iterdir() if p.name.startswith("collection.anki2.damaged-")]
+        assert len(aside) == 1 and aside[0].read_bytes() == damaged  # kept, not deleted
+        assert "Downloaded the server's collection and merged it" in result.output
+        phone.sync()
+        for guid in guids:  # both sides hold every answer from both
+            assert [t for t, _ in phone.revlog(guid)] == srs_reviews(db, guid)
+        assert len(phone.revlog(guids[0])) >= 3  # srs's two from the fixture and the phone's
+        phone.col.close()
+    # the next sync is an ordinary one again
+    assert "Synced:" in ok(srs(db, "sync", now=now + timedelta(days=2, minutes=2))).output

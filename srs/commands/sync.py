@@ -55,6 +55,9 @@ def sync(ctx: click.Context, upload: bool, download: bool, yes: bool) -> None:
 
         summary = run_sync(session, db.path, obj.now(), force, progress)
     say(summary.line())
+    if summary.replica_set_aside is not None:
+        say(f"The sync replica could not be opened (damaged); it was moved to {summary.replica_set_aside} and this sync merged "
+            "with the server as a first sync does: nothing is lost, but notes removed here since the last sync came back from the server.")
     for draft in summary.conflicts:
         say(f"A note was edited here and on another device: the newer edit won; the other text is kept in {draft}")
 
