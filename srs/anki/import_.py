@@ -234,13 +234,25 @@ def import_collection(
     The media files its notes refer to are taken from *media_source* (the
     collection's own media folder) into *media_folder*. The caller commits.
     """
-    package = read_collection(path, "anki21b")
-    has_media = media_source is not None and media_source.is_dir() and any(media_source.iterdir())
-    names = {name for note in package.notes for value in note.fields for name in media_refs(value)} if has_media else set()
-    if media_source is None or media_folder is None or not names:
-        return _import(session, package, now, None, lambda m, report: None, progress)
-    source = media_source
-    return _import(session, package, now, MediaImport(media_folder), lambda m, report: m.store_from_folder(source, names, report), progress)
+    try:
+        package = read_collection(path, "anki21b")
+        has_media = media_source is not None and media_source.is_dir() and any(media_source.iterdir())
+        names = {name for note in package.notes for value in note.fields for name in media_refs(value)} if has_media else set()
+        if media_source is None or media_folder is None or not names:
+            return _import(session, package, now, None, lambda m, report: None, progress)
+        source = media_source
+        return _import(session, package, now, MediaImport(media_folder), lambda m, report: m.store_from_folder(source, names, report), progress)
+    except ImportError_ as exc:
+        raise _from_server(exc) from None
+
+
+def _from_server(exc: ImportError_) -> ImportError_:
+    """The package reader's refusal, worded for the collection a sync server sent (it is no package)."""
+    text = str(exc)
+    for said, meant in (("the package's collection", "the collection the server sent"), ("the package's", "the server's collection's"),
+                        ("the package has", "the server's collection has")):
+        text = text.replace(said, meant)
+    return ImportError_(text)
 
 
 def _import(
