@@ -661,6 +661,23 @@ def test_a_full_download_reports_its_progress_stage_by_stage(world: dict, monkey
     assert not [t for t in threading.enumerate() if t.name == "srs-sync-progress"]  # the watcher ended with the transfer
 
 
+def _kill_paused_sync(db: Path, now: datetime, where: str) -> None:
+    """Run `srs sync` until it pauses at *where* (tests/pause_in_sync.py), then SIGKILL it."""
+    env = {**os.environ, "SRS_SYNC_PASSWORD": PASSWORD, "PYTHONUNBUFFERED": "1", "SRS_PAUSE_IN": where}
+    process = subprocess.Popen(
+        [sys.executable, str(Path(__file__).with_name("pause_in_sync.py")), "--db", str(db), "--now", iso(now), "sync"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    assert process.stderr is not None
+    deadline, line = time.monotonic() + 60, ""
+    while "PAUSED" not in line and time.monotonic() < deadline:
+        line = process.stderr.readline().decode()
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    process.stderr.close()
+    assert "PAUSED" in line
+
+
 def test_killed_while_building_the_first_upload_the_replica_is_untouched_and_the_next_sync_uploads(world: dict) -> None:  # type: ignore[type-arg]
     """SIGKILL while the first sync writes srs's collection for the upload: the replica is not the half-written
     file (it is written aside and put in place whole), srs's database is as before, and the next sync uploads
@@ -671,20 +688,8 @@ def test_killed_while_building_the_first_upload_the_replica_is_untouched_and_the
 
     db, now = world["db"], world["now"]
     before = _counts(db)
-    env = {**os.environ, "SRS_SYNC_PASSWORD": PASSWORD, "PYTHONUNBUFFERED": "1"}
     with local_timezone(world["zone"]):
-        process = subprocess.Popen(
-            [sys.executable, str(Path(__file__).with_name("pause_in_sync.py")), "--db", str(db), "--now", iso(now), "sync"],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        )
-        assert process.stderr is not None
-        deadline, line = time.monotonic() + 60, ""
-        while "PAUSED-IN-BUILD" not in line and time.monotonic() < deadline:
-            line = process.stderr.readline().decode()
-        assert "PAUSED-IN-BUILD" in line
-        process.send_signal(signal.SIGKILL)
-        process.wait()
-        process.stderr.close()
+        _kill_paused_sync(db, now, "build")
         replica = replica_path(db)
         if replica.exists():  # the empty collection the sync opened first, never the half-built one
             conn = sqlite3.connect(f"file:{replica}?mode=ro", uri=True)
@@ -732,3 +737,30 @@ def test_a_damaged_replica_is_set_aside_and_the_sync_merges_as_a_first_sync(worl
         phone.col.close()
     # the next sync is an ordinary one again
     assert "Synced:" in ok(srs(db, "sync", now=now + timedelta(days=2, minutes=2))).output
+
+
+def test_killed_while_merging_a_first_download_nothing_is_half_done_and_the_next_sync_merges(world: dict) -> None:  # type: ignore[type-arg]
+    """SIGKILL after a first sync's download has written the server's notes, cards and answers into srs's database,
+    before its commit: srs's database is as before; the next sync merges both sides once, nothing lost or doubled."""
+    db, now = world["db"], world["now"]
+    with local_timezone(world["zone"]):
+        phone = Phone(world["tmp"] / "phone", world["server"])
+        note = phone.col.new_note(phone.col.models.by_name("Basic"))
+        note["Front"], note["Back"] = "Only on the phone", "x"
+        phone.col.add_note(note, phone.col.decks.id("Phone"))
+        phone.answer(phone.col.find_cards("")[0], 3)
+        phone.sync()  # the server holds the phone's collection: srs's first sync downloads and merges
+        before = _counts(db)
+        _kill_paused_sync(db, now, "merge")
+        assert _counts(db) == before
+        result = ok(srs(db, "sync", now=now + timedelta(minutes=1)))
+        after = _counts(db)
+        assert after == (before[0] + 1, before[1] + 1, before[2] + 1)  # the phone's note, card and answer, once
+        assert len(srs_reviews(db, note.guid)) == 1
+        assert "Synced" in result.output or "Downloaded" in result.output
+        ok(srs(db, "sync", now=now + timedelta(minutes=2)))
+        assert _counts(db) == after  # a further sync changes nothing
+        phone.sync()
+        for guid in team_guids(db):  # srs's side reached the phone whole
+            assert [t for t, _ in phone.revlog(guid)] == srs_reviews(db, guid)
+        phone.col.close()
