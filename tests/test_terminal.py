@@ -147,3 +147,26 @@ def test_another_writer_while_waiting_for_a_key(db: Database) -> None:
     assert summary.answered == 1
     with db.session() as session:
         assert len(session.scalars(select(Review)).all()) == 1
+
+
+def test_the_progress_bar_starts_each_stage_afresh(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A counted stage shows its share; the stage after it, with no count, shows none (rich keeps a task's total
+    once set, so a stage reusing the last one's task would read 0% of the old total)."""
+    import rich.progress
+
+    import srs.commands.common as common
+
+    seen: list[tuple[str, float | None, float]] = []
+
+    class Recording(rich.progress.Progress):
+        def update(self, task_id, **kwargs) -> None:  # type: ignore[no-untyped-def, override]
+            super().update(task_id, **kwargs)
+            task = self._tasks[task_id]
+            seen.append((str(task.description), task.total, task.completed))
+
+    monkeypatch.setattr(rich.progress, "Progress", Recording)
+    with common.progress_bar("Syncing:") as report:
+        report("merging notes", 0, 400)
+        report("merging notes", 400, 400)
+        report("sending srs's side", 0, 0)
+    assert seen == [("Syncing: merging notes", 400, 0), ("Syncing: merging notes", 400, 400), ("Syncing: sending srs's side", None, 0)]

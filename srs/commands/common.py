@@ -13,7 +13,8 @@ import importlib
 import re
 import sqlite3
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -102,6 +103,26 @@ def console() -> Console:
     from rich.console import Console
 
     return Console(highlight=False, markup=False, emoji=False)
+
+
+@contextmanager
+def progress_bar(label: str) -> Iterator[Callable[[str, int, int], None]]:
+    """A bar on a terminal (nothing elsewhere), as a callback ``(stage, done, total)``: a stage with a total shows
+    how far it is, one without (total 0) a pulsing bar; each new stage starts its own bar."""
+    from rich.progress import Progress
+
+    screen = console()
+    with Progress(console=screen, transient=True, disable=not screen.is_terminal) as bar:
+        shown, task = "", bar.add_task(label, total=None)
+
+        def report(stage: str, done: int, total: int) -> None:
+            nonlocal shown, task
+            if stage != shown:  # (rich keeps a task's total once set: a new stage gets a new task)
+                bar.remove_task(task)
+                shown, task = stage, bar.add_task(f"{label} {stage}", total=total or None)
+            bar.update(task, completed=done, total=total or None)
+
+        yield report
 
 
 def draw(view: str, data: Any) -> None:

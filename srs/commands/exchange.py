@@ -6,11 +6,16 @@ import os
 from pathlib import Path
 
 import click
-from rich.progress import Progress
 
 from srs.anki.export import export_package
 from srs.anki.import_ import ImportSummary, import_package
-from srs.commands.common import Context, complete_decks, confirm_replace, console, say
+from srs.commands.common import (
+    Context,
+    complete_decks,
+    confirm_replace,
+    progress_bar,
+    say,
+)
 from srs.errors import ImportError_, SrsError
 from srs.files import open_regular
 
@@ -62,14 +67,8 @@ def import_(obj: Context, file: Path) -> None:
     """
     os.close(open_regular(file, "package", ImportError_))  # before the database: a bad path changes nothing
     db = obj.database()
-    screen = console()
     summary: ImportSummary | None = None
-    with Progress(console=screen, transient=True, disable=not screen.is_terminal) as bar:
-        task = bar.add_task("Importing", total=None)
-
-        def progress(stage: str, done: int, total: int) -> None:
-            bar.update(task, description=f"Importing {stage}", completed=done, total=total or None)
-
+    with progress_bar("Importing") as progress:
         try:
             with db.session(write=True) as session:
                 summary = import_package(session, file, obj.now(), db.path.parent / "media", progress)

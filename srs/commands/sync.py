@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from srs.commands.common import Context, agreed, console, json_option, say, show
+from srs.commands.common import Context, agreed, json_option, progress_bar, say, show
 from srs.sync import check_anki_available, login, logout, run_sync, sync_status
 
 
@@ -42,17 +42,9 @@ def sync(ctx: click.Context, upload: bool, download: bool, yes: bool) -> None:
                                           "--download replaces srs's notes with the server's"):
         say("Nothing changed.")
         return
-    from rich.progress import Progress
-
     db = obj.database()
-    screen = console()
     # a bar on a terminal: the transfer's bytes on a full sync, the notes and answers merged
-    with Progress(console=screen, transient=True, disable=not screen.is_terminal) as bar, db.session(write=True) as session:
-        task = bar.add_task("Syncing", total=None)
-
-        def progress(stage: str, done: int, total: int) -> None:
-            bar.update(task, description=f"Syncing: {stage}", completed=done, total=total or None)
-
+    with progress_bar("Syncing:") as progress, db.session(write=True) as session:
         summary = run_sync(session, db.path, obj.now(), force, progress)
     say(summary.line())
     if summary.replica_set_aside is not None:
