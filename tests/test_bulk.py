@@ -1,10 +1,12 @@
-"""The garbage collector's pause around bulk steps: off inside, back as it was after, errors included."""
+"""Bulk steps: the garbage collector's pause (off inside, back as it was after, errors included) and rows inserted many per statement."""
 
 from __future__ import annotations
 
 import gc
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from srs.bulk import collector_paused
 
@@ -59,3 +61,49 @@ def test_an_import_runs_with_the_collector_paused_and_gives_it_back(tmp_path) ->
     assert summary.reviews_added == 2
     assert states and not any(states)
     assert gc.isenabled()
+
+
+_VALUE = st.one_of(st.none(), st.integers(-(2**62), 2**62), st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=5))
+
+
+def _table(width: int) -> tuple[object, str]:
+    import sqlite3
+
+    conn = sqlite3.connect(":memory:")
+    columns = ", ".join(f"c{i}" for i in range(width))
+    conn.execute(f"CREATE TABLE t (id INTEGER PRIMARY KEY, {columns})")
+    return conn, f"INSERT INTO t ({columns})"
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 7).flatmap(lambda w: st.tuples(st.just(w), st.lists(st.lists(_VALUE, min_size=w, max_size=w), max_size=1200))),
+       st.sampled_from([999, 40, 7]))
+def test_insert_flat_writes_the_rows_executemany_writes_in_the_same_order(case, limit) -> None:  # type: ignore[no-untyped-def]
+    """Any number of rows (a statement's worth, a remainder, none), under a small limit on bound values too."""
+    import sqlite3
+
+    from srs.bulk import insert_flat
+
+    width, rows = case
+    ours, head = _table(width)
+    theirs, _ = _table(width)
+    assert isinstance(ours, sqlite3.Connection) and isinstance(theirs, sqlite3.Connection)
+    ours.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, max(limit, width))
+    chunks = [(len(rows[lo : lo + 500]), [v for row in rows[lo : lo + 500] for v in row]) for lo in range(0, len(rows), 500)]
+    insert_flat(ours, head, width, chunks)
+    theirs.executemany(f"{head} VALUES ({','.join('?' * width)})", rows)
+    assert ours.execute("SELECT * FROM t ORDER BY id").fetchall() == theirs.execute("SELECT * FROM t ORDER BY id").fetchall()
+
+
+def test_flat_chunks_lays_out_rows_with_steps_and_nulls() -> None:
+    """Row after row, chunk by chunk; a step of -1 is NULL; the columns from nulls_from on are NULL."""
+    import numpy as np
+
+    from srs.bulk import flat_chunks
+
+    arrays = [np.array([1, 2, 3]), np.array([-1, 0, 2]), np.array([0.5, 1.5, 2.5]), np.array([7, 8, 9])]
+    assert list(flat_chunks(arrays, 1, chunk=2, nulls_from=3)) == [
+        (2, [1, None, 0.5, None, 2, 0, 1.5, None]),
+        (1, [3, 2, 2.5, None]),
+    ]
+    assert list(flat_chunks(arrays, 1)) == [(3, [1, None, 0.5, 7, 2, 0, 1.5, 8, 3, 2, 2.5, 9])]

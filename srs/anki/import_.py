@@ -24,13 +24,14 @@ import html
 import json
 import math
 import re
+import sqlite3
 import tempfile
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import select
 
@@ -50,7 +51,7 @@ from srs.anki.media import MediaImport, media_refs
 from srs.anki.notetypes import BY_MODEL_ID
 from srs.anki.render import foreign_fields
 from srs.anki.schedule import day_zero, from_anki
-from srs.bulk import collector_paused
+from srs.bulk import collector_paused, flat_chunks, insert_flat
 from srs.competencies import COMPETENCIES
 from srs.decks import get_or_create_deck
 from srs.domain import (
@@ -498,14 +499,14 @@ def _write_rows(conn: Connection, new_cards: list[_NewCard], reviews: _Rows, now
         ).all() if rebuild else []
         for name, _ in indexes:
             conn.exec_driver_sql(f'DROP INDEX "{name}"')
-        # the DB-API connection itself (same transaction): it takes an iterator, SQLAlchemy wants a list
+        # the DB-API connection itself (same transaction): rows go in hundreds per statement
         dbapi = conn.connection.dbapi_connection
         assert dbapi is not None
-        dbapi.executemany(
+        insert_flat(
+            cast(sqlite3.Connection, dbapi),  # (SQLAlchemy's pysqlite dialect: the sqlite3 module's connection)
             "INSERT INTO reviews (card_id, reviewed_at, rating, duration_ms, prev_state, state, step, stability, "
-            "difficulty, due, interval, last_interval, anki_ivl, anki_last_ivl, anki_factor, anki_type) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            reviews.inserts,
+            "difficulty, due, interval, last_interval, anki_ivl, anki_last_ivl, anki_factor, anki_type)",
+            16, reviews.inserts,
         )
         for _, sql in indexes:
             conn.exec_driver_sql(sql)
@@ -604,9 +605,9 @@ def _keep_anki_schedules(
 
 @dataclass
 class _Rows:
-    """Review rows to write, streamed into executemany (a list of 200,000 tuples costs 100 MB)."""
+    """Review rows to write: the new ones as flat chunks of values (srs.bulk.flat_chunks), the replayed ones as tuples."""
 
-    inserts: Iterable[tuple[Any, ...]] = ()
+    inserts: Iterable[tuple[int, list[Any]]] = ()
     insert_count: int = 0
     updates: list[tuple[Any, ...]] = field(default_factory=list)
 
@@ -766,7 +767,7 @@ def _merge_reviews(
     rows.insert_count = int(fresh.sum())
     inserts = np.flatnonzero(fresh)
     revlog_columns = [row[inserts] for row in anki_rows] if kept_rows else [np.full(len(inserts), -1, dtype=np.int64)] * 4
-    rows.inserts = _stream(
+    rows.inserts = flat_chunks(
         [card[inserts], at[inserts], rating[inserts], duration[inserts], *(c[inserts] for c in columns), *revlog_columns],
         6, nulls_from=12 if not kept_rows else None,
     )
