@@ -107,3 +107,22 @@ def test_flat_chunks_lays_out_rows_with_steps_and_nulls() -> None:
         (1, [3, 2, 2.5, None]),
     ]
     assert list(flat_chunks(arrays, 1)) == [(3, [1, None, 0.5, 7, 2, 0, 1.5, 8, 3, 2, 2.5, 9])]
+
+
+@given(st.one_of(st.dictionaries(st.text(), st.text(), max_size=6), st.lists(st.text(), max_size=6)))
+def test_json_strings_writes_what_json_dumps_writes(value) -> None:  # type: ignore[no-untyped-def]
+    """Quotes, backslashes, control characters and any Unicode: the same text as json.dumps(ensure_ascii=False)."""
+    import json
+
+    from srs.bulk import json_strings
+
+    assert json_strings(value) == json.dumps(value, ensure_ascii=False)
+
+
+@given(st.dictionaries(st.sampled_from(["type", "queue", "due", "ivl", "factor", "left"]), st.integers(-(2**63), 2**63 - 1)))
+def test_json_ints_writes_what_json_dumps_writes(value) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from srs.bulk import json_ints
+
+    assert json_ints(value) == json.dumps(value)

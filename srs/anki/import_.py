@@ -51,7 +51,7 @@ from srs.anki.media import MediaImport, media_refs
 from srs.anki.notetypes import BY_MODEL_ID
 from srs.anki.render import foreign_fields
 from srs.anki.schedule import day_zero, from_anki
-from srs.bulk import collector_paused, flat_chunks, insert_flat
+from srs.bulk import collector_paused, flat_chunks, insert_flat, json_ints, json_strings
 from srs.competencies import COMPETENCIES
 from srs.decks import get_or_create_deck
 from srs.domain import (
@@ -420,13 +420,12 @@ def _merge(session: Session, package: AnkiPackage, now: datetime, progress: Prog
     for i, (new_note, _) in enumerate(new_notes):
         new_note.id = NoteId(note_base + 1 + i)
     if new_notes:
-        encode = json.JSONEncoder(ensure_ascii=False).encode
         conn.exec_driver_sql(
             "INSERT INTO notes (id, guid, kind, fields, tags, source, source_key, orphaned, created, modified, "
             "anki_notetype_id, anki_fields) VALUES (?,?,?,?,?,'anki',NULL,0,?,?,?,?)",
             [
-                (n.id, n.guid, n.kind, encode(n.fields), encode(n.tags) if n.tags else "[]", n.created_ms, n.modified_ms,
-                 n.mid, None if n.raw is None else encode(n.raw))
+                (n.id, n.guid, n.kind, json_strings(n.fields), json_strings(n.tags), n.created_ms, n.modified_ms,
+                 n.mid, None if n.raw is None else json_strings(n.raw))
                 for n, _ in new_notes
             ],
         )
@@ -486,7 +485,7 @@ def _write_rows(conn: Connection, new_cards: list[_NewCard], reviews: _Rows, now
             [
                 (c.id, c.note_id, c.ord, c.deck_id, c.state, c.step, c.stability, c.difficulty, c.due_ms, c.last_ms,
                  c.reps, c.lapses, int(c.suspended), c.position, c.created_ms, now_ms,
-                 None if c.anki_schedule is None else json.dumps(c.anki_schedule), c.buried_until)
+                 None if c.anki_schedule is None else json_ints(c.anki_schedule), c.buried_until)
                 for c in new_cards
             ],
         )
