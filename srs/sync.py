@@ -55,8 +55,13 @@ from srs.anki.export import (
     select_cards,
     write_collection,
 )
-from srs.anki.formats import Progress
-from srs.anki.import_ import import_collection, import_package
+from srs.anki.formats import Progress, legacy_deck_options
+from srs.anki.import_ import (
+    apply_options,
+    import_collection,
+    import_package,
+    preset_name,
+)
 from srs.anki.notetypes import NOTE_TYPES
 from srs.anki.schedule import day_zero
 from srs.bulk import collector_paused
@@ -76,6 +81,7 @@ WATERMARK = "sync_watermark"  # the highest update sequence number the replica h
 LAST_SYNC = "sync_last"  # Unix ms of the last completed sync
 PUSHED_REVIEW = "sync_pushed_review"  # the highest review id pushed
 SYNCED_NOTES = "sync_notes"  # guids both sides held after the last sync (to tell a deletion from a note never sent)
+SYNCED_PRESETS = "sync_presets"  # each preset's options as of the last sync (to tell a change made in srs since)
 # that list as rows of SQL, for comparing guids inside SQLite (no setting yet: none)
 _SYNCED_GUIDS = (
     f"SELECT value FROM json_each(coalesce((SELECT value FROM settings WHERE key = '{SYNCED_NOTES}'), '[]')) WHERE type = 'text'"
@@ -307,7 +313,7 @@ def run_sync(
     summary = SyncSummary()
     col, summary.replica_set_aside = _open_or_set_aside(db_path, now)
     if summary.replica_set_aside is not None:  # what the old replica held is unknown: the next steps are a first sync's
-        for key in (LAST_SYNC, WATERMARK, PUSHED_REVIEW, SYNCED_NOTES):
+        for key in (LAST_SYNC, WATERMARK, PUSHED_REVIEW, SYNCED_NOTES, SYNCED_PRESETS):
             delete_setting(session, key)
         session.flush()  # (the guid comparisons read the settings table in SQL)
     try:
@@ -467,6 +473,7 @@ def _finish(session: Session, col: Any, now: datetime) -> None:
     set_setting(session, LAST_SYNC, to_ms(now))
     set_setting(session, PUSHED_REVIEW, session.scalar(select(func.max(Review.id))) or 0)
     set_setting(session, SYNCED_NOTES, sorted(col.db.list("select guid from notes")))
+    set_setting(session, SYNCED_PRESETS, {p.name: _preset_values(p) for p in session.scalars(select(Preset))})
 
 
 # --- push: srs -> replica ------------------------------------------------------------------
@@ -523,7 +530,53 @@ def _push(
     summary.notes_sent += _add_new_notes(session, db_path, col, now, {g for g in maybe_new if g not in present})
     summary.answers_sent += _push_answers(session, col, replica, up_to)
     _push_card_rows(session, col, replica, now)
+    _push_presets(session, col)
     _touch(col)
+
+
+def _preset_values(preset: Preset) -> list[Any]:
+    """What a sync carries of a preset: retention, FSRS parameters, learning and relearning steps (s), longest interval."""
+    return [preset.desired_retention, list(preset.parameters), list(preset.learning_steps), list(preset.relearning_steps),
+            preset.maximum_interval]
+
+
+def _push_presets(session: Session, col: Any) -> None:
+    """Presets changed in srs since the last sync (`srs config`, `srs optimize`) go to the options groups that stand for
+    them in the replica, so the other devices schedule with the same retention, parameters and steps."""
+    before = get_setting(session, SYNCED_PRESETS) or {}
+    configs = {conf["name"]: conf for conf in col.decks.all_config()}
+    for preset in session.scalars(select(Preset)):
+        values = _preset_values(preset)
+        if before.get(preset.name) == values:
+            continue
+        anki_name = preset.name[len("Anki · "):] if preset.name.startswith("Anki · ") else f"srs · {preset.name}"
+        conf = configs.get(anki_name)
+        if conf is None:  # no deck of this preset on the other side (yet): a new deck brings its options with it
+            continue
+        wanted = {"desiredRetention": preset.desired_retention, "fsrsParams6": list(preset.parameters),
+                  "new": [s / 60 for s in preset.learning_steps], "lapse": [s / 60 for s in preset.relearning_steps],
+                  "maxIvl": preset.maximum_interval}
+        held = {"desiredRetention": conf.get("desiredRetention"), "fsrsParams6": conf.get("fsrsParams6"),
+                "new": conf["new"]["delays"], "lapse": conf["lapse"]["delays"], "maxIvl": conf["rev"]["maxIvl"]}
+        if wanted == held:
+            continue
+        conf["desiredRetention"], conf["fsrsParams6"] = wanted["desiredRetention"], wanted["fsrsParams6"]
+        conf["new"]["delays"], conf["lapse"]["delays"], conf["rev"]["maxIvl"] = wanted["new"], wanted["lapse"], wanted["maxIvl"]
+        col.decks.update_config(conf)  # marked for sending, with the time of the change
+
+
+def _pull_presets(session: Session, col: Any, since: int) -> None:
+    """Options groups changed on the other side since the last sync give their values to the presets they stand for.
+
+    After Anki's sync the replica holds the winner where both sides changed a
+    group (Anki keeps the newer change), so srs takes exactly that.
+    """
+    for conf in col.decks.all_config():
+        if int(conf.get("usn", -1)) <= since:
+            continue  # unchanged since the last sync, or srs's own change not yet sent
+        preset = session.scalars(select(Preset).where(Preset.name == preset_name(str(conf.get("name", ""))))).first()
+        if preset is not None:
+            apply_options(preset, legacy_deck_options(conf))
 
 
 def _touch(col: Any) -> None:
@@ -757,6 +810,7 @@ def _pull(
                 limit=collection.CardIdsLimit(card_ids),
             )
             result = import_package(session, package, now, media_folder=media_folder(db_path), progress=merging)
+    _pull_presets(session, col, since)
     if since < 0 or card_ids:
         summary.media_received += result.media_new
         summary.answers_received += result.reviews_added

@@ -371,17 +371,23 @@ def test_sync_status_and_json(world: dict) -> None:  # type: ignore[type-arg]
     assert "Syncs with" in ok(srs(db, "sync", "status", now=now)).output
 
 
+def _phone_answering(world: dict, count: int) -> tuple[Phone, list[str]]:  # type: ignore[type-arg]
+    """srs uploads; the phone takes the collection, answers the first *count* cards of the team deck, and syncs."""
+    ok(srs(world["db"], "sync", now=world["now"]))
+    phone = Phone(world["tmp"] / "phone", world["server"])
+    phone.sync()
+    guids = team_guids(world["db"])
+    for guid in guids[:count]:
+        phone.answer(phone.card_of(guid), 3)
+    phone.sync()
+    return phone, guids
+
+
 def test_killed_mid_sync_loses_nothing_and_the_next_sync_completes(world: dict) -> None:  # type: ignore[type-arg]
     """SIGKILL while srs syncs: its database is as before or fully synced, and the next sync ends with nothing lost or doubled."""
     db, now = world["db"], world["now"]
     with local_timezone(world["zone"]):
-        ok(srs(db, "sync", now=now))
-        phone = Phone(world["tmp"] / "phone", world["server"])
-        phone.sync()
-        guids = team_guids(db)
-        for guid in guids[:3]:
-            phone.answer(phone.card_of(guid), 3)
-        phone.sync()
+        phone, guids = _phone_answering(world, 3)
         before = _counts(db)
         env = {**os.environ, "SRS_SYNC_PASSWORD": PASSWORD}
         for delay in (0.3, 0.8, 1.5):
@@ -715,12 +721,7 @@ def test_a_damaged_replica_is_set_aside_and_the_sync_merges_as_a_first_sync(worl
 
     db, now = world["db"], world["now"]
     with local_timezone(world["zone"]):
-        ok(srs(db, "sync", now=now))
-        phone = Phone(world["tmp"] / "phone", world["server"])
-        phone.sync()
-        guids = team_guids(db)
-        phone.answer(phone.card_of(guids[0]), 3)
-        phone.sync()
+        phone, guids = _phone_answering(world, 1)
         ok(srs(db, "review", "--deck", "Team guide", "--new-limit", "0", input=" 3q", now=now + timedelta(days=2)))
         replica = replica_path(db)
         damaged = b"not an sqlite file " * 500
@@ -763,4 +764,46 @@ def test_killed_while_merging_a_first_download_nothing_is_half_done_and_the_next
         phone.sync()
         for guid in team_guids(db):  # srs's side reached the phone whole
             assert [t for t, _ in phone.revlog(guid)] == srs_reviews(db, guid)
+        phone.col.close()
+
+
+def test_deck_options_travel_both_ways_and_a_change_is_never_reverted(world: dict) -> None:  # type: ignore[type-arg]
+    """srs's retention and steps (srs config) reach the phone's options group; the phone's change of its group reaches
+    srs even with no card answered; a later sync on either side keeps the newer change."""
+    from srs.models import Preset
+    from srs.settings import DEFAULT_PRESET
+
+    db, now = world["db"], world["now"]
+
+    def preset() -> Preset:
+        database = open_database(db)
+        with database.session() as session:
+            found = session.scalars(select(Preset).where(Preset.name == DEFAULT_PRESET)).one()
+            session.expunge(found)
+        database.close()
+        return found
+
+    def group(phone: Phone) -> dict:  # type: ignore[type-arg]
+        return next(c for c in phone.col.decks.all_config() if c["name"] == f"srs · {DEFAULT_PRESET}")
+
+    with local_timezone(world["zone"]):
+        ok(srs(db, "sync", now=now))
+        phone = Phone(world["tmp"] / "phone", world["server"])
+        phone.sync()
+        ok(srs(db, "config", "desired_retention", "0.85", now=now))
+        ok(srs(db, "config", "learning_steps", "2m 15m", now=now))
+        ok(srs(db, "sync", now=now + timedelta(minutes=1)))
+        phone.sync()
+        assert group(phone)["desiredRetention"] == 0.85 and group(phone)["new"]["delays"] == [2.0, 15.0]
+        # the phone changes its group, answers nothing: srs takes the change
+        conf = group(phone)
+        conf["desiredRetention"], conf["rev"]["maxIvl"] = 0.8, 1000
+        phone.col.decks.update_config(conf)
+        phone.sync()
+        ok(srs(db, "sync", now=now + timedelta(minutes=2)))
+        assert (preset().desired_retention, preset().maximum_interval, preset().learning_steps) == (0.8, 1000, [120, 900])
+        ok(srs(db, "sync", now=now + timedelta(minutes=3)))  # srs did not change it since: nothing goes back
+        phone.sync()
+        assert group(phone)["desiredRetention"] == 0.8 and group(phone)["rev"]["maxIvl"] == 1000
+        assert preset().desired_retention == 0.8
         phone.col.close()

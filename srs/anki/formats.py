@@ -494,18 +494,23 @@ def _read_schema11(conn: sqlite3.Connection, layout: str) -> AnkiPackage:
         did = AnkiDeckId(int(deck["id"]))
         package.decks[did] = DeckInfo(did, deck["name"], None if deck.get("dyn") else AnkiDeckConfigId(int(deck.get("conf", 1))))
     for options in dconf.values():
-        params = options.get("fsrsParams6") or options.get("fsrsParams5") or options.get("fsrsWeights") or []
-        dcid = AnkiDeckConfigId(int(options["id"]))
-        package.deck_options[dcid] = DeckOptions(
-            dcid,
-            options.get("name", ""),
-            _steps(options.get("new", {}).get("delays")),
-            _steps(options.get("lapse", {}).get("delays")),
-            [float(p) for p in params],
-            float(options.get("desiredRetention", 0.9) or 0.9),
-            int(options.get("rev", {}).get("maxIvl", 36500) or 36500),
-        )
+        found = legacy_deck_options(options)
+        package.deck_options[found.id] = found
     return package
+
+
+def legacy_deck_options(options: dict[str, Any]) -> DeckOptions:
+    """An options group in Anki's legacy JSON (a schema-11 collection's dconf, or the anki library's ``decks.all_config()``)."""
+    params = options.get("fsrsParams6") or options.get("fsrsParams5") or options.get("fsrsWeights") or []
+    return DeckOptions(
+        AnkiDeckConfigId(int(options["id"])),
+        options.get("name", ""),
+        _steps(options.get("new", {}).get("delays")),
+        _steps(options.get("lapse", {}).get("delays")),
+        [float(p) for p in params],
+        float(options.get("desiredRetention", 0.9) or 0.9),
+        int(options.get("rev", {}).get("maxIvl", 36500) or 36500),
+    )
 
 
 def _read_schema18(conn: sqlite3.Connection, layout: str) -> AnkiPackage:

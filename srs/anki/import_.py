@@ -282,19 +282,13 @@ def _import(
     return summary
 
 
-def _preset_for(session: Session, options: DeckOptions | None) -> Preset:
-    if options is None:
-        return default_preset(session)
-    name = options.name[len("srs · ") :] if options.name.startswith("srs · ") else f"Anki · {options.name}"
-    preset = session.scalars(select(Preset).where(Preset.name == name)).first()
-    base = default_preset(session)
-    if preset is None:
-        preset = Preset(
-            name=name, desired_retention=base.desired_retention, parameters=list(base.parameters),
-            learning_steps=list(base.learning_steps), relearning_steps=list(base.relearning_steps),
-            maximum_interval=base.maximum_interval,
-        )
-        session.add(preset)
+def preset_name(options_name: str) -> str:
+    """The srs preset an Anki options group stands for: srs's own (written as "srs · NAME") or an Anki one ("Anki · NAME")."""
+    return options_name[len("srs · ") :] if options_name.startswith("srs · ") else f"Anki · {options_name}"
+
+
+def apply_options(preset: Preset, options: DeckOptions) -> None:
+    """Give *preset* an Anki options group's retention, FSRS parameters, steps and longest interval (within srs's bounds)."""
     params = list(options.params)
     if len(params) == 19:  # FSRS-5: FSRS-6 with no short-term exponent and decay 0.5
         params += [0.0, 0.5]
@@ -308,6 +302,22 @@ def _preset_for(session: Session, options: DeckOptions | None) -> Preset:
     preset.learning_steps = [round(m * 60) for m in options.learn_steps if m > 0]
     preset.relearning_steps = [round(m * 60) for m in options.relearn_steps if m > 0]
     preset.maximum_interval = max(1, min(36500, options.maximum_interval))
+
+
+def _preset_for(session: Session, options: DeckOptions | None) -> Preset:
+    if options is None:
+        return default_preset(session)
+    name = preset_name(options.name)
+    preset = session.scalars(select(Preset).where(Preset.name == name)).first()
+    base = default_preset(session)
+    if preset is None:
+        preset = Preset(
+            name=name, desired_retention=base.desired_retention, parameters=list(base.parameters),
+            learning_steps=list(base.learning_steps), relearning_steps=list(base.relearning_steps),
+            maximum_interval=base.maximum_interval,
+        )
+        session.add(preset)
+    apply_options(preset, options)
     session.flush()
     return preset
 
