@@ -152,6 +152,8 @@ def test_another_writer_while_waiting_for_a_key(db: Database) -> None:
 def test_the_progress_bar_starts_each_stage_afresh(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """A counted stage shows its share; the stage after it, with no count, shows none (rich keeps a task's total
     once set, so a stage reusing the last one's task would read 0% of the old total)."""
+    import sys
+
     import rich.progress
 
     import srs.commands.common as common
@@ -165,8 +167,21 @@ def test_the_progress_bar_starts_each_stage_afresh(monkeypatch) -> None:  # type
             seen.append((str(task.description), task.total, task.completed))
 
     monkeypatch.setattr(rich.progress, "Progress", Recording)
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)  # as on a terminal
     with common.progress_bar("Syncing:") as report:
         report("merging notes", 0, 400)
         report("merging notes", 400, 400)
         report("sending srs's side", 0, 0)
     assert seen == [("Syncing: merging notes", 400, 0), ("Syncing: merging notes", 400, 400), ("Syncing: sending srs's side", None, 0)]
+
+
+def test_without_a_terminal_the_progress_bar_costs_nothing() -> None:
+    """Output to a pipe: the callback does nothing and rich's progress module is never loaded."""
+    import subprocess
+    import sys
+
+    code = ("import sys; import srs.commands.common as c\n"
+            "with c.progress_bar('Syncing:') as report: report('merging notes', 1, 2)\n"
+            "print('rich.progress' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"

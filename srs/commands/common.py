@@ -109,6 +109,9 @@ def console() -> Console:
 def progress_bar(label: str) -> Iterator[Callable[[str, int, int], None]]:
     """A bar on a terminal (nothing elsewhere), as a callback ``(stage, done, total)``: a stage with a total shows
     how far it is, one without (total 0) a pulsing bar; each new stage starts its own bar."""
+    if not sys.stdout.isatty():  # nobody to show it to (a script, a pipe): rich is not even loaded
+        yield lambda stage, done, total: None
+        return
     from rich.progress import Progress
 
     screen = console()
