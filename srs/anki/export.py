@@ -204,6 +204,18 @@ def select_cards(
     return rows, select_notes(session, rows, few=modified_after is not None or note_ids is not None)
 
 
+# The cards an export or a sync writes: those of notes not removed, in srs's note types or kept Anki ones
+_EXPORTED = (
+    "FROM cards c JOIN notes n ON n.id = c.note_id WHERE NOT n.orphaned "
+    f"AND (n.kind IN ({', '.join(repr(str(k)) for k in NOTE_TYPES)}) OR n.anki_notetype_id IS NOT NULL)"
+)
+
+
+def select_card_times(session: Session) -> list[tuple[CardId, int]]:
+    """(card, creation time in ms) of every card ``select_card_rows(session, None)`` reads: one light query."""
+    return [(CardId(i), int(t)) for i, t in session.connection().exec_driver_sql(f"SELECT c.id, c.created {_EXPORTED}")]
+
+
 def select_card_rows(
     session: Session, deck_names: list[str] | None, note_ids: set[NoteId] | None = None, modified_after: int | None = None,
 ) -> list[CardRow]:
@@ -213,10 +225,9 @@ def select_card_rows(
     params: tuple[int, ...] = (modified_after,) if modified_after is not None else ()
     sql = (
         "SELECT c.id, c.note_id, c.ord, c.deck_id, c.state, c.step, c.stability, c.difficulty, c.due, "
-        "c.last_review, c.reps, c.lapses, c.suspended, c.position, c.created, c.anki_schedule, c.buried_until "
-        "FROM cards c JOIN notes n ON n.id = c.note_id WHERE NOT n.orphaned "
-        "AND (n.kind IN ({kinds}) OR n.anki_notetype_id IS NOT NULL) {where}ORDER BY c.note_id, c.ord"
-    ).format(kinds=", ".join(f"'{k}'" for k in NOTE_TYPES), where=where)
+        f"c.last_review, c.reps, c.lapses, c.suspended, c.position, c.created, c.anki_schedule, c.buried_until {_EXPORTED} "
+        f"{where}ORDER BY c.note_id, c.ord"
+    )
     rows = [
         CardRow(
             CardId(r[0]), NoteId(r[1]), r[2], DeckId(r[3]), r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], bool(r[12]),
@@ -313,7 +324,8 @@ def export_package(
                 archive.write(file, str(i))
 
     try:
-        counts, _ = _build_collection(session, Path(tmp_db), cards, lambda: notes, clock, now, scheduling)
+        card_ids = _anki_card_ids([(c.id, c.created) for c in cards])
+        counts, _ = _build_collection(session, Path(tmp_db), card_ids, lambda: (cards, notes), clock, now, scheduling)
         write_atomically(out, write, "package", ExportError)
     except OSError as exc:
         raise ExportError(f"cannot write {out}: {exc.strerror or exc}") from None
@@ -335,11 +347,16 @@ def write_collection(
     config/bool.rs ``sched2021``) and a current note type. The media files its
     notes refer to are copied from *media_folder* to *media_target*.
     """
-    cards = select_card_rows(session, None)
-    if not cards:
+    # the cards' Anki ids from one light query: the review log's copy then runs while the cards and notes are read
+    card_ids = _anki_card_ids(select_card_times(session))
+    if not card_ids:
         raise ExportError("nothing to sync: the collection has no cards")
-    # the notes are read while the review log is copied
-    counts, notes = _build_collection(session, path, cards, lambda: select_notes(session, cards), clock_for(session), now, True)
+
+    def load() -> tuple[list[CardRow], dict[int, NoteRow]]:
+        cards = select_card_rows(session, None)
+        return cards, select_notes(session, cards)
+
+    counts, notes = _build_collection(session, path, card_ids, load, clock_for(session), now, True)
     conn = sqlite3.connect(path)
     try:
         conf_json, models_json = conn.execute("SELECT conf, models FROM col").fetchone()
@@ -387,23 +404,29 @@ def _count_unsupported(session: Session, deck_names: list[str] | None) -> int:
     return session.scalar(query) or 0
 
 
+def _anki_card_ids(cards: Sequence[tuple[CardId, int]]) -> dict[CardId, int]:
+    """Anki card ids from (card, creation time in ms): unique, in creation order, so that Anki sees a re-export as the same cards."""
+    ordered = sorted(cards, key=lambda c: (c[1], c[0]))
+    return dict(zip((c[0] for c in ordered), _unique_ids([c[1] for c in ordered])))
+
+
 def _build_collection(
     session: Session,
     path: Path,
-    cards: list[CardRow],
-    load_notes: Callable[[], dict[int, NoteRow]],
+    card_ids: dict[CardId, int],
+    load: Callable[[], tuple[list[CardRow], dict[int, NoteRow]]],
     clock: Clock,
     now: datetime,
     scheduling: bool,
 ) -> tuple[tuple[int, int, int, int], dict[int, NoteRow]]:
-    """Write *cards*, their notes (from *load_notes*) and their answers as an Anki collection at *path*: counts, and the notes."""
+    """Write the cards and notes *load* gives, and their answers, as an Anki collection at *path*: counts, and the notes.
+
+    *card_ids* (``_anki_card_ids`` of the same cards) is known first, so the
+    review log's copy starts before the cards and notes are read.
+    """
     import genanki
 
-    decks = {d.id: d for d in session.scalars(select(Deck).where(Deck.id.in_({c.deck_id for c in cards})))}
     stamp = now.timestamp()
-    # Anki card ids from creation times (unique, in order), so that Anki sees a re-export as the same cards
-    by_created = sorted(cards, key=lambda c: (c.created, c.id))
-    card_ids = dict(zip((c.id for c in by_created), _unique_ids([c.created for c in by_created])))
     # the review log is copied on a second thread (see below): the connection is handed over while it works
     conn = sqlite3.connect(path, uri=True, check_same_thread=False)
     copy: _Background[int] | None = None
@@ -421,7 +444,9 @@ def _build_collection(
             # the notes and cards formatted below (a third of a second for 200,000 answers).
             source = _source_uri(session)  # (the session stays on this thread)
             copy = _Background(lambda: _write_revlog(conn, source, card_ids))
-        notes = load_notes()
+        cards, notes = load()
+        assert len(cards) == len(card_ids), "the cards read are the ones the ids were made for (one transaction)"
+        decks = {d.id: d for d in session.scalars(select(Deck).where(Deck.id.in_({c.deck_id for c in cards})))}
         stories = StoryIndex(session)
         models: dict[str | int, Any] = {
             kind: _genanki_model(genanki, nt.model_id, nt.name, nt.fields, nt.templates) for kind, nt in NOTE_TYPES.items()
