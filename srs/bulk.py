@@ -13,13 +13,16 @@ from __future__ import annotations
 
 import gc
 import sqlite3
-from collections.abc import Iterable, Iterator
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from json.encoder import encode_basestring
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 if TYPE_CHECKING:
     import numpy as np
+
+T = TypeVar("T")
 
 
 @contextmanager
@@ -89,3 +92,29 @@ def json_strings(value: dict[str, str] | list[str]) -> str:
 def json_ints(value: dict[str, int]) -> str:
     """``json.dumps(value)`` of a dict of plain keys (no character JSON escapes) to integers, character for character."""
     return "{" + ", ".join(f'"{k}": {int(v)}' for k, v in value.items()) + "}"
+
+
+class Background(Generic[T]):
+    """A function running on a thread of its own; result() waits for it and returns its value or raises its error."""
+
+    def __init__(self, work: Callable[[], T], name: str) -> None:
+        self._value: list[T] = []
+        self._error: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                self._value.append(work())
+            except BaseException as exc:  # handed to the caller in result()
+                self._error.append(exc)
+
+        self._thread = threading.Thread(target=run, name=name, daemon=True)
+        self._thread.start()
+
+    def wait(self) -> None:
+        self._thread.join()
+
+    def result(self) -> T:
+        self.wait()
+        if self._error:
+            raise self._error[0]
+        return self._value[0]

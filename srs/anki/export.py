@@ -29,13 +29,12 @@ import os
 import shutil
 import sqlite3
 import tempfile
-import threading
 import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
@@ -50,7 +49,7 @@ from srs.anki.schedule import (
     QUEUE_USER_BURIED,
     to_anki,
 )
-from srs.bulk import collector_paused
+from srs.bulk import Background, collector_paused
 from srs.clock import Clock
 from srs.db import database_file, sqlite_uri
 from srs.decks import deck_and_children
@@ -71,8 +70,6 @@ from srs.templates import (
     question_competency,
     story_card_content,
 )
-
-T = TypeVar("T")
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -429,7 +426,7 @@ def _build_collection(
     stamp = now.timestamp()
     # the review log is copied on a second thread (see below): the connection is handed over while it works
     conn = sqlite3.connect(path, uri=True, check_same_thread=False)
-    copy: _Background[int] | None = None
+    copy: Background[int] | None = None
     try:
         cursor = conn.cursor()
         # A scratch file: no journal, no fsync; the archive is what must be durable.
@@ -443,7 +440,7 @@ def _build_collection(
             # Python's lock while it runs: it goes on while the notes are read and
             # the notes and cards formatted below (a third of a second for 200,000 answers).
             source = _source_uri(session)  # (the session stays on this thread)
-            copy = _Background(lambda: _write_revlog(conn, source, card_ids))
+            copy = Background(lambda: _write_revlog(conn, source, card_ids), "srs-revlog-copy")
         cards, notes = load()
         assert len(cards) == len(card_ids), "the cards read are the ones the ids were made for (one transaction)"
         decks = {d.id: d for d in session.scalars(select(Deck).where(Deck.id.in_({c.deck_id for c in cards})))}
@@ -503,32 +500,6 @@ def _build_collection(
             copy.wait()
         conn.close()
     return (len(decks), len(notes), len(cards), review_count), notes
-
-
-class _Background(Generic[T]):
-    """A function running on a thread of its own; result() waits for it and returns its value or raises its error."""
-
-    def __init__(self, work: Callable[[], T]) -> None:
-        self._value: list[T] = []
-        self._error: list[BaseException] = []
-
-        def run() -> None:
-            try:
-                self._value.append(work())
-            except BaseException as exc:  # handed to the caller in result()
-                self._error.append(exc)
-
-        self._thread = threading.Thread(target=run, name="srs-revlog-copy", daemon=True)
-        self._thread.start()
-
-    def wait(self) -> None:
-        self._thread.join()
-
-    def result(self) -> T:
-        self.wait()
-        if self._error:
-            raise self._error[0]
-        return self._value[0]
 
 
 def _model_key(note: NoteRow) -> str | int:

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from srs.bulk import Background
 from srs.domain import (
     AnkiCardId,
     AnkiDeckConfigId,
@@ -438,10 +439,30 @@ def read_collection(path: Path, layout: str) -> AnkiPackage:
             raise ImportError_(f"the package's collection has unknown schema version {ver}")
         try:
             package = _read_schema18(conn, layout) if ver >= 14 else _read_schema11(conn, layout)
-            _read_rows(conn, package)
+            # The review log is read on a second connection and thread while the notes and cards are
+            # read here: its reading is mostly SQLite's own work, which lets go of Python's lock.
+            revlog = Background(lambda: _read_revlog(path), "srs-revlog-read")
+            try:
+                _read_rows(conn, package)
+            finally:
+                revlog.wait()  # nothing reads on once this function has returned or failed
+            package.revlog = revlog.result()
         except sqlite3.DatabaseError as exc:
             raise _damaged(exc, why) from None
         return package
+    finally:
+        conn.close()
+
+
+def _read_revlog(path: Path) -> Revlog:
+    """The review log, on a connection of its own, under the same guards as the rest."""
+    conn = _connect(path)
+    try:
+        why = _bounded(conn, path)
+        try:
+            return Revlog.read(conn)
+        except sqlite3.DatabaseError as exc:
+            raise _damaged(exc, why) from None
     finally:
         conn.close()
 
@@ -598,4 +619,3 @@ def _read_rows(conn: sqlite3.Connection, package: AnkiPackage) -> None:
                 _integer(mod), _integer(factor), _integer(left), _integer(odue),
             )
         )
-    package.revlog = Revlog.read(conn)
