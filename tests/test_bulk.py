@@ -126,3 +126,23 @@ def test_json_ints_writes_what_json_dumps_writes(value) -> None:  # type: ignore
     from srs.bulk import json_ints
 
     assert json_ints(value) == json.dumps(value)
+
+
+def test_background_work_gives_its_value_or_its_error_to_whoever_waits() -> None:
+    import threading
+
+    from srs.bulk import Background
+
+    gate = threading.Event()
+    done = Background(lambda: gate.wait(5) and 42, "test-value")
+    assert done._thread.is_alive()  # it runs while the caller goes on
+    gate.set()
+    assert done.result() == 42
+
+    def boom() -> int:
+        raise ValueError("from the thread")
+
+    failed = Background(boom, "test-error")
+    failed.wait()
+    with pytest.raises(ValueError, match="from the thread"):
+        failed.result()
