@@ -742,11 +742,11 @@ def _merge_reviews(
 
     cards = {c.id: c for c in card_map.values()}
     schedulers: dict[int, tuple[int, Scheduler]] = {}  # one group of cards per scheduler (preset)
-    group_of: dict[int, int] = {}
-    for card_id in added.tolist():
+    group_of = np.empty(len(added), dtype=np.int64)  # the group of each card in *added* (sorted)
+    for index, card_id in enumerate(added.tolist()):
         scheduler = scheduler_for(cards[card_id].deck_id)
-        group_of[card_id] = schedulers.setdefault(id(scheduler), (len(schedulers), scheduler))[0]
-    group = np.fromiter((group_of[c] for c in card.tolist()), dtype=np.int64, count=len(card))
+        group_of[index] = schedulers.setdefault(id(scheduler), (len(schedulers), scheduler))[0]
+    group = group_of[np.searchsorted(added, card)]  # every row's card is one of *added*
     order = np.lexsort((at, card, group))
     card, at, rating, duration, review_id, group = (a[order] for a in (card, at, rating, duration, review_id, group))
     anki_rows = anki_rows[:, order]
