@@ -219,6 +219,10 @@ def _open_or_set_aside(db_path: Path, now: datetime) -> tuple[Any, Path | None]:
     except DBError:
         path = replica_path(db_path)
         aside = path.with_name(f"{path.name}.damaged-{now:%Y%m%d-%H%M%S}")
+        number = 1
+        while aside.exists():  # one set aside earlier in the same second is kept too
+            number += 1
+            aside = path.with_name(f"{path.name}.damaged-{now:%Y%m%d-%H%M%S}-{number}")
         os.replace(path, aside)
         for suffix in ("-wal", "-shm"):  # its log belongs to the damaged file
             Path(str(path) + suffix).unlink(missing_ok=True)
