@@ -55,12 +55,16 @@ from srs.anki.export import (
     select_cards,
     write_collection,
 )
-from srs.anki.formats import Progress, legacy_deck_options
+from srs.anki.formats import (
+    Progress,
+    legacy_deck_options,
+    options_group_names,
+    preset_name,
+)
 from srs.anki.import_ import (
     apply_options,
     import_collection,
     import_package,
-    preset_name,
 )
 from srs.anki.notetypes import NOTE_TYPES
 from srs.anki.schedule import day_zero
@@ -553,8 +557,7 @@ def _push_presets(session: Session, col: Any) -> None:
         values = _preset_values(preset)
         if before.get(preset.name) == values:
             continue
-        anki_name = preset.name[len("Anki · "):] if preset.name.startswith("Anki · ") else f"srs · {preset.name}"
-        conf = configs.get(anki_name)
+        conf = next((configs[name] for name in options_group_names(preset.name) if name in configs), None)
         if conf is None:  # no deck of this preset on the other side (yet): a new deck brings its options with it
             continue
         wanted = {"desiredRetention": preset.desired_retention, "fsrsParams6": list(preset.parameters),

@@ -807,3 +807,13 @@ def test_deck_options_travel_both_ways_and_a_change_is_never_reverted(world: dic
         assert group(phone)["desiredRetention"] == 0.8 and group(phone)["rev"]["maxIvl"] == 1000
         assert preset().desired_retention == 0.8
         phone.col.close()
+
+
+@pytest.mark.parametrize("name", ["Default", "Anki · Japanese", "srs · odd", "Anki · "])
+def test_every_options_group_name_of_a_preset_leads_back_to_it(name: str) -> None:
+    """The names srs writes or finds an options group under, read back, are the preset's own (the upload's
+    "srs · Anki · X" included, so a preset that came from Anki still finds its group after srs uploads)."""
+    from srs.anki.formats import options_group_names, preset_name
+
+    assert options_group_names(name)[0] == f"srs · {name}"
+    assert [preset_name(group) for group in options_group_names(name)] == [name] * len(options_group_names(name))

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
+from srs.anki.formats import options_group_names
 from srs.anki.media import media_refs, plain_name
 from srs.anki.notetypes import CSS, NOTE_TYPES
 from srs.anki.schedule import (
@@ -677,7 +678,7 @@ def _write_col(
         entry.update(
             {
                 "id": conf_id,
-                "name": f"srs · {preset.name}",
+                "name": options_group_names(preset.name)[0],  # srs's own name for it
                 "mod": int(now.timestamp()),
                 "desiredRetention": preset.desired_retention,
                 "fsrsParams6": list(preset.parameters),

@@ -520,6 +520,18 @@ def _read_schema11(conn: sqlite3.Connection, layout: str) -> AnkiPackage:
     return package
 
 
+def preset_name(options_name: str) -> str:
+    """The srs preset an Anki options group stands for: srs's own (written as "srs · NAME") or an Anki one ("Anki · NAME")."""
+    return options_name[len("srs · ") :] if options_name.startswith("srs · ") else f"Anki · {options_name}"
+
+
+def options_group_names(name: str) -> tuple[str, ...]:
+    """The Anki options groups that can stand for the srs preset *name*: the one srs writes ("srs · NAME"), then, for a
+    preset that came from Anki ("Anki · NAME"), the group it came from. ``preset_name`` of each is *name*."""
+    own = f"srs · {name}"
+    return (own, name[len("Anki · ") :]) if name.startswith("Anki · ") else (own,)
+
+
 def legacy_deck_options(options: dict[str, Any]) -> DeckOptions:
     """An options group in Anki's legacy JSON (a schema-11 collection's dconf, or the anki library's ``decks.all_config()``)."""
     params = options.get("fsrsParams6") or options.get("fsrsParams5") or options.get("fsrsWeights") or []

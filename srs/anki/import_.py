@@ -44,6 +44,7 @@ from srs.anki.formats import (
     NoteType,
     Progress,
     Revlog,
+    preset_name,
     read_collection,
     read_package,
 )
@@ -280,11 +281,6 @@ def _import(
         summary.media, summary.media_new, summary.media_renamed = len(media.stored), len(media.added), media.added_renamed
         summary.discard_media = media.discard
     return summary
-
-
-def preset_name(options_name: str) -> str:
-    """The srs preset an Anki options group stands for: srs's own (written as "srs · NAME") or an Anki one ("Anki · NAME")."""
-    return options_name[len("srs · ") :] if options_name.startswith("srs · ") else f"Anki · {options_name}"
 
 
 def apply_options(preset: Preset, options: DeckOptions) -> None:
