@@ -246,6 +246,41 @@ def test_python_dash_m_entry_point(tmp_path: Path) -> None:
     assert json.loads(out.stdout)["due"]["new"] == 10
 
 
+_ENDING = """
+import atexit, os, sys
+
+class Teardown:  # a module global: its __del__ runs only if the interpreter tears its modules down
+    def __del__(self, write=os.write):
+        write(2, b"teardown\\n")
+
+kept = Teardown()
+atexit.register(lambda: sys.stderr.write("exit handler\\n"))
+if sys.argv[1] == "profiled":
+    sys.setprofile(lambda *args: None)
+sys.argv = ["srs", *sys.argv[2:]]
+from srs.cli import main
+main()
+"""
+
+
+@pytest.mark.parametrize("how", ["plain", "profiled"])
+def test_a_finished_command_ends_without_the_interpreters_teardown(tmp_path: Path, how: str) -> None:
+    """After a command, the process ends at once (output flushed, exit handlers run, the status kept); under a profiler, the usual way."""
+    import subprocess
+    import sys
+
+    db = str(tmp_path / "e.db")
+    ok = subprocess.run([sys.executable, "-c", _ENDING, how, "--db", db, "--now", NOW, "status", "--json"], capture_output=True, text=True)
+    assert ok.returncode == 0
+    assert json.loads(ok.stdout)["due"]["new"] == 10  # the whole output, flushed
+    assert "exit handler" in ok.stderr
+    assert ("teardown" in ok.stderr) == (how == "profiled")
+    bad = subprocess.run([sys.executable, "-c", _ENDING, how, "--db", str(tmp_path), "status"], capture_output=True, text=True)
+    assert bad.returncode == 1 and bad.stderr.count("Error:") == 1 and "exit handler" in bad.stderr
+    usage = subprocess.run([sys.executable, "-c", _ENDING, how, "--db", db, "no-such-command"], capture_output=True, text=True)
+    assert usage.returncode == 2
+
+
 def _read_only_runner(folder: Path):  # type: ignore[no-untyped-def]
     """Run srs on *folder* made read-only: a read-only bind mount when this machine allows one, else srs told so.
 
