@@ -65,12 +65,14 @@ from srs.anki.import_ import (
     apply_options,
     import_collection,
     import_package,
+    preset_for,
 )
 from srs.anki.notetypes import NOTE_TYPES
 from srs.anki.schedule import day_zero
 from srs.bulk import collector_paused
-from srs.domain import CardId, NoteId, NoteKind, from_ms, to_ms
-from srs.edit import remove
+from srs.decks import get_or_create_deck
+from srs.domain import AnkiDeckId, CardId, DeckId, NoteId, NoteKind, from_ms, to_ms
+from srs.edit import remove, rename_deck
 from srs.errors import SrsError
 from srs.files import write_atomically
 from srs.models import Card, Deck, Note, Preset, Review
@@ -537,7 +539,9 @@ def _push(
     present = replica.note_ids(maybe_new)
     summary.notes_sent += _add_new_notes(session, db_path, col, now, {g for g in maybe_new if g not in present})
     summary.answers_sent += _push_answers(session, col, replica, up_to)
-    _push_card_rows(session, col, replica, now)
+    decks = _ReplicaDecks(session, col)
+    decks.push_names()
+    _push_card_rows(session, col, replica, decks, now)
     _push_presets(session, col)
     _touch(col)
 
@@ -584,6 +588,118 @@ def _pull_presets(session: Session, col: Any, since: int) -> None:
         preset = session.scalars(select(Preset).where(Preset.name == preset_name(str(conf.get("name", ""))))).first()
         if preset is not None:
             apply_options(preset, legacy_deck_options(conf))
+
+
+class _ReplicaDecks:
+    """srs's decks and the replica's, matched: by the Anki id srs keeps for each deck, else by name (srs then takes the
+    replica's id, so a rename on either side is still the same deck). Filtered decks are Anki's alone."""
+
+    def __init__(self, session: Session, col: Any) -> None:
+        self.session, self.col = session, col
+        theirs = {int(d["id"]): d for d in col.decks.all() if not d.get("dyn")}
+        self.configs = {int(c["id"]): c for c in col.decks.all_config()}
+        ours = list(session.scalars(select(Deck)))
+        taken = {int(d.anki_id) for d in ours}
+        by_name = {str(d["name"]).lower(): did for did, d in theirs.items()}
+        self.pairs: dict[DeckId, int] = {}
+        for deck in ours:
+            if int(deck.anki_id) in theirs:
+                self.pairs[deck.id] = int(deck.anki_id)
+                continue
+            did = by_name.get(deck.name.lower())
+            if did is not None and did not in taken:
+                deck.anki_id, self.pairs[deck.id] = AnkiDeckId(did), did
+                taken.add(did)
+        self.theirs = theirs
+
+    def ours(self, did: int) -> Deck | None:
+        return next((self.session.get(Deck, deck_id) for deck_id, paired in self.pairs.items() if paired == did), None)
+
+    def replica_id(self, deck_id: DeckId) -> int:
+        """The replica's deck for srs's deck *deck_id*, made (with the options group of its preset) if it has none yet."""
+        if deck_id in self.pairs:
+            return self.pairs[deck_id]
+        deck = self.session.get(Deck, deck_id)
+        assert deck is not None, "cards belong to decks"
+        did = int(self.col.decks.id(deck.name))  # the replica's deck of that name, or a new one
+        conf = next((c for name in options_group_names(deck.preset.name) for c in self.configs.values() if c["name"] == name), None)
+        if conf is not None:
+            made = self.col.decks.get(did)
+            made["conf"] = int(conf["id"])
+            self.col.decks.save(made)
+        if self.session.scalar(select(Deck.id).where(Deck.anki_id == did)) is None:
+            deck.anki_id = AnkiDeckId(did)
+        self.pairs[deck_id] = did
+        return did
+
+    def push_names(self) -> int:
+        """Decks renamed in srs since the last sync get srs's names in the replica (Anki takes their sub-decks along).
+
+        After each sync's pull the two sides agree on every name, so a name
+        that differs now is srs's change.
+        """
+        renamed = 0
+        for deck_id, did in sorted(self.pairs.items(), key=lambda pair: self._depth(pair[0])):
+            deck = self.session.get(Deck, deck_id)
+            if deck is not None and self.col.decks.name(did) != deck.name:
+                try:
+                    self.col.decks.rename(did, deck.name)
+                except Exception:  # the anki library refused the name: both keep theirs, and the next sync tries again
+                    continue
+                renamed += 1
+        return renamed
+
+    def _depth(self, deck_id: DeckId) -> int:
+        deck = self.session.get(Deck, deck_id)
+        return deck.name.count("::") if deck is not None else 0
+
+
+def _pull_decks(session: Session, col: Any, since: int, card_ids: list[int], now: datetime) -> None:
+    """What the other side did to decks since the last sync: renamed a deck, gave it another options group, moved cards.
+
+    Where both sides changed the same deck or card, Anki's sync kept the
+    newer change in the replica, and srs takes what Anki kept.
+    """
+    decks = _ReplicaDecks(session, col)
+    changed = [d for d in decks.theirs.values() if int(d.get("usn", -1)) > since]
+    for theirs in sorted(changed, key=lambda d: str(d["name"]).count("::")):  # parents first: their sub-decks follow them
+        deck = decks.ours(int(theirs["id"]))
+        if deck is None:
+            continue  # a deck srs has no card of: it comes with its first card
+        name = str(col.decks.name(int(theirs["id"])))
+        if deck.name != name:
+            try:
+                rename_deck(session, deck.name, name, merge=True, now=now)  # onto a deck srs has: its cards join that one
+            except SrsError:
+                continue  # a name srs refuses (a deck inside itself): srs keeps its own
+        conf = decks.configs.get(int(theirs.get("conf", 1)))
+        if conf is not None and deck in session:
+            deck.preset_id = preset_for(session, legacy_deck_options(conf)).id
+    session.flush()
+    # cards moved to another deck on the other side
+    for part in _chunks(sorted(card_ids)):
+        rows = col.db.all(
+            f"select n.guid, c.ord, case when c.odid != 0 then c.odid else c.did end from cards c join notes n on n.id = c.nid "
+            f"where c.id in ({','.join('?' * len(part))})", *part,
+        )
+        placed: dict[tuple[str, int], Card] = {}
+        for held, guid in session.execute(
+            select(Card, Note.guid).join(Note, Note.id == Card.note_id).where(Note.guid.in_(sorted({r[0] for r in rows})))
+        ).all():
+            placed[(guid, held.ord)] = held
+        for guid, ord_, did in rows:
+            card = placed.get((guid, ord_))
+            if card is None:
+                continue
+            deck = decks.ours(int(did))
+            if deck is None:  # a deck made on the other side: srs makes its own, the same deck from now on
+                deck = get_or_create_deck(session, str(col.decks.name(int(did))), now, source="anki")
+                if session.scalar(select(Deck.id).where(Deck.anki_id == int(did))) is None:
+                    deck.anki_id = AnkiDeckId(int(did))
+                decks.pairs[deck.id] = int(did)
+            if card.deck_id != deck.id:
+                card.deck_id, card.modified = deck.id, now
+    session.flush()
 
 
 def _touch(col: Any) -> None:
@@ -704,8 +820,8 @@ def _push_answers(session: Session, col: Any, replica: _Replica, up_to: int | No
     return sum(1 for row in out if row[2] > 0)
 
 
-def _push_card_rows(session: Session, col: Any, replica: _Replica, now: datetime) -> None:
-    """Cards srs changed since the last sync get srs's schedule and memory in the replica."""
+def _push_card_rows(session: Session, col: Any, replica: _Replica, decks: _ReplicaDecks, now: datetime) -> None:
+    """Cards srs changed since the last sync get srs's schedule, memory and deck in the replica."""
     last = int(get_setting(session, LAST_SYNC) or 0)
     clock = clock_for(session)
     today = clock.today(now)
@@ -726,12 +842,17 @@ def _push_card_rows(session: Session, col: Any, replica: _Replica, now: datetime
         if cid is None:
             continue
         values = _card_row(row, clock, first_day, presets[deck_preset[row.deck_id]], True, today)
-        current = col.db.first("select type, queue, due, ivl, factor, reps, lapses, left, data from cards where id = ?", cid)
-        if current is not None and tuple(current[:8]) == tuple(values[:8]):
+        current = col.db.first("select type, queue, due, ivl, factor, reps, lapses, left, data, did, odid from cards where id = ?", cid)
+        if current is None:
+            continue
+        home = decks.replica_id(row.deck_id)  # a card in a filtered deck on the phone has its home deck in odid
+        did, odid = (current[9], home) if current[10] else (home, 0)
+        if tuple(current[:8]) == tuple(values[:8]) and (current[9], current[10]) == (did, odid):
             continue
         col.db.execute(
-            "update cards set type=?, queue=?, due=?, ivl=?, factor=?, reps=?, lapses=?, left=?, data=?, mod=?, usn=-1 where id=?",
-            *values, mod, cid,
+            "update cards set type=?, queue=?, due=?, ivl=?, factor=?, reps=?, lapses=?, left=?, data=?, did=?, odid=?, mod=?, usn=-1 "
+            "where id=?",
+            *values, did, odid, mod, cid,
         )
 
 
@@ -740,6 +861,9 @@ def _chunks(values: list[int], size: int = 500) -> list[list[int]]:
 
 
 # --- pull: replica -> srs ------------------------------------------------------------------
+
+
+_CARD_STATE = "type, queue, due, ivl, reps, lapses, data, did, odid"  # what a card row says, for telling srs's echo from a change
 
 
 @dataclass(frozen=True)
@@ -753,7 +877,7 @@ class _Pending:
     @staticmethod
     def of(col: Any) -> _Pending:
         return _Pending(
-            {row[0]: tuple(row[1:]) for row in col.db.all("select id, type, queue, due, ivl, reps, lapses, data from cards where usn = -1")},
+            {row[0]: tuple(row[1:]) for row in col.db.all(f"select id, {_CARD_STATE} from cards where usn = -1")},
             dict(col.db.all("select id, mod from notes where usn = -1")),
             set(col.db.list("select id from revlog where usn = -1")),
         )
@@ -766,7 +890,7 @@ class _Pending:
         out = set()
         for part in _chunks(sorted(mine)):
             marks = ",".join("?" * len(part))
-            rows = {r[0]: tuple(r[1:]) for r in col.db.all(f"select id, type, queue, due, ivl, reps, lapses, data from cards where id in ({marks})", *part)}
+            rows = {r[0]: tuple(r[1:]) for r in col.db.all(f"select id, {_CARD_STATE} from cards where id in ({marks})", *part)}
             arrived: dict[int, set[int]] = {}
             for cid, rid in col.db.all(f"select cid, id from revlog where usn > ? and cid in ({marks})", since, *part):
                 arrived.setdefault(cid, set()).add(rid)
@@ -818,6 +942,8 @@ def _pull(
             )
             result = import_package(session, package, now, media_folder=media_folder(db_path), progress=merging)
     _pull_presets(session, col, since)
+    if since >= 0:  # (a first sync merges as an import does: srs keeps its decks, and sends them)
+        _pull_decks(session, col, since, card_ids, now)
     if since < 0 or card_ids:
         summary.media_received += result.media_new
         summary.answers_received += result.reviews_added

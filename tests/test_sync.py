@@ -817,3 +817,78 @@ def test_every_options_group_name_of_a_preset_leads_back_to_it(name: str) -> Non
 
     assert options_group_names(name)[0] == f"srs · {name}"
     assert [preset_name(group) for group in options_group_names(name)] == [name] * len(options_group_names(name))
+
+
+def test_decks_travel_both_ways_renamed_regrouped_and_cards_moved(world: dict) -> None:  # type: ignore[type-arg]
+    """A card moved, a deck renamed or given another options group on the phone reaches srs; a card moved or a deck
+    renamed in srs reaches the phone; a card moved on both sides ends in the same deck on both; nothing goes back.
+
+    (srs's clock here runs minutes ahead of the phone's, which is the wall clock.)"""
+    from srs.models import Deck
+
+    db, now = world["db"], world["now"]
+
+    def srs_deck_of(guid: str) -> Deck:
+        database = open_database(db)
+        with database.session() as session:
+            deck = session.scalars(select(Deck).join(Card, Card.deck_id == Deck.id).join(Note).where(Note.guid == guid)).one()
+            session.refresh(deck, ["preset"])
+            session.expunge_all()
+        database.close()
+        return deck
+
+    def srs_decks() -> set[str]:
+        database = open_database(db)
+        with database.session() as session:
+            names = set(session.scalars(select(Deck.name)))
+        database.close()
+        return names
+
+    with local_timezone(world["zone"]):
+        ok(srs(db, "sync", now=now))
+        phone = Phone(world["tmp"] / "phone", world["server"])
+        phone.sync()
+        guids = team_guids(db)
+        asking = next(c for c in json.loads(ok(srs(db, "cards", "--json", "--search", '"deck:Interview::Questions to ask"', now=now)).output))
+        # on the phone: a card to a new deck, a deck renamed, the team deck to an options group of its own
+        phone.col.set_deck([phone.card_of(guids[0])], phone.col.decks.id("Commute"))
+        phone.col.decks.rename(phone.col.decks.id_for_name("Interview::Questions to ask"), "Interview::Asking")
+        group = phone.col.decks.add_config_returning_id("Phone pace")
+        conf = phone.col.decks.get_config(group)
+        conf["desiredRetention"] = 0.8
+        phone.col.decks.update_config(conf)
+        team = phone.col.decks.get(phone.col.decks.id_for_name("Team guide"))
+        team["conf"] = group
+        phone.col.decks.save(team)
+        phone.sync()
+        ok(srs(db, "sync", now=now + timedelta(minutes=1)))
+        assert srs_deck_of(guids[0]).name == "Commute"
+        assert srs_deck_of(asking["guid"]).name == "Interview::Asking" and "Interview::Questions to ask" not in srs_decks()
+        team_deck = srs_deck_of(guids[1])
+        assert (team_deck.name, team_deck.preset.name, team_deck.preset.desired_retention) == ("Team guide", "Anki · Phone pace", 0.8)
+        # in srs: a card to a new deck, a deck renamed
+        ok(srs(db, "card", "move", str(srs_card(db, guids[1]).id), "--to", "Desk", "--yes", now=now + timedelta(minutes=2)))
+        ok(srs(db, "deck", "rename", "Interview::STAR and CARL", "Interview::Structure", now=now + timedelta(minutes=2)))
+        ok(srs(db, "sync", now=now + timedelta(minutes=3)))
+        phone.sync()
+        assert phone.col.decks.name(phone.col.get_card(phone.card_of(guids[1])).did) == "Desk"
+        assert phone.col.decks.id_for_name("Interview::Structure") and not phone.col.decks.id_for_name("Interview::STAR and CARL")
+        # the same card moved on both sides between syncs: the newer move (srs's, by its clock) on both
+        phone.col.set_deck([phone.card_of(guids[2])], phone.col.decks.id("Commute"))
+        ok(srs(db, "card", "move", str(srs_card(db, guids[2]).id), "--to", "Desk", "--yes", now=now + timedelta(minutes=4)))
+        ok(srs(db, "sync", now=now + timedelta(minutes=5)))
+        phone.sync()
+        ok(srs(db, "sync", now=now + timedelta(minutes=6)))
+        phone.sync()
+        assert srs_deck_of(guids[2]).name == "Desk"
+        assert phone.col.decks.name(phone.col.get_card(phone.card_of(guids[2])).did) == "Desk"
+        # another sync on each side changes nothing back
+        ok(srs(db, "sync", now=now + timedelta(minutes=7)))
+        phone.sync()
+        assert (srs_deck_of(guids[0]).name, srs_deck_of(guids[1]).name, srs_deck_of(guids[2]).name) == ("Commute", "Desk", "Desk")
+        assert {"Interview::Asking", "Interview::Structure", "Commute", "Desk"} <= srs_decks()
+        assert phone.col.decks.id_for_name("Interview::Asking") and phone.col.decks.id_for_name("Interview::Structure")
+        assert srs_deck_of(guids[3]).preset.name == "Anki · Phone pace"  # the team deck kept the phone's group
+        desk = phone.col.decks.get(phone.col.decks.id_for_name("Desk"))  # a deck srs made goes with its preset's group
+        assert phone.col.decks.get_config(desk["conf"])["name"] == f"srs · {srs_deck_of(guids[1]).preset.name}"
+        phone.col.close()

@@ -300,7 +300,8 @@ def apply_options(preset: Preset, options: DeckOptions) -> None:
     preset.maximum_interval = max(1, min(36500, options.maximum_interval))
 
 
-def _preset_for(session: Session, options: DeckOptions | None) -> Preset:
+def preset_for(session: Session, options: DeckOptions | None) -> Preset:
+    """The srs preset an Anki options group stands for (made if needed), given the group's values."""
     if options is None:
         return default_preset(session)
     name = preset_name(options.name)
@@ -345,7 +346,7 @@ def _merge(session: Session, package: AnkiPackage, now: datetime, progress: Prog
             deck = get_or_create_deck(session, name, now, source="anki")
             options_id = info.options_id if info is not None else None
             if options_id not in presets:
-                presets[options_id] = _preset_for(session, package.deck_options.get(options_id) if options_id is not None else None)
+                presets[options_id] = preset_for(session, package.deck_options.get(options_id) if options_id is not None else None)
             deck.preset_id = presets[options_id].id
             decks[did] = deck.id
         return decks[did]
