@@ -615,13 +615,16 @@ class _ReplicaDecks:
     def ours(self, did: int) -> Deck | None:
         return next((self.session.get(Deck, deck_id) for deck_id, paired in self.pairs.items() if paired == did), None)
 
-    def replica_id(self, deck_id: DeckId) -> int:
-        """The replica's deck for srs's deck *deck_id*, made (with the options group of its preset) if it has none yet."""
+    def replica_id(self, deck_id: DeckId) -> int | None:
+        """The replica's deck for srs's deck *deck_id*, made (with the options group of its preset) if it has none yet;
+        None where the replica has a filtered deck of that name (a card cannot live there)."""
         if deck_id in self.pairs:
             return self.pairs[deck_id]
         deck = self.session.get(Deck, deck_id)
         assert deck is not None, "cards belong to decks"
         did = int(self.col.decks.id(deck.name))  # the replica's deck of that name, or a new one
+        if self.col.decks.is_filtered(did):
+            return None
         conf = next((c for name in options_group_names(deck.preset.name) for c in self.configs.values() if c["name"] == name), None)
         if conf is not None:
             made = self.col.decks.get(did)
@@ -846,7 +849,10 @@ def _push_card_rows(session: Session, col: Any, replica: _Replica, decks: _Repli
         if current is None:
             continue
         home = decks.replica_id(row.deck_id)  # a card in a filtered deck on the phone has its home deck in odid
-        did, odid = (current[9], home) if current[10] else (home, 0)
+        if home is None:
+            did, odid = current[9], current[10]
+        else:
+            did, odid = (current[9], home) if current[10] else (home, 0)
         if tuple(current[:8]) == tuple(values[:8]) and (current[9], current[10]) == (did, odid):
             continue
         col.db.execute(

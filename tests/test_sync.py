@@ -892,3 +892,53 @@ def test_decks_travel_both_ways_renamed_regrouped_and_cards_moved(world: dict) -
         desk = phone.col.decks.get(phone.col.decks.id_for_name("Desk"))  # a deck srs made goes with its preset's group
         assert phone.col.decks.get_config(desk["conf"])["name"] == f"srs · {srs_deck_of(guids[1]).preset.name}"
         phone.col.close()
+
+
+def test_cards_in_a_filtered_deck_on_the_phone_stay_in_their_home_deck(world: dict) -> None:  # type: ignore[type-arg]
+    """The phone's filtered deck is Anki's alone: srs keeps its cards in their home deck, and a card srs moves meanwhile
+    goes home to srs's deck once the filtered deck is emptied."""
+    from srs.models import Deck
+
+    db, now = world["db"], world["now"]
+
+    def srs_deck_names() -> set[str]:
+        database = open_database(db)
+        with database.session() as session:
+            names = set(session.scalars(select(Deck.name)))
+        database.close()
+        return names
+
+    def srs_deck_of(guid: str) -> str:
+        database = open_database(db)
+        with database.session() as session:
+            name = session.scalars(select(Deck.name).join(Card, Card.deck_id == Deck.id).join(Note).where(Note.guid == guid)).one()
+        database.close()
+        return name
+
+    with local_timezone(world["zone"]):
+        ok(srs(db, "sync", now=now))
+        phone = Phone(world["tmp"] / "phone", world["server"])
+        phone.sync()
+        guids = team_guids(db)
+        cram = phone.col.sched.get_or_create_filtered_deck(deck_id=0)
+        cram.name = "Cram"
+        cram.config.search_terms[0].search = '"deck:Team guide"'
+        cram.config.search_terms[0].limit = 100
+        cram_id = phone.col.sched.add_or_update_filtered_deck(cram).id
+        card = phone.col.get_card(phone.card_of(guids[0]))
+        assert (card.did, phone.col.decks.name(card.odid)) == (cram_id, "Team guide")
+        phone.sync()
+        ok(srs(db, "sync", now=now + timedelta(minutes=1)))
+        assert {srs_deck_of(g) for g in guids} == {"Team guide"} and "Cram" not in srs_deck_names()
+        ok(srs(db, "card", "move", str(srs_card(db, guids[0]).id), "--to", "Desk", "--yes", now=now + timedelta(minutes=2)))
+        ok(srs(db, "sync", now=now + timedelta(minutes=3)))
+        phone.sync()
+        card = phone.col.get_card(phone.card_of(guids[0]))
+        assert (card.did, phone.col.decks.name(card.odid)) == (cram_id, "Desk")  # still in the phone's filtered deck, home moved
+        phone.col.sched.empty_filtered_deck(cram_id)
+        assert phone.col.decks.name(phone.col.get_card(phone.card_of(guids[0])).did) == "Desk"
+        assert phone.col.decks.name(phone.col.get_card(phone.card_of(guids[1])).did) == "Team guide"
+        phone.sync()
+        ok(srs(db, "sync", now=now + timedelta(minutes=4)))
+        assert srs_deck_of(guids[0]) == "Desk" and srs_deck_of(guids[1]) == "Team guide"
+        phone.col.close()
