@@ -460,16 +460,56 @@ def _download_and_merge(
     _sync_media(col, auth, auth.endpoint)
     set_setting(session, WATERMARK, -1)  # everything in the replica is new to srs
     held_before = session.scalar(select(func.max(Review.id))) or 0
+    placed = _placements(session)
     _pull(session, db_path, col, now, summary, step, remove_missing=replace)
     summary.direction = "downloaded"
     if replace:
         return col
+    _settle_first_decks(session, col, placed, now)
     _push(session, db_path, col, now, summary, step, up_to=held_before)  # the answers just pulled are the replica's own
     step("sending srs's side", 0, 0)
     _sync(col, auth, auth.endpoint)
     _sync_media(col, auth, auth.endpoint)
     set_setting(session, WATERMARK, _watermark(col))
     return col
+
+
+def _placements(session: Session) -> dict[tuple[str, int], tuple[DeckId, int]]:
+    """Where each of srs's cards is, before a merge: (note guid, template) -> (deck, last modified in ms)."""
+    return {
+        (guid, ord_): (deck_id, to_ms(modified))
+        for guid, ord_, deck_id, modified in session.execute(select(Note.guid, Card.ord, Card.deck_id, Card.modified).join(Note))
+    }
+
+
+def _settle_first_decks(session: Session, col: Any, placed: dict[tuple[str, int], tuple[DeckId, int]], now: datetime) -> None:
+    """After a merge with the server's collection: a card both sides held goes, on both, to the deck the side that
+    changed it last had it in (srs's card modification time against Anki's card mod)."""
+    if not placed:
+        return
+    decks = _ReplicaDecks(session, col)
+    rows = col.db.all(
+        "select n.guid, c.ord, c.id, case when c.odid != 0 then c.odid else c.did end, c.odid != 0, c.mod "
+        "from cards c join notes n on n.id = c.nid where n.guid in (select value from json_each(?))",
+        json.dumps(sorted({guid for guid, _ in placed})),
+    )
+    cards = {(guid, ord_): card for card, guid, ord_ in session.execute(
+        select(Card, Note.guid, Card.ord).join(Note).where(Note.guid.in_([r[0] for r in rows]))
+    ).all()} if rows else {}
+    mod = int(now.timestamp())
+    for guid, ord_, cid, home, filtered, anki_mod in rows:
+        held = placed.get((guid, ord_))
+        card = cards.get((guid, ord_))
+        if held is None or card is None or decks.pairs.get(held[0]) == home:
+            continue
+        if held[1] > int(anki_mod) * 1000:  # srs moved it last: the replica follows
+            did = decks.replica_id(held[0])
+            if did is not None:
+                column = "odid" if filtered else "did"
+                col.db.execute(f"update cards set {column} = ?, mod = ?, usn = -1 where id = ?", did, mod, cid)
+            continue
+        card.deck_id, card.modified = decks.ours_or_made(int(home), now).id, now
+    session.flush()
 
 
 def _watermark(col: Any) -> int:
@@ -615,6 +655,16 @@ class _ReplicaDecks:
     def ours(self, did: int) -> Deck | None:
         return next((self.session.get(Deck, deck_id) for deck_id, paired in self.pairs.items() if paired == did), None)
 
+    def ours_or_made(self, did: int, now: datetime) -> Deck:
+        """srs's deck for the replica's deck *did*; for a deck made on the other side, srs makes its own (paired from now on)."""
+        deck = self.ours(did)
+        if deck is None:
+            deck = get_or_create_deck(self.session, str(self.col.decks.name(did)), now, source="anki")
+            if self.session.scalar(select(Deck.id).where(Deck.anki_id == did)) is None:
+                deck.anki_id = AnkiDeckId(did)
+            self.pairs[deck.id] = did
+        return deck
+
     def replica_id(self, deck_id: DeckId) -> int | None:
         """The replica's deck for srs's deck *deck_id*, made (with the options group of its preset) if it has none yet;
         None where the replica has a filtered deck of that name (a card cannot live there)."""
@@ -694,12 +744,7 @@ def _pull_decks(session: Session, col: Any, since: int, card_ids: list[int], now
             card = placed.get((guid, ord_))
             if card is None:
                 continue
-            deck = decks.ours(int(did))
-            if deck is None:  # a deck made on the other side: srs makes its own, the same deck from now on
-                deck = get_or_create_deck(session, str(col.decks.name(int(did))), now, source="anki")
-                if session.scalar(select(Deck.id).where(Deck.anki_id == int(did))) is None:
-                    deck.anki_id = AnkiDeckId(int(did))
-                decks.pairs[deck.id] = int(did)
+            deck = decks.ours_or_made(int(did), now)
             if card.deck_id != deck.id:
                 card.deck_id, card.modified = deck.id, now
     session.flush()

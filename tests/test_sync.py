@@ -942,3 +942,41 @@ def test_cards_in_a_filtered_deck_on_the_phone_stay_in_their_home_deck(world: di
         ok(srs(db, "sync", now=now + timedelta(minutes=4)))
         assert srs_deck_of(guids[0]) == "Desk" and srs_deck_of(guids[1]) == "Team guide"
         phone.col.close()
+
+
+def test_a_first_sync_that_merges_puts_each_card_both_sides_held_where_it_was_moved_last(world: dict) -> None:  # type: ignore[type-arg]
+    """srs and the server hold the same notes before srs's first sync (an export imported on both sides, say): after the
+    merge, a card sits on both sides in the deck of the side that moved it last."""
+    from srs.models import Deck
+
+    db, now, tmp = world["db"], world["now"], world["tmp"]
+
+    def srs_deck_of(database_path: Path, guid: str) -> str:
+        database = open_database(database_path)
+        with database.session() as session:
+            name = session.scalars(select(Deck.name).join(Card, Card.deck_id == Deck.id).join(Note).where(Note.guid == guid)).one()
+        database.close()
+        return name
+
+    with local_timezone(world["zone"]):
+        ok(srs(db, "sync", now=now))
+        phone = Phone(tmp / "phone", world["server"])
+        phone.sync()
+        guids = team_guids(db)
+        # a second srs with the same notes, from an export, taken an hour ago
+        ok(srs(db, "export", str(tmp / "same.apkg"), now=now))
+        other = tmp / "other.db"
+        ok(srs(other, "config", "timezone", world["zone"], now=now - timedelta(hours=1)))
+        ok(srs(other, "import", str(tmp / "same.apkg"), now=now - timedelta(hours=1)))
+        # this srs moves card 0 (now, by its clock); the phone moves card 1 (the wall clock, after the import)
+        ok(srs(other, "card", "move", str(srs_card(other, guids[0]).id), "--to", "Desk", "--yes", now=now + timedelta(minutes=2)))
+        phone.col.set_deck([phone.card_of(guids[1])], phone.col.decks.id("Commute"))
+        phone.sync()
+        ok(srs(other, "sync", "login", "--endpoint", world["server"], "--user", USER, now=now + timedelta(minutes=3)))
+        merged = ok(srs(other, "sync", now=now + timedelta(minutes=3)))
+        assert "merged" in merged.output
+        phone.sync()
+        assert srs_deck_of(other, guids[0]) == "Desk" == phone.col.decks.name(phone.col.get_card(phone.card_of(guids[0])).did)
+        assert srs_deck_of(other, guids[1]) == "Commute" == phone.col.decks.name(phone.col.get_card(phone.card_of(guids[1])).did)
+        assert srs_deck_of(other, guids[2]) == "Team guide" == phone.col.decks.name(phone.col.get_card(phone.card_of(guids[2])).did)
+        phone.col.close()
