@@ -72,7 +72,7 @@ from srs.anki.schedule import day_zero
 from srs.bulk import collector_paused
 from srs.decks import get_or_create_deck
 from srs.domain import AnkiDeckId, CardId, DeckId, NoteId, NoteKind, from_ms, to_ms
-from srs.edit import remove, rename_deck
+from srs.edit import remove, remove_deck, remove_deck_plan, rename_deck
 from srs.errors import SrsError
 from srs.files import write_atomically
 from srs.models import Card, Deck, Note, Preset, Review
@@ -88,6 +88,7 @@ LAST_SYNC = "sync_last"  # Unix ms of the last completed sync
 PUSHED_REVIEW = "sync_pushed_review"  # the highest review id pushed
 SYNCED_NOTES = "sync_notes"  # guids both sides held after the last sync (to tell a deletion from a note never sent)
 SYNCED_PRESETS = "sync_presets"  # each preset's options as of the last sync (to tell a change made in srs since)
+SYNCED_DECKS = "sync_decks"  # the Anki ids of srs's decks the replica held after the last sync (to tell a removed deck)
 # that list as rows of SQL, for comparing guids inside SQLite (no setting yet: none)
 _SYNCED_GUIDS = (
     f"SELECT value FROM json_each(coalesce((SELECT value FROM settings WHERE key = '{SYNCED_NOTES}'), '[]')) WHERE type = 'text'"
@@ -323,7 +324,7 @@ def run_sync(
     summary = SyncSummary()
     col, summary.replica_set_aside = _open_or_set_aside(db_path, now)
     if summary.replica_set_aside is not None:  # what the old replica held is unknown: the next steps are a first sync's
-        for key in (LAST_SYNC, WATERMARK, PUSHED_REVIEW, SYNCED_NOTES, SYNCED_PRESETS):
+        for key in (LAST_SYNC, WATERMARK, PUSHED_REVIEW, SYNCED_NOTES, SYNCED_PRESETS, SYNCED_DECKS):
             delete_setting(session, key)
         session.flush()  # (the guid comparisons read the settings table in SQL)
     try:
@@ -346,8 +347,9 @@ def run_sync(
             else:
                 since = int(get_setting(session, WATERMARK))
                 texts = _push_note_text(session, db_path, col, since, now, summary)
-                if texts:  # srs's edits go now that the other side's are known
-                    summary.notes_sent += texts
+                summary.notes_sent += texts
+                # srs's edits, and the decks it removed, go now that the other side's changes are known
+                if _push_deck_removals(session, col) or texts:
                     _touch(col)
                     _sync(col, auth, who.endpoint)
                 _pull(session, db_path, col, now, summary, step, sent=sent)
@@ -524,6 +526,8 @@ def _finish(session: Session, col: Any, now: datetime) -> None:
     set_setting(session, PUSHED_REVIEW, session.scalar(select(func.max(Review.id))) or 0)
     set_setting(session, SYNCED_NOTES, sorted(col.db.list("select guid from notes")))
     set_setting(session, SYNCED_PRESETS, {p.name: _preset_values(p) for p in session.scalars(select(Preset))})
+    theirs = {int(d["id"]) for d in col.decks.all() if not d.get("dyn")}
+    set_setting(session, SYNCED_DECKS, sorted(int(i) for i in session.scalars(select(Deck.anki_id)) if int(i) in theirs))
 
 
 # --- push: srs -> replica ------------------------------------------------------------------
@@ -705,6 +709,37 @@ class _ReplicaDecks:
     def _depth(self, deck_id: DeckId) -> int:
         deck = self.session.get(Deck, deck_id)
         return deck.name.count("::") if deck is not None else 0
+
+
+def _push_deck_removals(session: Session, col: Any) -> int:
+    """Decks removed in srs since the last sync (`srs deck rm`) are removed in the replica, once Anki's sync has
+    brought the other side's changes, if no card is left in them there; a deck that gained a card on the phone
+    meanwhile stays, and the card comes to srs. How many were removed."""
+    synced = {int(i) for i in get_setting(session, SYNCED_DECKS) or []}
+    gone = synced - {int(i) for i in session.scalars(select(Deck.anki_id))}
+    theirs = {int(d["id"]): str(d["name"]) for d in col.decks.all() if not d.get("dyn")}
+    removed = 0
+    for did in sorted((d for d in gone if d in theirs), key=lambda d: -theirs[d].count("::")):  # sub-decks first
+        if col.decks.get(did, default=False) and not col.decks.card_count(did, include_subdecks=True):
+            col.decks.remove([did])
+            removed += 1
+    return removed
+
+
+def _pull_deck_removals(session: Session, col: Any, now: datetime) -> None:
+    """Decks removed on the other side since the last sync are removed in srs once they hold no card (their notes went
+    with the pull); a built-in deck removed there stays off, as `srs deck rm --disable` keeps it."""
+    synced = {int(i) for i in get_setting(session, SYNCED_DECKS) or []}
+    theirs = {int(d["id"]) for d in col.decks.all()}
+    session.flush()
+    for deck in sorted(session.scalars(select(Deck)), key=lambda d: -d.name.count("::")):  # sub-decks first
+        if int(deck.anki_id) not in synced or int(deck.anki_id) in theirs or deck not in session:
+            continue
+        try:
+            if not remove_deck_plan(session, deck.name, disable=True)[1]:
+                remove_deck(session, deck.name, now, disable=True)
+        except SrsError:
+            continue  # a deck srs will not remove (it holds part of the story bank): it stays
 
 
 def _pull_decks(session: Session, col: Any, since: int, card_ids: list[int], now: datetime) -> None:
@@ -1007,6 +1042,8 @@ def _pull(
         (json.dumps(col.db.list("select guid from notes")), int(remove_missing)),
     ).scalars()]
     summary.notes_removed_here += _remove_notes(session, gone, now)
+    if since >= 0:
+        _pull_deck_removals(session, col, now)
 
 
 def _keep_draft(db_path: Path, guid: str, fields: dict[str, str], now: datetime) -> str:

@@ -980,3 +980,57 @@ def test_a_first_sync_that_merges_puts_each_card_both_sides_held_where_it_was_mo
         assert srs_deck_of(other, guids[1]) == "Commute" == phone.col.decks.name(phone.col.get_card(phone.card_of(guids[1])).did)
         assert srs_deck_of(other, guids[2]) == "Team guide" == phone.col.decks.name(phone.col.get_card(phone.card_of(guids[2])).did)
         phone.col.close()
+
+
+def test_a_deck_removed_on_one_side_is_removed_on_the_other_unless_it_gained_cards(world: dict) -> None:  # type: ignore[type-arg]
+    """`srs deck rm` removes the deck on the phone with its cards; a deck removed on the phone goes from srs (its answers
+    kept); a deck srs removed while the phone added a note to it stays, holding that note, on both sides."""
+    from srs.models import Deck
+
+    db, now = world["db"], world["now"]
+
+    def srs_deck_names() -> set[str]:
+        database = open_database(db)
+        with database.session() as session:
+            names = set(session.scalars(select(Deck.name)))
+        database.close()
+        return names
+
+    def phone_decks() -> set[str]:
+        return {str(d["name"]) for d in phone.col.decks.all()}
+
+    with local_timezone(world["zone"]):
+        ok(srs(db, "sync", now=now))
+        phone = Phone(world["tmp"] / "phone", world["server"])
+        phone.sync()
+        team = team_guids(db)
+        answers = sum(len(srs_reviews(db, g)) for g in team)
+        assert answers > 0 and {"Team guide", "Interview::Questions to ask", "Interview::STAR and CARL"} <= phone_decks()
+        # removed on the phone: gone from srs, its answers kept there
+        phone.col.decks.remove([phone.col.decks.id_for_name("Team guide")])
+        phone.sync()
+        ok(srs(db, "sync", now=now + timedelta(minutes=1)))
+        assert "Team guide" not in srs_deck_names() and not team_guids(db)
+        database = open_database(db)
+        with database.session() as session:
+            from srs.models import RemovedReview
+
+            assert (session.scalar(select(func.count(RemovedReview.id))) or 0) >= answers
+        database.close()
+        # removed in srs: gone from the phone with its cards
+        ok(srs(db, "deck", "rm", "Interview::Questions to ask", "--disable", "--yes", now=now + timedelta(minutes=2)))
+        ok(srs(db, "sync", now=now + timedelta(minutes=3)))
+        phone.sync()
+        assert "Interview::Questions to ask" not in phone_decks()
+        # removed in srs while the phone added a note to it: the deck stays on both sides, with that note
+        ok(srs(db, "deck", "rm", "Interview::STAR and CARL", "--disable", "--yes", now=now + timedelta(minutes=4)))
+        note = phone.col.new_note(phone.col.models.by_name("Basic"))
+        note["Front"], note["Back"] = "Added on the bus", "to a deck srs just removed"
+        phone.col.add_note(note, phone.col.decks.id_for_name("Interview::STAR and CARL"))
+        phone.sync()
+        ok(srs(db, "sync", now=now + timedelta(minutes=5)))
+        phone.sync()
+        assert "Interview::STAR and CARL" in phone_decks() and "Interview::STAR and CARL" in srs_deck_names()
+        assert phone.col.find_notes(f"nid:{note.id}") and srs_card(db, note.guid) is not None
+        assert len(phone.col.find_cards('"deck:Interview::STAR and CARL"')) == 1
+        phone.col.close()
