@@ -25,7 +25,7 @@ from sqlalchemy import func, select
 
 from srs.cli import cli
 from srs.db import open_database
-from srs.models import Card, Note, RemovedReview, Review
+from srs.models import Card, Deck, Note, RemovedReview, Review
 
 from .anki_helpers import anki_collection, daytime_zone, local_timezone
 from .conftest import write
@@ -158,6 +158,23 @@ def srs_card(db: Path, guid: str) -> Card:
         session.expunge(card)
     database.close()
     return card
+
+
+def srs_deck_names(db: Path) -> set[str]:
+    database = open_database(db)
+    with database.session() as session:
+        names = set(session.scalars(select(Deck.name)))
+    database.close()
+    return names
+
+
+def srs_deck_name_of(db: Path, guid: str) -> str:
+    """The name of the deck srs holds the card of note *guid* in."""
+    database = open_database(db)
+    with database.session() as session:
+        name = session.scalars(select(Deck.name).join(Card, Card.deck_id == Deck.id).join(Note).where(Note.guid == guid)).one()
+    database.close()
+    return str(name)
 
 
 @pytest.fixture
@@ -824,8 +841,6 @@ def test_decks_travel_both_ways_renamed_regrouped_and_cards_moved(world: dict) -
     renamed in srs reaches the phone; a card moved on both sides ends in the same deck on both; nothing goes back.
 
     (srs's clock here runs minutes ahead of the phone's, which is the wall clock.)"""
-    from srs.models import Deck
-
     db, now = world["db"], world["now"]
 
     def srs_deck_of(guid: str) -> Deck:
@@ -836,13 +851,6 @@ def test_decks_travel_both_ways_renamed_regrouped_and_cards_moved(world: dict) -
             session.expunge_all()
         database.close()
         return deck
-
-    def srs_decks() -> set[str]:
-        database = open_database(db)
-        with database.session() as session:
-            names = set(session.scalars(select(Deck.name)))
-        database.close()
-        return names
 
     with local_timezone(world["zone"]):
         ok(srs(db, "sync", now=now))
@@ -863,7 +871,7 @@ def test_decks_travel_both_ways_renamed_regrouped_and_cards_moved(world: dict) -
         phone.sync()
         ok(srs(db, "sync", now=now + timedelta(minutes=1)))
         assert srs_deck_of(guids[0]).name == "Commute"
-        assert srs_deck_of(asking["guid"]).name == "Interview::Asking" and "Interview::Questions to ask" not in srs_decks()
+        assert srs_deck_of(asking["guid"]).name == "Interview::Asking" and "Interview::Questions to ask" not in srs_deck_names(db)
         team_deck = srs_deck_of(guids[1])
         assert (team_deck.name, team_deck.preset.name, team_deck.preset.desired_retention) == ("Team guide", "Anki · Phone pace", 0.8)
         # in srs: a card to a new deck, a deck renamed
@@ -886,7 +894,7 @@ def test_decks_travel_both_ways_renamed_regrouped_and_cards_moved(world: dict) -
         ok(srs(db, "sync", now=now + timedelta(minutes=7)))
         phone.sync()
         assert (srs_deck_of(guids[0]).name, srs_deck_of(guids[1]).name, srs_deck_of(guids[2]).name) == ("Commute", "Desk", "Desk")
-        assert {"Interview::Asking", "Interview::Structure", "Commute", "Desk"} <= srs_decks()
+        assert {"Interview::Asking", "Interview::Structure", "Commute", "Desk"} <= srs_deck_names(db)
         assert phone.col.decks.id_for_name("Interview::Asking") and phone.col.decks.id_for_name("Interview::Structure")
         assert srs_deck_of(guids[3]).preset.name == "Anki · Phone pace"  # the team deck kept the phone's group
         desk = phone.col.decks.get(phone.col.decks.id_for_name("Desk"))  # a deck srs made goes with its preset's group
@@ -897,23 +905,8 @@ def test_decks_travel_both_ways_renamed_regrouped_and_cards_moved(world: dict) -
 def test_cards_in_a_filtered_deck_on_the_phone_stay_in_their_home_deck(world: dict) -> None:  # type: ignore[type-arg]
     """The phone's filtered deck is Anki's alone: srs keeps its cards in their home deck, and a card srs moves meanwhile
     goes home to srs's deck once the filtered deck is emptied."""
-    from srs.models import Deck
 
     db, now = world["db"], world["now"]
-
-    def srs_deck_names() -> set[str]:
-        database = open_database(db)
-        with database.session() as session:
-            names = set(session.scalars(select(Deck.name)))
-        database.close()
-        return names
-
-    def srs_deck_of(guid: str) -> str:
-        database = open_database(db)
-        with database.session() as session:
-            name = session.scalars(select(Deck.name).join(Card, Card.deck_id == Deck.id).join(Note).where(Note.guid == guid)).one()
-        database.close()
-        return name
 
     with local_timezone(world["zone"]):
         ok(srs(db, "sync", now=now))
@@ -929,7 +922,7 @@ def test_cards_in_a_filtered_deck_on_the_phone_stay_in_their_home_deck(world: di
         assert (card.did, phone.col.decks.name(card.odid)) == (cram_id, "Team guide")
         phone.sync()
         ok(srs(db, "sync", now=now + timedelta(minutes=1)))
-        assert {srs_deck_of(g) for g in guids} == {"Team guide"} and "Cram" not in srs_deck_names()
+        assert {srs_deck_name_of(db, g) for g in guids} == {"Team guide"} and "Cram" not in srs_deck_names(db)
         ok(srs(db, "card", "move", str(srs_card(db, guids[0]).id), "--to", "Desk", "--yes", now=now + timedelta(minutes=2)))
         ok(srs(db, "sync", now=now + timedelta(minutes=3)))
         phone.sync()
@@ -940,23 +933,15 @@ def test_cards_in_a_filtered_deck_on_the_phone_stay_in_their_home_deck(world: di
         assert phone.col.decks.name(phone.col.get_card(phone.card_of(guids[1])).did) == "Team guide"
         phone.sync()
         ok(srs(db, "sync", now=now + timedelta(minutes=4)))
-        assert srs_deck_of(guids[0]) == "Desk" and srs_deck_of(guids[1]) == "Team guide"
+        assert srs_deck_name_of(db, guids[0]) == "Desk" and srs_deck_name_of(db, guids[1]) == "Team guide"
         phone.col.close()
 
 
 def test_a_first_sync_that_merges_puts_each_card_both_sides_held_where_it_was_moved_last(world: dict) -> None:  # type: ignore[type-arg]
     """srs and the server hold the same notes before srs's first sync (an export imported on both sides, say): after the
     merge, a card sits on both sides in the deck of the side that moved it last."""
-    from srs.models import Deck
 
     db, now, tmp = world["db"], world["now"], world["tmp"]
-
-    def srs_deck_of(database_path: Path, guid: str) -> str:
-        database = open_database(database_path)
-        with database.session() as session:
-            name = session.scalars(select(Deck.name).join(Card, Card.deck_id == Deck.id).join(Note).where(Note.guid == guid)).one()
-        database.close()
-        return name
 
     with local_timezone(world["zone"]):
         ok(srs(db, "sync", now=now))
@@ -976,25 +961,17 @@ def test_a_first_sync_that_merges_puts_each_card_both_sides_held_where_it_was_mo
         merged = ok(srs(other, "sync", now=now + timedelta(minutes=3)))
         assert "merged" in merged.output
         phone.sync()
-        assert srs_deck_of(other, guids[0]) == "Desk" == phone.col.decks.name(phone.col.get_card(phone.card_of(guids[0])).did)
-        assert srs_deck_of(other, guids[1]) == "Commute" == phone.col.decks.name(phone.col.get_card(phone.card_of(guids[1])).did)
-        assert srs_deck_of(other, guids[2]) == "Team guide" == phone.col.decks.name(phone.col.get_card(phone.card_of(guids[2])).did)
+        assert srs_deck_name_of(other, guids[0]) == "Desk" == phone.col.decks.name(phone.col.get_card(phone.card_of(guids[0])).did)
+        assert srs_deck_name_of(other, guids[1]) == "Commute" == phone.col.decks.name(phone.col.get_card(phone.card_of(guids[1])).did)
+        assert srs_deck_name_of(other, guids[2]) == "Team guide" == phone.col.decks.name(phone.col.get_card(phone.card_of(guids[2])).did)
         phone.col.close()
 
 
 def test_a_deck_removed_on_one_side_is_removed_on_the_other_unless_it_gained_cards(world: dict) -> None:  # type: ignore[type-arg]
     """`srs deck rm` removes the deck on the phone with its cards; a deck removed on the phone goes from srs (its answers
     kept); a deck srs removed while the phone added a note to it stays, holding that note, on both sides."""
-    from srs.models import Deck
 
     db, now = world["db"], world["now"]
-
-    def srs_deck_names() -> set[str]:
-        database = open_database(db)
-        with database.session() as session:
-            names = set(session.scalars(select(Deck.name)))
-        database.close()
-        return names
 
     def phone_decks() -> set[str]:
         return {str(d["name"]) for d in phone.col.decks.all()}
@@ -1010,11 +987,9 @@ def test_a_deck_removed_on_one_side_is_removed_on_the_other_unless_it_gained_car
         phone.col.decks.remove([phone.col.decks.id_for_name("Team guide")])
         phone.sync()
         ok(srs(db, "sync", now=now + timedelta(minutes=1)))
-        assert "Team guide" not in srs_deck_names() and not team_guids(db)
+        assert "Team guide" not in srs_deck_names(db) and not team_guids(db)
         database = open_database(db)
         with database.session() as session:
-            from srs.models import RemovedReview
-
             assert (session.scalar(select(func.count(RemovedReview.id))) or 0) >= answers
         database.close()
         # removed in srs: gone from the phone with its cards
@@ -1030,7 +1005,7 @@ def test_a_deck_removed_on_one_side_is_removed_on_the_other_unless_it_gained_car
         phone.sync()
         ok(srs(db, "sync", now=now + timedelta(minutes=5)))
         phone.sync()
-        assert "Interview::STAR and CARL" in phone_decks() and "Interview::STAR and CARL" in srs_deck_names()
+        assert "Interview::STAR and CARL" in phone_decks() and "Interview::STAR and CARL" in srs_deck_names(db)
         assert phone.col.find_notes(f"nid:{note.id}") and srs_card(db, note.guid) is not None
         assert len(phone.col.find_cards('"deck:Interview::STAR and CARL"')) == 1
         phone.col.close()
