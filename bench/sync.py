@@ -218,6 +218,12 @@ def report(result: dict[str, object]) -> str:
     for label, ours, theirs, target in rows:
         a, b = float(median[ours]), float(median[theirs])
         lines.append(f"| {label} | {a:.2f} | {b:.2f} | {a / b:.2f} | ≤ {target:.0f}× |")
+    samples = result.get("samples")
+    if isinstance(samples, dict):  # each round times srs and Anki back to back: the spread shows the machine's noise
+        lines += ["", "srs / anki in each round:", ""]
+        for label, ours, theirs, _ in rows:
+            ratios = ", ".join(f"{x / y:.2f}" for x, y in zip(samples[ours], samples[theirs]))
+            lines.append(f"- {label.split(' (')[0]}: {ratios}")
     lines += [
         "",
         "A full sync is a file transfer for Anki; for srs it is also an exchange between two databases. The upload",
@@ -226,7 +232,8 @@ def report(result: dict[str, object]) -> str:
         "importer and merges 20,000 notes and 200,000 answers into srs's database, replaying every card (about 1.1 s:",
         "reading the file about 0.3 s, the notes about 0.25 s, the replay 0.15 s, writing the review rows hundreds per",
         "statement and rebuilding their indexes about 0.4 s). Both run with Python's cyclic garbage collector paused.",
-        "Python's start-up with SQLAlchemy and srs (about 0.25 s), opening the replica and committing are paid on top",
+        "Python's start-up with SQLAlchemy and srs (about 0.25 s; the process then ends without the interpreter's",
+        "teardown, as every srs command does), opening the replica and committing are paid on top",
         "of Anki's own transfer (about 0.3 s down, 0.75 s up), so a full download stays near 3× Anki's while srs keeps",
         "its own database (every answer a row with its replayed memory) as the store; the download target is not met.",
         "An incremental sync reads only what changed on either side (guid lookups, changed cards, the rows whose",
