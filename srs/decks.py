@@ -55,9 +55,20 @@ def cards_per_kind(kind: str) -> int:
     return 1
 
 
-def deck_anki_id(name: str) -> int:
-    """A fixed positive 63-bit id for a deck, from the name it was created with."""
-    return int.from_bytes(hashlib.sha256(f"srs-deck:{name}".encode()).digest()[:8], "big") >> 2
+def deck_anki_id(name: str, attempt: int = 0) -> int:
+    """A fixed positive 63-bit id for a deck, from the name it was created with (and, when a deck renamed since
+    holds that id, the first *attempt* whose id is free)."""
+    seed = f"srs-deck:{name}" if attempt == 0 else f"srs-deck:{name}#{attempt}"
+    return int.from_bytes(hashlib.sha256(seed.encode()).digest()[:8], "big") >> 2
+
+
+def _free_anki_id(session: Session, name: str) -> int:
+    """The id a new deck called *name* gets: the one its name gives, unless a deck renamed from that name kept it."""
+    taken = set(session.scalars(select(Deck.anki_id)))
+    attempt = 0
+    while deck_anki_id(name, attempt) in taken:
+        attempt += 1
+    return deck_anki_id(name, attempt)
 
 
 def clean_deck_name(name: str) -> str:
@@ -77,7 +88,7 @@ def get_or_create_deck(session: Session, name: str, now: datetime, source: str |
             preset_id=default_preset(session).id,
             source=source,
             description="",
-            anki_id=deck_anki_id(name),
+            anki_id=_free_anki_id(session, name),
             created=now,
         )
         session.add(deck)

@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 
 from srs.cli import cli
 from srs.db import open_database
+from srs.decks import deck_anki_id
 from srs.models import Card, Deck, RemovedReview, Review
 from srs.review import replay_card
 from srs.scheduler import memory_of
@@ -276,6 +277,22 @@ def test_rename_with_children_and_merge(studied: dict, tmp_path: Path) -> None: 
     assert all(c["reps"] == 2 for c in cards(db, "deck:Prep"))
     # the renamed guide deck is still the one its guide feeds
     assert "Prep: 0 added, 0 updated, 4 unchanged" in ok(run(db, "deck", "build", str(studied["guide"]))).output
+
+
+def test_a_deck_made_under_the_old_name_of_a_renamed_deck_is_a_deck_of_its_own(studied: dict) -> None:  # type: ignore[type-arg]
+    """A renamed deck keeps its Anki id (it is the same deck in an export); a new deck under the old name gets another."""
+    db = studied["db"]
+    ids = [c["id"] for c in team_cards(db)]
+    ok(run(db, "deck", "rename", "Team guide", "Desk"))
+    moved = ok(run(db, "card", "move", str(ids[0]), "--to", "Team guide"))
+    assert "(a new deck)" in moved.output
+    assert [c["id"] for c in cards(db, '"deck:Team guide"')] == [ids[0]]
+    assert sorted(c["id"] for c in cards(db, "deck:Desk")) == sorted(ids[1:])
+    database = open_database(db)
+    with database.session() as session:
+        anki_ids = dict(session.execute(select(Deck.name, Deck.anki_id).where(Deck.name.in_(["Team guide", "Desk"]))).all())
+    database.close()
+    assert anki_ids["Desk"] == deck_anki_id("Team guide") != anki_ids["Team guide"]
 
 
 def test_a_builtin_deck_removed_for_good_stays_away_until_enabled(tmp_path: Path) -> None:

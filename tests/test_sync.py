@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -21,6 +22,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from srs.cli import cli
@@ -1008,4 +1011,74 @@ def test_a_deck_removed_on_one_side_is_removed_on_the_other_unless_it_gained_car
         assert "Interview::STAR and CARL" in phone_decks() and "Interview::STAR and CARL" in srs_deck_names(db)
         assert phone.col.find_notes(f"nid:{note.id}") and srs_card(db, note.guid) is not None
         assert len(phone.col.find_cards('"deck:Interview::STAR and CARL"')) == 1
+        phone.col.close()
+
+
+_DECKS = ["Team guide", "Desk", "Commute", "Desk::Deep"]
+_OPS = st.one_of(
+    st.tuples(st.sampled_from(["srs move", "phone move"]), st.integers(0, 7), st.sampled_from(_DECKS)),
+    st.tuples(st.sampled_from(["srs rename", "phone rename"]), st.sampled_from(_DECKS), st.sampled_from(_DECKS)),
+)
+
+
+@settings(max_examples=int(os.environ.get("SRS_SYNC_EXAMPLES", "4")), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(rounds=st.lists(st.lists(_OPS, min_size=1, max_size=4), min_size=1, max_size=3))
+@example(rounds=[[("srs rename", "Team guide", "Desk"), ("srs move", 0, "Team guide")]])  # a new deck under a renamed deck's old name
+@example(rounds=[[("srs move", 0, "Desk"), ("phone move", 0, "Desk")]])  # both sides make "Desk": Anki's "Desk+" on the phone
+@example(rounds=[[("srs rename", "Team guide", "Desk"), ("phone rename", "Team guide", "Commute")]])  # one deck, two names
+def test_deck_changes_on_both_sides_end_with_both_sides_agreeing(world: dict, rounds: list) -> None:  # type: ignore[type-arg]
+    """Whatever moves and renames the two sides make between syncs, after each side has synced twice every card is
+    in the same deck (the same Anki deck id) on both, under the same name, and no card is lost.
+
+    One exception to the name, which is Anki's own: when both sides made a deck of the same name between syncs,
+    Anki's sync keeps the two decks and each device calls the other's "NAME+" (two Anki devices end the same way)."""
+    import tempfile
+
+    ticks = [0]
+
+    def at() -> datetime:  # srs's clock: the wall clock (the phone's), never going back
+        ticks[0] += 1
+        return datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=ticks[0])
+
+    with local_timezone(world["zone"]):
+        folder = Path(tempfile.mkdtemp(dir=world["tmp"]))
+        db = folder / "srs.db"
+        shutil.copy(world["db"], db)
+        ok(srs(db, "sync", "login", "--endpoint", world["server"], "--user", USER, now=at()))
+        ok(srs(db, "sync", "--upload", "--yes", now=at()))  # the server holds this example's collection alone
+        phone = Phone(folder / "phone", world["server"])
+        phone.sync()
+        guids = team_guids(db)
+
+        def srs_side(guid: str) -> tuple[int, str]:
+            database = open_database(db)
+            with database.session() as session:
+                anki_id, name = session.execute(
+                    select(Deck.anki_id, Deck.name).join(Card, Card.deck_id == Deck.id).join(Note).where(Note.guid == guid)
+                ).one()
+            database.close()
+            return int(anki_id), str(name).rstrip("+")
+
+        def phone_side(guid: str) -> tuple[int, str]:
+            card = phone.col.get_card(phone.card_of(guid))
+            return int(card.odid or card.did), str(phone.col.decks.name(card.odid or card.did)).rstrip("+")
+
+        for ops in rounds:
+            for side_kind, first, second in ops:
+                if side_kind == "srs move":
+                    ok(srs(db, "card", "move", str(srs_card(db, guids[first]).id), "--to", second, "--yes", now=at()))
+                elif side_kind == "phone move":
+                    phone.col.set_deck([phone.card_of(guids[first])], phone.col.decks.id(second))
+                elif side_kind == "srs rename":
+                    names = {n.lower() for n in srs_deck_names(db)}
+                    if first.lower() in names and second.lower() not in names and not second.startswith(first + "::"):
+                        ok(srs(db, "deck", "rename", first, second, now=at()))
+                elif phone.col.decks.id_for_name(first) and not phone.col.decks.id_for_name(second) and not second.startswith(first + "::"):
+                    phone.col.decks.rename(phone.col.decks.id_for_name(first), second)
+            time.sleep(1.05)  # Anki settles a change made on both sides within one second by its own rule, not by time
+            for _ in range(2):
+                ok(srs(db, "sync", now=at()))
+                phone.sync()
+            assert {g: srs_side(g) for g in guids} == {g: phone_side(g) for g in guids}
+        assert all(srs_card(db, g).note_id and phone.card_of(g) for g in guids)  # every card still on both sides
         phone.col.close()
