@@ -47,6 +47,7 @@ from sqlalchemy import func, select
 
 from srs.anki.export import (
     EXPORT_SUFFIX,
+    CardRow,
     NoteRow,
     _card_row,
     _difficulty_factor,
@@ -352,7 +353,9 @@ def run_sync(
                 if _push_deck_removals(session, col) or texts:
                     _touch(col)
                     _sync(col, auth, who.endpoint)
-                _pull(session, db_path, col, now, summary, step, sent=sent)
+                if _pull(session, db_path, col, now, summary, step, sent=sent):  # the merged schedules go out now
+                    _touch(col)
+                    _sync(col, auth, who.endpoint)
         _finish(session, col, now)
     finally:
         col.close()
@@ -906,20 +909,41 @@ def _push_answers(session: Session, col: Any, replica: _Replica, up_to: int | No
 def _push_card_rows(session: Session, col: Any, replica: _Replica, decks: _ReplicaDecks, now: datetime) -> None:
     """Cards srs changed since the last sync get srs's schedule, memory and deck in the replica."""
     last = int(get_setting(session, LAST_SYNC) or 0)
+    if not last:
+        return
+    rows, notes = select_cards(session, None, None, modified_after=last)
+    _write_card_rows(session, col, rows, notes, replica, decks, now, memory_too=False)
+
+
+def _push_merged(session: Session, col: Any, card_ids: set[CardId], now: datetime) -> int:
+    """Cards answered on both sides since the last sync, whose schedule srs has just replayed from the merged answers:
+    that schedule and memory go to the replica, so the other devices take it on their next sync. How many."""
+    if not card_ids:
+        return 0
+    note_ids = set(session.scalars(select(Card.note_id).where(Card.id.in_(sorted(card_ids)))))
+    rows, notes = select_cards(session, None, note_ids)
+    rows = [row for row in rows if row.id in card_ids]
+    return _write_card_rows(session, col, rows, notes, _Replica(col), _ReplicaDecks(session, col), now, memory_too=True)
+
+
+def _write_card_rows(
+    session: Session, col: Any, rows: list[CardRow], notes: dict[int, NoteRow], replica: _Replica, decks: _ReplicaDecks,
+    now: datetime, memory_too: bool,
+) -> int:
+    """srs's cards *rows* into their replica rows where these differ (in the memory too, with *memory_too*): how many."""
+    if not rows:
+        return 0
     clock = clock_for(session)
     today = clock.today(now)
     offset = col.get_config("creationOffset", None)
     first_day = day_zero(int(col.crt), int(offset) if offset is not None else None, clock)  # the replica's day 0 in srs's days
-    if not last:
-        return
-    rows, notes = select_cards(session, None, None, modified_after=last)
-    if not rows:
-        return
     guid_of = {note_id: note.guid for note_id, note in notes.items()}
     cards = replica.card_ids(set(guid_of.values()))
     presets = {p.id: p for p in session.scalars(select(Preset))}
     deck_preset = dict(session.execute(select(Deck.id, Deck.preset_id)).all())
     mod = int(now.timestamp())
+    written = 0
+    compared = 9 if memory_too else 8
     for row in rows:
         cid = cards.get((guid_of[row.note_id], row.ord))
         if cid is None:
@@ -933,13 +957,15 @@ def _push_card_rows(session: Session, col: Any, replica: _Replica, decks: _Repli
             did, odid = current[9], current[10]
         else:
             did, odid = (current[9], home) if current[10] else (home, 0)
-        if tuple(current[:8]) == tuple(values[:8]) and (current[9], current[10]) == (did, odid):
+        if tuple(current[:compared]) == tuple(values[:compared]) and (current[9], current[10]) == (did, odid):
             continue
         col.db.execute(
             "update cards set type=?, queue=?, due=?, ivl=?, factor=?, reps=?, lapses=?, left=?, data=?, did=?, odid=?, mod=?, usn=-1 "
             "where id=?",
             *values, did, odid, mod, cid,
         )
+        written += 1
+    return written
 
 
 def _chunks(values: list[int], size: int = 500) -> list[list[int]]:
@@ -996,7 +1022,9 @@ class _Pending:
 def _pull(
     session: Session, db_path: Path, col: Any, now: datetime, summary: SyncSummary, step: Step, remove_missing: bool = False,
     sent: _Pending | None = None,
-) -> None:
+) -> int:
+    """What arrived in the replica into srs; how many cards answered on both sides got their merged schedule written
+    back to the replica (to be sent)."""
     step("merging what arrived", 0, 0)
 
     def merging(stage: str, done: int, total: int) -> None:  # the importer's stages: notes, then answers
@@ -1012,12 +1040,13 @@ def _pull(
     if sent is not None:  # what srs itself sent comes back unchanged: nothing to merge
         echoed = sent.only_ours(col, card_ids, since)
         card_ids = [c for c in card_ids if c not in echoed]
+    _pull_presets(session, col, since)  # first: the answers below replay with the parameters both sides now hold
     if since < 0 or len(card_ids) >= FULL_PULL_CARDS:
         # all is new to srs (a full download) or much changed: srs reads the replica's file itself, as its importer
         # reads a package's
         col.db.execute("pragma wal_checkpoint")  # (nothing is left pending: the file holds every change)
         result = import_collection(session, replica_path(db_path), now, media_source=replica_media(db_path),
-                                   media_folder=media_folder(db_path), progress=merging)
+                                   media_folder=media_folder(db_path), progress=merging, merged_wins=since >= 0)
     elif card_ids:
         with tempfile.TemporaryDirectory(prefix="srs-sync-") as work:
             package = Path(work) / f"pull{EXPORT_SUFFIX}"
@@ -1026,8 +1055,7 @@ def _pull(
                 options=collection.ExportAnkiPackageOptions(with_scheduling=True, with_deck_configs=True, with_media=True, legacy=False),
                 limit=collection.CardIdsLimit(card_ids),
             )
-            result = import_package(session, package, now, media_folder=media_folder(db_path), progress=merging)
-    _pull_presets(session, col, since)
+            result = import_package(session, package, now, media_folder=media_folder(db_path), progress=merging, merged_wins=since >= 0)
     if since >= 0:  # (a first sync merges as an import does: srs keeps its decks, and sends them)
         _pull_decks(session, col, since, card_ids, now)
     if since < 0 or card_ids:
@@ -1042,8 +1070,10 @@ def _pull(
         (json.dumps(col.db.list("select guid from notes")), int(remove_missing)),
     ).scalars()]
     summary.notes_removed_here += _remove_notes(session, gone, now)
-    if since >= 0:
-        _pull_deck_removals(session, col, now)
+    if since < 0:
+        return 0
+    _pull_deck_removals(session, col, now)
+    return _push_merged(session, col, result.replayed_over_anki if card_ids else set(), now)
 
 
 def _keep_draft(db_path: Path, guid: str, fields: dict[str, str], now: datetime) -> str:

@@ -1082,3 +1082,71 @@ def test_deck_changes_on_both_sides_end_with_both_sides_agreeing(world: dict, ro
             assert {g: srs_side(g) for g in guids} == {g: phone_side(g) for g in guids}
         assert all(srs_card(db, g).note_id and phone.card_of(g) for g in guids)  # every card still on both sides
         phone.col.close()
+
+
+def _answer_in_srs(db: Path, guid: str, rating: int, at: datetime) -> None:
+    """Answer the card of note *guid* in srs, as `srs review` does."""
+    from srs.domain import Rating
+    from srs.review import Limits, ReviewSession
+
+    database = open_database(db)
+    with database.session(write=True) as session:
+        card = session.scalars(select(Card).join(Note).where(Note.guid == guid)).one()
+        ReviewSession(session, Limits(0, 1000)).answer(card, Rating(rating), at, 3000)
+        session.commit()
+    database.close()
+
+
+_ANSWERS = st.tuples(st.sampled_from(["srs", "phone"]), st.integers(0, 7), st.integers(1, 4))
+
+
+@settings(max_examples=int(os.environ.get("SRS_SYNC_EXAMPLES", "4")), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(rounds=st.lists(st.lists(_ANSWERS, min_size=1, max_size=5), min_size=1, max_size=3))
+@example(rounds=[[("srs", 0, 3), ("phone", 0, 1)], [("phone", 0, 4), ("srs", 0, 2)]])  # one card, both sides, twice
+def test_answers_on_both_sides_end_as_one_history_and_one_schedule(world: dict, rounds: list) -> None:  # type: ignore[type-arg]
+    """Whatever cards the two sides answer between syncs, after each side has synced twice both hold every answer
+    (the same times), and each card has the same state and due day on both, its memory within 1%."""
+    import tempfile
+
+    from srs.domain import CardState
+    from srs.settings import clock_for
+
+    ticks = [0]
+
+    def at() -> datetime:  # srs's clock: the wall clock (the phone's), never going back
+        ticks[0] += 1
+        return datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=ticks[0])
+
+    with local_timezone(world["zone"]):
+        folder = Path(tempfile.mkdtemp(dir=world["tmp"]))
+        db = folder / "srs.db"
+        shutil.copy(world["db"], db)
+        ok(srs(db, "sync", "login", "--endpoint", world["server"], "--user", USER, now=at()))
+        ok(srs(db, "sync", "--upload", "--yes", now=at()))
+        phone = Phone(folder / "phone", world["server"])
+        phone.sync()
+        guids = team_guids(db)
+        for answers in rounds:
+            for side, index, rating in answers:
+                if side == "srs":
+                    _answer_in_srs(db, guids[index], rating, at())
+                else:
+                    phone.answer(phone.card_of(guids[index]), rating)
+            for _ in range(2):
+                ok(srs(db, "sync", now=at()))
+                phone.sync()
+            now = at()
+            database = open_database(db)
+            with database.session() as session:
+                clock = clock_for(session)
+                today = clock.today(now)
+            database.close()
+            for guid in guids:
+                assert srs_reviews(db, guid) == [t for t, _ in phone.revlog(guid)], guid
+                ours, theirs = srs_card(db, guid), phone.col.get_card(phone.card_of(guid))
+                assert (ours.state == CardState.REVIEW) == (theirs.queue == 2), guid
+                if theirs.queue == 2:
+                    assert ours.due is not None and clock.day_of(ours.due) - today == theirs.due - phone.col.sched.today, guid
+                assert ours.stability == pytest.approx(theirs.memory_state.stability, rel=0.01), guid
+                assert ours.difficulty == pytest.approx(theirs.memory_state.difficulty, rel=0.01), guid
+        phone.col.close()

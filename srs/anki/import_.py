@@ -101,6 +101,7 @@ class ImportSummary:
     discard_media: Callable[[], None] = field(default=lambda: None, repr=False)
     schedules_kept: int = 0  # cards due when Anki had them due (until answered in srs)
     schedules_replaced: int = 0  # cards whose history does not explain Anki's state: scheduled by srs's replay
+    replayed_over_anki: set[CardId] = field(default_factory=set)  # (merged_wins) answered on both sides: the replay stands
 
     def lines(self, name: str) -> list[str]:
         """What the import of file *name* did, as the lines `srs import` prints."""
@@ -212,14 +213,20 @@ def import_package(
     now: datetime,
     media_folder: Path | None = None,
     progress: Progress | None = None,
+    merged_wins: bool = False,
 ) -> ImportSummary:
-    """Import an .apkg, .colpkg or review-log .csv; the caller commits (or rolls back on error)."""
+    """Import an .apkg, .colpkg or review-log .csv; the caller commits (or rolls back on error).
+
+    With *merged_wins* (a sync), a card whose memory in the package is not
+    the replay of its merged answers (it was answered on both sides) takes
+    that replay, not the schedule Anki had for it (see _keep_anki_schedules).
+    """
     if path.suffix.lower() == ".csv":
         return import_review_csv(session, path, now, progress)
     with tempfile.TemporaryDirectory(prefix="srs-import-") as work:
         package = read_package(path, Path(work))
         media = MediaImport(media_folder) if media_folder is not None and package.media else None
-        return _import(session, package, now, media, lambda m, report: m.store(path, package, report), progress)
+        return _import(session, package, now, media, lambda m, report: m.store(path, package, report), progress, merged_wins)
 
 
 @collector_paused()
@@ -230,6 +237,7 @@ def import_collection(
     media_source: Path | None = None,
     media_folder: Path | None = None,
     progress: Progress | None = None,
+    merged_wins: bool = False,
 ) -> ImportSummary:
     """Import an Anki collection file as it lies (srs sync's replica): nothing is packed or unpacked.
 
@@ -241,9 +249,12 @@ def import_collection(
         has_media = media_source is not None and media_source.is_dir() and any(media_source.iterdir())
         names = {name for note in package.notes for value in note.fields for name in media_refs(value)} if has_media else set()
         if media_source is None or media_folder is None or not names:
-            return _import(session, package, now, None, lambda m, report: None, progress)
+            return _import(session, package, now, None, lambda m, report: None, progress, merged_wins)
         source = media_source
-        return _import(session, package, now, MediaImport(media_folder), lambda m, report: m.store_from_folder(source, names, report), progress)
+        return _import(
+            session, package, now, MediaImport(media_folder), lambda m, report: m.store_from_folder(source, names, report), progress,
+            merged_wins,
+        )
     except ImportError_ as exc:
         raise _from_server(exc) from None
 
@@ -259,7 +270,7 @@ def _from_server(exc: ImportError_) -> ImportError_:
 
 def _import(
     session: Session, package: AnkiPackage, now: datetime, media: MediaImport | None,
-    store: Callable[[MediaImport, Progress], None], progress: Progress | None,
+    store: Callable[[MediaImport, Progress], None], progress: Progress | None, merged_wins: bool = False,
 ) -> ImportSummary:
     """Store the media (through *store*), then merge the package's notes, cards and answers."""
     report = progress or (lambda stage, done, total: None)
@@ -272,7 +283,7 @@ def _import(
             if media.renamed:
                 for note in package.notes:
                     note.fields = media.rewrite(note.fields)
-        summary = _merge(session, package, now, report)
+        summary = _merge(session, package, now, report, merged_wins)
     except BaseException:
         if media is not None:
             media.discard()
@@ -319,7 +330,7 @@ def preset_for(session: Session, options: DeckOptions | None) -> Preset:
     return preset
 
 
-def _merge(session: Session, package: AnkiPackage, now: datetime, progress: Progress) -> ImportSummary:
+def _merge(session: Session, package: AnkiPackage, now: datetime, progress: Progress, merged_wins: bool) -> ImportSummary:
     summary = ImportSummary()
     seen_guids: set[str] = set()
     for anote in package.notes:
@@ -476,7 +487,7 @@ def _merge(session: Session, package: AnkiPackage, now: datetime, progress: Prog
     reviews = _merge_reviews(conn, package, card_map, skipped_cards, schedulers_for(session), summary, progress, now)
     # 6. the schedule Anki gave each card is kept unless srs answered it since
     if package.layout != "csv":
-        _keep_anki_schedules(session, package, card_map, held_before, summary, now)
+        _keep_anki_schedules(session, package, card_map, held_before, summary, now, merged_wins)
     _write_rows(conn, new_cards, reviews, now_ms)
     session.flush()
     return summary
@@ -551,6 +562,7 @@ def _keep_anki_schedules(
     held_before: dict[CardId, tuple[int, int]],
     summary: ImportSummary,
     now: datetime,
+    merged_wins: bool = False,
 ) -> None:
     """Give each card the schedule Anki had for it, unless srs has answered it since.
 
@@ -593,6 +605,12 @@ def _keep_anki_schedules(
             take = srs_latest < anki_latest + _MOVED_AT_MOST_MS  # the package holds the latest answer
         else:
             take = anki_newer
+        if merged_wins and isinstance(card, Card) and _diverged(acard.data, card):
+            # Anki's memory for the card is not the replay of the merged answers: each side answered it without the
+            # other's answers. The replay of all of them is its schedule, on both sides (the sync sends it back).
+            summary.replayed_over_anki.add(card.id)
+            card.anki_schedule, card.modified = None, now
+            take = False
         if not take:
             continue
         if schedule is None or int(schedule.state) != int(card.state):
@@ -607,6 +625,24 @@ def _keep_anki_schedules(
             card.due = from_ms(schedule.due_ms) if schedule.due_ms is not None else None
             card.modified = now
         summary.schedules_kept += 1
+
+
+# How far Anki's stored memory may be from srs's replay of the same answers and still be the same history: the
+# two compute FSRS in different precisions (tests hold them within this on real collections).
+_SAME_MEMORY = 0.01
+
+
+def _diverged(data: str, card: Card | _NewCard) -> bool:
+    """Whether Anki's memory state for a card (its card data: "s", "d") is not srs's replay of the merged answers."""
+    try:
+        memory = json.loads(data) if data else {}
+        stability, difficulty = float(memory["s"]), float(memory["d"])
+    except (ValueError, TypeError, KeyError):
+        return False  # no memory stored (FSRS off on that side): nothing to compare
+    if card.stability is None or card.difficulty is None:
+        return False
+    return (abs(card.stability - stability) > _SAME_MEMORY * max(stability, 1e-6)
+            or abs(card.difficulty - difficulty) > _SAME_MEMORY * max(difficulty, 1e-6))
 
 
 @dataclass
@@ -975,4 +1011,4 @@ def _csv_number(text: str | None) -> int | None:
 @collector_paused()
 def import_review_csv(session: Session, path: Path, now: datetime, progress: Progress | None = None) -> ImportSummary:
     """Import a review-log CSV; the caller commits."""
-    return _merge(session, read_review_csv(path), now, progress or (lambda stage, done, total: None))
+    return _merge(session, read_review_csv(path), now, progress or (lambda stage, done, total: None), False)
