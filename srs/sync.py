@@ -71,7 +71,7 @@ from srs.anki.import_ import (
 from srs.anki.notetypes import NOTE_TYPES
 from srs.anki.schedule import day_zero
 from srs.bulk import collector_paused
-from srs.decks import get_or_create_deck
+from srs.decks import clean_deck_name, get_or_create_deck
 from srs.domain import AnkiDeckId, CardId, DeckId, NoteId, NoteKind, from_ms, to_ms
 from srs.edit import remove, remove_deck, remove_deck_plan, rename_deck
 from srs.errors import SrsError
@@ -763,8 +763,17 @@ def _pull_decks(session: Session, col: Any, since: int, card_ids: list[int], now
                 rename_deck(session, deck.name, name, merge=True, now=now)  # onto a deck srs has: its cards join that one
             except SrsError:
                 continue  # a name srs refuses (a deck inside itself): srs keeps its own
+            if deck not in session:  # merged into srs's deck of that name: unless it is another of the replica's decks,
+                # it is this one from now on
+                target = session.scalars(select(Deck).where(func.lower(Deck.name) == clean_deck_name(name).lower())).first()
+                if target is None:
+                    continue
+                deck = target
+                if int(deck.anki_id) not in decks.theirs:
+                    deck.anki_id = AnkiDeckId(int(theirs["id"]))
+                    decks.pairs[deck.id] = int(theirs["id"])
         conf = decks.configs.get(int(theirs.get("conf", 1)))
-        if conf is not None and deck in session:
+        if conf is not None:
             deck.preset_id = preset_for(session, legacy_deck_options(conf)).id
     session.flush()
     # cards moved to another deck on the other side

@@ -16,7 +16,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -1014,6 +1014,27 @@ def test_a_deck_removed_on_one_side_is_removed_on_the_other_unless_it_gained_car
         phone.col.close()
 
 
+def _fresh_pair(world: dict) -> tuple[Path, Phone, Callable[[], datetime]]:  # type: ignore[type-arg]
+    """For one example of a property test: a copy of the world's srs that has replaced the server's collection with its
+    own, a new phone that has downloaded it, and srs's clock (the wall clock, the phone's, never going back)."""
+    import tempfile
+
+    ticks = [0]
+
+    def at() -> datetime:
+        ticks[0] += 1
+        return datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=ticks[0])
+
+    folder = Path(tempfile.mkdtemp(dir=world["tmp"]))
+    db = folder / "srs.db"
+    shutil.copy(world["db"], db)
+    ok(srs(db, "sync", "login", "--endpoint", world["server"], "--user", USER, now=at()))
+    ok(srs(db, "sync", "--upload", "--yes", now=at()))  # the server holds this example's collection alone
+    phone = Phone(folder / "phone", world["server"])
+    phone.sync()
+    return db, phone, at
+
+
 _DECKS = ["Team guide", "Desk", "Commute", "Desk::Deep"]
 _OPS = st.one_of(
     st.tuples(st.sampled_from(["srs move", "phone move"]), st.integers(0, 7), st.sampled_from(_DECKS)),
@@ -1026,28 +1047,15 @@ _OPS = st.one_of(
 @example(rounds=[[("srs rename", "Team guide", "Desk"), ("srs move", 0, "Team guide")]])  # a new deck under a renamed deck's old name
 @example(rounds=[[("srs move", 0, "Desk"), ("phone move", 0, "Desk")]])  # both sides make "Desk": Anki's "Desk+" on the phone
 @example(rounds=[[("srs rename", "Team guide", "Desk"), ("phone rename", "Team guide", "Commute")]])  # one deck, two names
+@example(rounds=[[("srs move", 0, "Desk::Deep"), ("srs move", 0, "Team guide"), ("phone rename", "Team guide", "Desk::Deep")]])  # a merge
 def test_deck_changes_on_both_sides_end_with_both_sides_agreeing(world: dict, rounds: list) -> None:  # type: ignore[type-arg]
     """Whatever moves and renames the two sides make between syncs, after each side has synced twice every card is
     in the same deck (the same Anki deck id) on both, under the same name, and no card is lost.
 
     One exception to the name, which is Anki's own: when both sides made a deck of the same name between syncs,
     Anki's sync keeps the two decks and each device calls the other's "NAME+" (two Anki devices end the same way)."""
-    import tempfile
-
-    ticks = [0]
-
-    def at() -> datetime:  # srs's clock: the wall clock (the phone's), never going back
-        ticks[0] += 1
-        return datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=ticks[0])
-
     with local_timezone(world["zone"]):
-        folder = Path(tempfile.mkdtemp(dir=world["tmp"]))
-        db = folder / "srs.db"
-        shutil.copy(world["db"], db)
-        ok(srs(db, "sync", "login", "--endpoint", world["server"], "--user", USER, now=at()))
-        ok(srs(db, "sync", "--upload", "--yes", now=at()))  # the server holds this example's collection alone
-        phone = Phone(folder / "phone", world["server"])
-        phone.sync()
+        db, phone, at = _fresh_pair(world)
         guids = team_guids(db)
 
         def srs_side(guid: str) -> tuple[int, str]:
@@ -1106,25 +1114,11 @@ _ANSWERS = st.tuples(st.sampled_from(["srs", "phone"]), st.integers(0, 7), st.in
 def test_answers_on_both_sides_end_as_one_history_and_one_schedule(world: dict, rounds: list) -> None:  # type: ignore[type-arg]
     """Whatever cards the two sides answer between syncs, after each side has synced twice both hold every answer
     (the same times), and each card has the same state and due day on both, its memory within 1%."""
-    import tempfile
-
     from srs.domain import CardState
     from srs.settings import clock_for
 
-    ticks = [0]
-
-    def at() -> datetime:  # srs's clock: the wall clock (the phone's), never going back
-        ticks[0] += 1
-        return datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=ticks[0])
-
     with local_timezone(world["zone"]):
-        folder = Path(tempfile.mkdtemp(dir=world["tmp"]))
-        db = folder / "srs.db"
-        shutil.copy(world["db"], db)
-        ok(srs(db, "sync", "login", "--endpoint", world["server"], "--user", USER, now=at()))
-        ok(srs(db, "sync", "--upload", "--yes", now=at()))
-        phone = Phone(folder / "phone", world["server"])
-        phone.sync()
+        db, phone, at = _fresh_pair(world)
         guids = team_guids(db)
         for answers in rounds:
             for side, index, rating in answers:
