@@ -11,6 +11,7 @@ written to it.
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import sqlite3
 import time
@@ -26,6 +27,11 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import QueuePool
 
 from srs.errors import DatabaseError
+
+# SQLAlchemy's pool logs what goes wrong while it closes or resets a connection (a Ctrl-C landing there, say) with
+# a traceback, through Python's last-resort handler when nobody configured logging. What matters reaches srs as an
+# exception and becomes its one-line error; the log itself stays quiet unless an application configures logging.
+logging.getLogger("sqlalchemy.pool").addHandler(logging.NullHandler())
 
 # PRAGMA application_id marks the file as ours ("SRS1").
 APPLICATION_ID = 0x53525331

@@ -281,6 +281,26 @@ def test_a_finished_command_ends_without_the_interpreters_teardown(tmp_path: Pat
     assert usage.returncode == 2
 
 
+def test_ctrl_c_while_the_database_closes_is_one_line(tmp_path: Path) -> None:
+    """A Ctrl-C landing while SQLAlchemy's pool closes a connection: "Aborted!", status 1, no traceback from its log."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from sqlalchemy.engine.default import DefaultDialect\n"
+        "def interrupted(self, connection):\n"
+        "    raise KeyboardInterrupt\n"
+        "DefaultDialect.do_close = interrupted\n"
+        "sys.argv = ['srs', *sys.argv[1:]]\n"
+        "from srs.cli import main\n"
+        "main()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script, "--db", str(tmp_path / "c.db"), "--now", NOW, "status"], capture_output=True, text=True)
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr and done.stderr.strip().splitlines()[-1] == "Aborted!", done.stderr
+
+
 def _read_only_runner(folder: Path):  # type: ignore[no-untyped-def]
     """Run srs on *folder* made read-only: a read-only bind mount when this machine allows one, else srs told so.
 
