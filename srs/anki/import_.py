@@ -101,6 +101,7 @@ class ImportSummary:
     discard_media: Callable[[], None] = field(default=lambda: None, repr=False)
     schedules_kept: int = 0  # cards due when Anki had them due (until answered in srs)
     schedules_replaced: int = 0  # cards whose history does not explain Anki's state: scheduled by srs's replay
+    answered_in_package: dict[CardId, int] = field(default_factory=dict)  # card -> its latest answer new to srs (ms)
     replayed_over_anki: set[CardId] = field(default_factory=set)  # (merged_wins) answered on both sides: the replay stands
 
     def lines(self, name: str) -> list[str]:
@@ -217,9 +218,10 @@ def import_package(
 ) -> ImportSummary:
     """Import an .apkg, .colpkg or review-log .csv; the caller commits (or rolls back on error).
 
-    With *merged_wins* (a sync), a card whose memory in the package is not
-    the replay of its merged answers (it was answered on both sides) takes
-    that replay, not the schedule Anki had for it (see _keep_anki_schedules).
+    With *merged_wins* (a sync), a card srs answered last that also got
+    answers from the package (each side answered it without the other's
+    answers) is listed in the summary's replayed_over_anki, for the sync to
+    send its replay back.
     """
     if path.suffix.lower() == ".csv":
         return import_review_csv(session, path, now, progress)
@@ -605,12 +607,14 @@ def _keep_anki_schedules(
             take = srs_latest < anki_latest + _MOVED_AT_MOST_MS  # the package holds the latest answer
         else:
             take = anki_newer
-        if merged_wins and isinstance(card, Card) and _diverged(acard.data, card):
-            # Anki's memory for the card is not the replay of the merged answers: each side answered it without the
-            # other's answers. The replay of all of them is its schedule, on both sides (the sync sends it back).
+        newest_new = summary.answered_in_package.get(card.id)
+        if merged_wins and isinstance(card, Card) and newest_new is not None and srs_latest > newest_new + _MOVED_AT_MOST_MS:
+            # srs holds the latest answer, and the package brings answers srs did not know, given before it: each
+            # side answered without the other's. The replay of all of them is the card's schedule, on both sides
+            # (the sync sends it back).
             summary.replayed_over_anki.add(card.id)
             card.anki_schedule, card.modified = None, now
-            take = False
+            continue
         if not take:
             continue
         if schedule is None or int(schedule.state) != int(card.state):
@@ -625,24 +629,6 @@ def _keep_anki_schedules(
             card.due = from_ms(schedule.due_ms) if schedule.due_ms is not None else None
             card.modified = now
         summary.schedules_kept += 1
-
-
-# How far Anki's stored memory may be from srs's replay of the same answers and still be the same history: the
-# two compute FSRS in different precisions (tests hold them within this on real collections).
-_SAME_MEMORY = 0.01
-
-
-def _diverged(data: str, card: Card | _NewCard) -> bool:
-    """Whether Anki's memory state for a card (its card data: "s", "d") is not srs's replay of the merged answers."""
-    try:
-        memory = json.loads(data) if data else {}
-        stability, difficulty = float(memory["s"]), float(memory["d"])
-    except (ValueError, TypeError, KeyError):
-        return False  # no memory stored (FSRS off on that side): nothing to compare
-    if card.stability is None or card.difficulty is None:
-        return False
-    return (abs(card.stability - stability) > _SAME_MEMORY * max(stability, 1e-6)
-            or abs(card.difficulty - difficulty) > _SAME_MEMORY * max(difficulty, 1e-6))
 
 
 @dataclass
@@ -808,6 +794,9 @@ def _merge_reviews(
     fresh = review_id < 0
     rows.insert_count = int(fresh.sum())
     inserts = np.flatnonzero(fresh)
+    if len(inserts):  # each card's latest answer new to srs (rows are in card, then time order)
+        last_new = np.r_[card[inserts][1:] != card[inserts][:-1], True]
+        summary.answered_in_package = dict(zip(card[inserts][last_new].tolist(), at[inserts][last_new].tolist()))
     revlog_columns = [row[inserts] for row in anki_rows] if kept_rows else [np.full(len(inserts), -1, dtype=np.int64)] * 4
     rows.inserts = flat_chunks(
         [card[inserts], at[inserts], rating[inserts], duration[inserts], *(c[inserts] for c in columns), *revlog_columns],
