@@ -494,7 +494,7 @@ def _settle_first_decks(session: Session, col: Any, placed: dict[tuple[str, int]
         return
     decks = _ReplicaDecks(session, col)
     rows = col.db.all(
-        "select n.guid, c.ord, c.id, case when c.odid != 0 then c.odid else c.did end, c.odid != 0, c.mod "
+        f"select n.guid, c.ord, c.id, {_HOME_DECK}, c.odid != 0, c.mod "
         "from cards c join notes n on n.id = c.nid where n.guid in (select value from json_each(?))",
         json.dumps(sorted({guid for guid, _ in placed})),
     )
@@ -599,6 +599,11 @@ def _preset_values(preset: Preset) -> list[Any]:
             preset.maximum_interval]
 
 
+def _options_group(configs: dict[str, Any], preset: str) -> Any:
+    """The replica's options group (by name, from *configs*) that stands for srs's preset *preset*, or None."""
+    return next((configs[name] for name in options_group_names(preset) if name in configs), None)
+
+
 def _push_presets(session: Session, col: Any) -> None:
     """Presets changed in srs since the last sync (`srs config`, `srs optimize`) go to the options groups that stand for
     them in the replica, so the other devices schedule with the same retention, parameters and steps."""
@@ -608,7 +613,7 @@ def _push_presets(session: Session, col: Any) -> None:
         values = _preset_values(preset)
         if before.get(preset.name) == values:
             continue
-        conf = next((configs[name] for name in options_group_names(preset.name) if name in configs), None)
+        conf = _options_group(configs, preset.name)
         if conf is None:  # no deck of this preset on the other side (yet): a new deck brings its options with it
             continue
         wanted = {"desiredRetention": preset.desired_retention, "fsrsParams6": list(preset.parameters),
@@ -682,7 +687,7 @@ class _ReplicaDecks:
         did = int(self.col.decks.id(deck.name))  # the replica's deck of that name, or a new one
         if self.col.decks.is_filtered(did):
             return None
-        conf = next((c for name in options_group_names(deck.preset.name) for c in self.configs.values() if c["name"] == name), None)
+        conf = _options_group({c["name"]: c for c in self.configs.values()}, deck.preset.name)
         if conf is not None:
             made = self.col.decks.get(did)
             made["conf"] = int(conf["id"])
@@ -723,7 +728,7 @@ def _push_deck_removals(session: Session, col: Any) -> int:
     theirs = {int(d["id"]): str(d["name"]) for d in col.decks.all() if not d.get("dyn")}
     removed = 0
     for did in sorted((d for d in gone if d in theirs), key=lambda d: -theirs[d].count("::")):  # sub-decks first
-        if col.decks.get(did, default=False) and not col.decks.card_count(did, include_subdecks=True):
+        if not col.decks.card_count(did, include_subdecks=True):
             col.decks.remove([did])
             removed += 1
     return removed
@@ -779,7 +784,7 @@ def _pull_decks(session: Session, col: Any, since: int, card_ids: list[int], now
     # cards moved to another deck on the other side
     for part in _chunks(sorted(card_ids)):
         rows = col.db.all(
-            f"select n.guid, c.ord, case when c.odid != 0 then c.odid else c.did end from cards c join notes n on n.id = c.nid "
+            f"select n.guid, c.ord, {_HOME_DECK} from cards c join notes n on n.id = c.nid "
             f"where c.id in ({','.join('?' * len(part))})", *part,
         )
         placed: dict[tuple[str, int], Card] = {}
@@ -984,6 +989,7 @@ def _chunks(values: list[int], size: int = 500) -> list[list[int]]:
 # --- pull: replica -> srs ------------------------------------------------------------------
 
 
+_HOME_DECK = "case when c.odid != 0 then c.odid else c.did end"  # a card's own deck, also while in a filtered one
 _CARD_STATE = "type, queue, due, ivl, reps, lapses, data, did, odid"  # what a card row says, for telling srs's echo from a change
 
 
