@@ -283,6 +283,37 @@ def test_the_same_card_answered_on_both_sides_keeps_both_answers(world: dict) ->
         phone.col.close()
 
 
+def test_the_phone_answering_last_of_both_sides_ends_with_one_schedule_and_memory(world: dict) -> None:  # type: ignore[type-arg]
+    """srs answers a card, then the phone answers it too before either has synced: after each side syncs twice both
+    hold both answers, and the card has the same state, due day and memory on both (the property test's srs clock runs
+    ahead of the phone's, so there srs's answer is always the later one)."""
+    from srs.domain import CardState
+
+    db, now = world["db"], world["now"]
+    with local_timezone(world["zone"]):
+        ok(srs(db, "sync", now=now))
+        phone = Phone(world["tmp"] / "phone", world["server"])
+        phone.sync()
+        guid = team_guids(db)[0]
+        _answer_in_srs(db, guid, 3, now + timedelta(seconds=1))
+        while datetime.now(timezone.utc) < now + timedelta(seconds=3):
+            time.sleep(0.1)
+        phone.answer(phone.card_of(guid), 1)  # later than srs's answer, by both clocks
+        later = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=2)
+        for _ in range(2):
+            ok(srs(db, "sync", now=later))
+            phone.sync()
+        times = srs_reviews(db, guid)
+        assert times == [t for t, _ in phone.revlog(guid)] and len(times) >= 2
+        assert max(times) == max(t for t, _ in phone.revlog(guid) if t)  # the phone's answer is the latest
+        ours, theirs = srs_card(db, guid), phone.col.get_card(phone.card_of(guid))
+        assert int(ours.state) == theirs.type and theirs.type in (CardState.LEARNING, CardState.RELEARNING)  # the phone's Again
+        assert theirs.queue == 1 and ours.due is not None and abs(ours.due.timestamp() - theirs.due) <= 60
+        assert ours.stability == pytest.approx(theirs.memory_state.stability, rel=0.01)
+        assert ours.difficulty == pytest.approx(theirs.memory_state.difficulty, rel=0.01)
+        phone.col.close()
+
+
 def test_notes_added_edited_and_removed_reach_the_other_side(world: dict) -> None:  # type: ignore[type-arg]
     db, now = world["db"], world["now"]
     with local_timezone(world["zone"]):

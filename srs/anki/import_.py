@@ -583,11 +583,17 @@ def _keep_anki_schedules(
     zero = day_zero(package.crt, package.creation_offset, clock)
     rev = package.revlog
     latest: dict[int, int] = {}  # Anki card id -> its latest revlog row (ms): answers and manual changes
+    latest_answer: dict[int, int] = {}  # ... its latest answer (ms): a button pressed in learning, review or relearning
     if len(rev):
         order = np.lexsort((rev.id, rev.cid))
         cids, ids = rev.cid[order], rev.id[order]
         last = np.r_[cids[1:] != cids[:-1], True]
         latest = dict(zip(cids[last].tolist(), ids[last].tolist()))
+        answer = (rev.ease[order] >= 1) & (rev.ease[order] <= 4) & (rev.type[order] <= 2)
+        cids, ids = cids[answer], ids[answer]
+        if len(cids):
+            last = np.r_[cids[1:] != cids[:-1], True]
+            latest_answer = dict(zip(cids[last].tolist(), ids[last].tolist()))
     acards = {c.id: c for c in package.cards}
     steps = schedulers_for(session)
     for anki_id, card in card_map.items():
@@ -617,6 +623,16 @@ def _keep_anki_schedules(
             continue
         if not take:
             continue
+        if isinstance(card, Card) and _row_predates(acard, latest_answer.get(anki_id, 0)):
+            # Anki's card row does not hold the card's latest answer: another device's row won the server's card
+            # conflict while this answer travelled in the review log. The replay of every answer is the schedule
+            # (in a sync, on both sides: the sync sends it back).
+            if merged_wins:
+                summary.replayed_over_anki.add(card.id)
+                card.anki_schedule, card.modified = None, now
+            else:
+                summary.schedules_replaced += 1
+            continue
         if schedule is None or int(schedule.state) != int(card.state):
             if acard.type != 0 or int(card.state) != CardState.NEW:
                 summary.schedules_replaced += 1
@@ -629,6 +645,16 @@ def _keep_anki_schedules(
             card.due = from_ms(schedule.due_ms) if schedule.due_ms is not None else None
             card.modified = now
         summary.schedules_kept += 1
+
+
+def _row_predates(card: AnkiCard, answered_ms: int) -> bool:
+    """Whether Anki's card row was written before the answer at *answered_ms*: its last review time (``lrt`` in the
+    card's data, whole seconds; rslib storage/card/data.rs) is an earlier second. A row without one says nothing."""
+    at = card.data.find('"lrt":')
+    if not answered_ms or at < 0:
+        return False
+    digits = re.match(r"\s*(\d{1,12})", card.data[at + 6 :])
+    return digits is not None and answered_ms >= (int(digits.group(1)) + 1) * 1000 + _MOVED_AT_MOST_MS
 
 
 @dataclass
