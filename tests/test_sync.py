@@ -1045,17 +1045,30 @@ def test_a_deck_removed_on_one_side_is_removed_on_the_other_unless_it_gained_car
         phone.col.close()
 
 
-def _fresh_pair(world: dict) -> tuple[Path, Phone, Callable[[], datetime]]:  # type: ignore[type-arg]
+class _SrsClock:
+    """srs's clock in a property test: whole seconds, a second or more ahead of the wall clock (the phone's), one second
+    further at each call, never going back."""
+
+    def __init__(self) -> None:
+        self.latest = datetime.now(timezone.utc).replace(microsecond=0)
+
+    def __call__(self) -> datetime:
+        self.latest = max(self.latest, datetime.now(timezone.utc).replace(microsecond=0)) + timedelta(seconds=1)
+        return self.latest
+
+    def let_the_phone_pass(self) -> None:
+        """Wait until the wall clock is past every time srs has given, in a later second: what the phone does next is
+        later than what srs did."""
+        while datetime.now(timezone.utc) < self.latest + timedelta(seconds=1.1):
+            time.sleep(0.05)
+
+
+def _fresh_pair(world: dict) -> tuple[Path, Phone, _SrsClock]:  # type: ignore[type-arg]
     """For one example of a property test: a copy of the world's srs that has replaced the server's collection with its
-    own, a new phone that has downloaded it, and srs's clock (the wall clock, the phone's, never going back)."""
+    own, a new phone that has downloaded it, and srs's clock."""
     import tempfile
 
-    ticks = [0]
-
-    def at() -> datetime:
-        ticks[0] += 1
-        return datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=ticks[0])
-
+    at = _SrsClock()
     folder = Path(tempfile.mkdtemp(dir=world["tmp"]))
     db = folder / "srs.db"
     shutil.copy(world["db"], db)
@@ -1136,15 +1149,18 @@ def _answer_in_srs(db: Path, guid: str, rating: int, at: datetime) -> None:
     database.close()
 
 
-_ANSWERS = st.tuples(st.sampled_from(["srs", "phone"]), st.integers(0, 7), st.integers(1, 4))
+# an answer on one side (card, button), or a pause after which the phone's clock is past srs's
+_ANSWERS = st.one_of(st.tuples(st.sampled_from(["srs", "phone"]), st.integers(0, 7), st.integers(1, 4)), st.just(("pause", 0, 0)))
 
 
 @settings(max_examples=int(os.environ.get("SRS_SYNC_EXAMPLES", "4")), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(rounds=st.lists(st.lists(_ANSWERS, min_size=1, max_size=5), min_size=1, max_size=3))
 @example(rounds=[[("srs", 0, 3), ("phone", 0, 1)], [("phone", 0, 4), ("srs", 0, 2)]])  # one card, both sides, twice
+@example(rounds=[[("srs", 0, 3), ("pause", 0, 0), ("phone", 0, 1)]])  # the phone answers last: srs's row wins the server
 def test_answers_on_both_sides_end_as_one_history_and_one_schedule(world: dict, rounds: list) -> None:  # type: ignore[type-arg]
-    """Whatever cards the two sides answer between syncs, after each side has synced twice both hold every answer
-    (the same times), and each card has the same state and due day on both, its memory within 1%."""
+    """Whatever cards the two sides answer between syncs, in whichever order of time, after each side has synced twice
+    both hold every answer (the same times), and each card has the same state and due day on both, its memory within
+    1%. (srs's clock runs ahead of the phone's: a pause lets the phone's next answers be the later ones.)"""
     from srs.domain import CardState
     from srs.settings import clock_for
 
@@ -1155,6 +1171,8 @@ def test_answers_on_both_sides_end_as_one_history_and_one_schedule(world: dict, 
             for side, index, rating in answers:
                 if side == "srs":
                     _answer_in_srs(db, guids[index], rating, at())
+                elif side == "pause":
+                    at.let_the_phone_pass()
                 else:
                     phone.answer(phone.card_of(guids[index]), rating)
             for _ in range(2):
