@@ -516,7 +516,6 @@ def _settle_first_decks(session: Session, col: Any, placed: dict[tuple[str, int]
     cards = {(guid, ord_): card for card, guid, ord_ in session.execute(
         select(Card, Note.guid, Card.ord).join(Note).where(Note.guid.in_([r[0] for r in rows]))
     ).all()} if rows else {}
-    mod = int(now.timestamp())
     for guid, ord_, cid, home, filtered, anki_mod in rows:
         held = placed.get((guid, ord_))
         card = cards.get((guid, ord_))
@@ -526,7 +525,7 @@ def _settle_first_decks(session: Session, col: Any, placed: dict[tuple[str, int]
             did = decks.replica_id(held[0])
             if did is not None:
                 column = "odid" if filtered else "did"
-                col.db.execute(f"update cards set {column} = ?, mod = ?, usn = -1 where id = ?", did, mod, cid)
+                col.db.execute(f"update cards set {column} = ?, mod = ?, usn = -1 where id = ?", did, held[1] // 1000, cid)
             continue
         card.deck_id, card.modified = decks.ours_or_made(int(home), now).id, now
     session.flush()
@@ -970,7 +969,6 @@ def _write_card_rows(
     cards = replica.card_ids(set(guid_of.values()))
     presets = {p.id: p for p in session.scalars(select(Preset))}
     deck_preset = dict(session.execute(select(Deck.id, Deck.preset_id)).all())
-    mod = int(now.timestamp())
     written = 0
     compared = 9 if memory_too else 8
     for row in rows:
@@ -988,6 +986,9 @@ def _write_card_rows(
             did, odid = (current[9], home) if current[10] else (home, 0)
         if tuple(current[:compared]) == tuple(values[:compared]) and (current[9], current[10]) == (did, odid):
             continue
+        # the row carries the time srs changed the card, not the sync's: where the phone changed it too, Anki's sync
+        # keeps the newer change (rslib sync/collection/chunks.rs: a pending row gives way to a newer mtime)
+        mod = row.modified // 1000 if row.modified else int(now.timestamp())
         col.db.execute(
             "update cards set type=?, queue=?, due=?, ivl=?, factor=?, reps=?, lapses=?, left=?, data=?, did=?, odid=?, mod=?, usn=-1 "
             "where id=?",

@@ -16,7 +16,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -311,6 +311,28 @@ def test_the_phone_answering_last_of_both_sides_ends_with_one_schedule_and_memor
         assert theirs.queue == 1 and ours.due is not None and abs(ours.due.timestamp() - theirs.due) <= 60
         assert ours.stability == pytest.approx(theirs.memory_state.stability, rel=0.01)
         assert ours.difficulty == pytest.approx(theirs.memory_state.difficulty, rel=0.01)
+        phone.col.close()
+
+
+def test_a_card_moved_on_both_sides_goes_where_the_newer_move_put_it_whichever_side_syncs_first(world: dict) -> None:  # type: ignore[type-arg]
+    """srs moves a card, then the phone moves it elsewhere; srs syncs first: the phone's move, the newer, stands on both
+    sides (srs's card row carries the time srs moved the card, not the time it synced)."""
+    db, now = world["db"], world["now"]
+    with local_timezone(world["zone"]):
+        ok(srs(db, "sync", now=now))
+        phone = Phone(world["tmp"] / "phone", world["server"])
+        phone.sync()
+        guid = team_guids(db)[2]
+        ok(srs(db, "card", "move", str(srs_card(db, guid).id), "--to", "Desk", "--yes", now=now + timedelta(seconds=1)))
+        while datetime.now(timezone.utc) < now + timedelta(seconds=3):
+            time.sleep(0.1)
+        phone.col.set_deck([phone.card_of(guid)], phone.col.decks.id("Commute"))  # later, by both clocks
+        later = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=2)
+        for i in range(2):
+            ok(srs(db, "sync", now=later + timedelta(seconds=i)))
+            phone.sync()
+        assert srs_deck_name_of(db, guid) == "Commute"
+        assert phone.col.decks.name(phone.col.get_card(phone.card_of(guid)).did) == "Commute"
         phone.col.close()
 
 
@@ -1083,6 +1105,7 @@ _DECKS = ["Team guide", "Desk", "Commute", "Desk::Deep"]
 _OPS = st.one_of(
     st.tuples(st.sampled_from(["srs move", "phone move"]), st.integers(0, 7), st.sampled_from(_DECKS)),
     st.tuples(st.sampled_from(["srs rename", "phone rename"]), st.sampled_from(_DECKS), st.sampled_from(_DECKS)),
+    st.tuples(st.sampled_from(["pause", "srs sync", "phone sync"]), st.just(0), st.just("")),  # as in _ANSWERS below
 )
 
 
@@ -1092,6 +1115,7 @@ _OPS = st.one_of(
 @example(rounds=[[("srs move", 0, "Desk"), ("phone move", 0, "Desk")]])  # both sides make "Desk": Anki's "Desk+" on the phone
 @example(rounds=[[("srs rename", "Team guide", "Desk"), ("phone rename", "Team guide", "Commute")]])  # one deck, two names
 @example(rounds=[[("srs move", 0, "Desk::Deep"), ("srs move", 0, "Team guide"), ("phone rename", "Team guide", "Desk::Deep")]])  # a merge
+@example(rounds=[[("srs move", 0, "Desk"), ("srs sync", 0, ""), ("pause", 0, ""), ("phone move", 0, "Commute")]])  # the phone's is newer
 def test_deck_changes_on_both_sides_end_with_both_sides_agreeing(world: dict, rounds: list) -> None:  # type: ignore[type-arg]
     """Whatever moves and renames the two sides make between syncs, after each side has synced twice every card is
     in the same deck (the same Anki deck id) on both, under the same name, and no card is lost.
@@ -1117,7 +1141,13 @@ def test_deck_changes_on_both_sides_end_with_both_sides_agreeing(world: dict, ro
 
         for ops in rounds:
             for side_kind, first, second in ops:
-                if side_kind == "srs move":
+                if side_kind == "pause":
+                    at.let_the_phone_pass()
+                elif side_kind == "srs sync":
+                    ok(srs(db, "sync", now=at()))
+                elif side_kind == "phone sync":
+                    phone.sync()
+                elif side_kind == "srs move":
                     ok(srs(db, "card", "move", str(srs_card(db, guids[first]).id), "--to", second, "--yes", now=at()))
                 elif side_kind == "phone move":
                     phone.col.set_deck([phone.card_of(guids[first])], phone.col.decks.id(second))
@@ -1149,14 +1179,18 @@ def _answer_in_srs(db: Path, guid: str, rating: int, at: datetime) -> None:
     database.close()
 
 
-# an answer on one side (card, button), or a pause after which the phone's clock is past srs's
-_ANSWERS = st.one_of(st.tuples(st.sampled_from(["srs", "phone"]), st.integers(0, 7), st.integers(1, 4)), st.just(("pause", 0, 0)))
+# an answer on one side (card, button); a pause after which the phone's clock is past srs's; one side syncing alone
+_ANSWERS = st.one_of(
+    st.tuples(st.sampled_from(["srs", "phone"]), st.integers(0, 7), st.integers(1, 4)),
+    st.tuples(st.sampled_from(["pause", "srs sync", "phone sync"]), st.just(0), st.just(0)),
+)
 
 
 @settings(max_examples=int(os.environ.get("SRS_SYNC_EXAMPLES", "4")), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(rounds=st.lists(st.lists(_ANSWERS, min_size=1, max_size=5), min_size=1, max_size=3))
 @example(rounds=[[("srs", 0, 3), ("phone", 0, 1)], [("phone", 0, 4), ("srs", 0, 2)]])  # one card, both sides, twice
 @example(rounds=[[("srs", 0, 3), ("pause", 0, 0), ("phone", 0, 1)]])  # the phone answers last: srs's row wins the server
+@example(rounds=[[("srs", 0, 1), ("srs sync", 0, 0), ("pause", 0, 0), ("phone", 0, 3)]])  # the phone answers, not knowing srs's
 def test_answers_on_both_sides_end_as_one_history_and_one_schedule(world: dict, rounds: list) -> None:  # type: ignore[type-arg]
     """Whatever cards the two sides answer between syncs, in whichever order of time, after each side has synced twice
     both hold every answer (the same times), and each card has the same state and due day on both, its memory within
@@ -1173,6 +1207,10 @@ def test_answers_on_both_sides_end_as_one_history_and_one_schedule(world: dict, 
                     _answer_in_srs(db, guids[index], rating, at())
                 elif side == "pause":
                     at.let_the_phone_pass()
+                elif side == "srs sync":
+                    ok(srs(db, "sync", now=at()))
+                elif side == "phone sync":
+                    phone.sync()
                 else:
                     phone.answer(phone.card_of(guids[index]), rating)
             for _ in range(2):

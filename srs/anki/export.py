@@ -169,6 +169,7 @@ class CardRow:
     created: int
     anki_schedule: dict[str, int] | None = None  # the schedule Anki gave the card, kept until srs schedules it
     buried_until: int | None = None
+    modified: int = 0  # when srs last changed the card (ms)
 
 
 @dataclass(frozen=True)
@@ -223,13 +224,13 @@ def select_card_rows(
     params: tuple[int, ...] = (modified_after,) if modified_after is not None else ()
     sql = (
         "SELECT c.id, c.note_id, c.ord, c.deck_id, c.state, c.step, c.stability, c.difficulty, c.due, "
-        f"c.last_review, c.reps, c.lapses, c.suspended, c.position, c.created, c.anki_schedule, c.buried_until {_EXPORTED} "
+        f"c.last_review, c.reps, c.lapses, c.suspended, c.position, c.created, c.anki_schedule, c.buried_until, c.modified {_EXPORTED} "
         f"{where}ORDER BY c.note_id, c.ord"
     )
     rows = [
         CardRow(
             CardId(r[0]), NoteId(r[1]), r[2], DeckId(r[3]), r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], bool(r[12]),
-            r[13], r[14], json.loads(r[15]) if r[15] is not None else None, r[16],
+            r[13], r[14], json.loads(r[15]) if r[15] is not None else None, r[16], r[17],
         )
         for r in conn.exec_driver_sql(sql, params)
     ]
