@@ -19,6 +19,7 @@ import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -1230,4 +1231,74 @@ def test_answers_on_both_sides_end_as_one_history_and_one_schedule(world: dict, 
                     assert ours.due is not None and clock.day_of(ours.due) - today == theirs.due - phone.col.sched.today, guid
                 assert ours.stability == pytest.approx(theirs.memory_state.stability, rel=0.01), guid
                 assert ours.difficulty == pytest.approx(theirs.memory_state.difficulty, rel=0.01), guid
+        phone.col.close()
+
+
+_NOTE_OPS = st.one_of(
+    st.tuples(st.sampled_from(["srs edit", "phone edit", "srs rm", "phone rm"]), st.integers(0, 5)),
+    st.tuples(st.sampled_from(["pause", "srs sync", "phone sync"]), st.just(0)),  # as in _ANSWERS above
+)
+
+
+def _srs_questions(db: Path, guids: list[str]) -> dict[str, str]:
+    """The question of each of the notes *guids* srs still holds."""
+    database = open_database(db)
+    with database.session() as session:
+        notes = session.scalars(select(Note).where(Note.guid.in_(guids), ~Note.orphaned)).all()
+        found = {n.guid: n.fields["Question"] for n in notes}
+    database.close()
+    return found
+
+
+@settings(max_examples=int(os.environ.get("SRS_SYNC_EXAMPLES", "4")), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(rounds=st.lists(st.lists(_NOTE_OPS, min_size=1, max_size=5), min_size=1, max_size=3))
+@example(rounds=[[("srs edit", 0), ("phone edit", 0)], [("phone edit", 1), ("pause", 0), ("srs edit", 1)]])  # both edit one note
+@example(rounds=[[("srs edit", 2), ("phone rm", 2), ("phone edit", 3), ("srs rm", 3)]])  # an edit on one side, a removal on the other
+def test_note_edits_and_removals_on_both_sides_end_with_the_same_notes(world: dict, rounds: list) -> None:  # type: ignore[type-arg]
+    """Whatever notes the two sides edit and remove between syncs, after each side has synced twice both hold the same
+    notes with the same question text; where both edited a note, the newer edit's text is on both. (Where the older
+    text is kept as a draft: test_a_note_edited_on_both_sides_keeps_the_newer_and_the_other_text.)"""
+    with local_timezone(world["zone"]):
+        db, phone, at = _fresh_pair(world)
+        guids = team_guids(db)[:6]
+        edits = [0]
+
+        def phone_note(guid: str) -> Any:
+            nid = phone.col.db.scalar("select id from notes where guid = ?", guid)
+            return phone.col.get_note(nid) if nid else None
+
+        for ops in rounds:
+            edited: dict[str, dict[str, tuple[datetime, str]]] = {}  # guid -> side -> (time, text) of its last edit this round
+            alone = any(kind in ("srs sync", "phone sync") for kind, _ in ops)  # a side synced alone: no longer "between syncs"
+            for kind, index in ops:
+                guid = guids[index]
+                edits[0] += 1
+                text = f"{kind.split()[0]} edit {edits[0]}?"
+                if kind == "pause":
+                    at.let_the_phone_pass()
+                elif kind == "srs sync":
+                    ok(srs(db, "sync", now=at()))
+                elif kind == "phone sync":
+                    phone.sync()
+                elif kind == "srs edit" and guid in _srs_questions(db, [guid]):
+                    when = at()
+                    edit_question(db, db.parent / f"edit-{edits[0]}", srs_card(db, guid).id, text, when)
+                    edited.setdefault(guid, {})["srs"] = (when, text)
+                elif kind == "phone edit" and (note := phone_note(guid)) is not None:
+                    note.fields[0] = text
+                    phone.col.update_note(note)
+                    edited.setdefault(guid, {})["phone"] = (datetime.now(timezone.utc), text)
+                elif kind == "srs rm" and guid in _srs_questions(db, [guid]):
+                    ok(srs(db, "card", "rm", str(srs_card(db, guid).id), now=at()))
+                elif kind == "phone rm" and (note := phone_note(guid)) is not None:
+                    phone.col.remove_notes([note.id])
+            for _ in range(2):
+                ok(srs(db, "sync", now=at()))
+                phone.sync()
+            ours = _srs_questions(db, guids)
+            theirs = {g: note.fields[0] for g in guids if (note := phone_note(g)) is not None}
+            assert ours == theirs
+            for guid, sides in edited.items():
+                if guid in ours and len(sides) == 2 and not alone:  # both sides edited it between the same two syncs
+                    assert ours[guid] == max(sides.values())[1], guid  # the newer edit
         phone.col.close()
