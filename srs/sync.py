@@ -1072,12 +1072,13 @@ def _pull(
         echoed = sent.only_ours(col, card_ids, since)
         card_ids = [c for c in card_ids if c not in echoed]
     _pull_presets(session, col, since)  # first: the answers below replay with the parameters both sides now hold
+    synced = from_ms(int(get_setting(session, LAST_SYNC) or 0)) if since >= 0 else None
     if since < 0 or len(card_ids) >= FULL_PULL_CARDS:
         # all is new to srs (a full download) or much changed: srs reads the replica's file itself, as its importer
         # reads a package's
         col.db.execute("pragma wal_checkpoint")  # (nothing is left pending: the file holds every change)
         result = import_collection(session, replica_path(db_path), now, media_source=replica_media(db_path),
-                                   media_folder=media_folder(db_path), progress=merging, merged_wins=since >= 0)
+                                   media_folder=media_folder(db_path), progress=merging, synced=synced)
     elif card_ids:
         with tempfile.TemporaryDirectory(prefix="srs-sync-") as work:
             package = Path(work) / f"pull{EXPORT_SUFFIX}"
@@ -1086,7 +1087,7 @@ def _pull(
                 options=collection.ExportAnkiPackageOptions(with_scheduling=True, with_deck_configs=True, with_media=True, legacy=False),
                 limit=collection.CardIdsLimit(card_ids),
             )
-            result = import_package(session, package, now, media_folder=media_folder(db_path), progress=merging, merged_wins=since >= 0)
+            result = import_package(session, package, now, media_folder=media_folder(db_path), progress=merging, synced=synced)
     if since >= 0:  # (a first sync merges as an import does: srs keeps its decks, and sends them)
         _pull_decks(session, col, since, card_ids, now)
     if since < 0 or card_ids:

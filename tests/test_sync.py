@@ -145,6 +145,20 @@ class Phone:
         return [tuple(r) for r in self.col.db.all("select id, ease from revlog where cid = ? and ease > 0 order by id", self.card_of(guid))]
 
 
+def _synced_phone(world: dict) -> Phone:  # type: ignore[type-arg]
+    """srs's first sync of the world's collection (an upload, at the world's time), then a phone that downloads it."""
+    ok(srs(world["db"], "sync", now=world["now"]))
+    phone = Phone(world["tmp"] / "phone", world["server"])
+    phone.sync()
+    return phone
+
+
+def _wait_until(moment: datetime) -> None:
+    """Wait until the wall clock (the phone's) is past *moment*."""
+    while datetime.now(timezone.utc) < moment:
+        time.sleep(0.05)
+
+
 def srs_reviews(db: Path, guid: str) -> list[int]:
     database = open_database(db)
     with database.session() as session:
@@ -267,9 +281,7 @@ def test_upload_then_answers_travel_both_ways(world: dict) -> None:  # type: ign
 def test_the_same_card_answered_on_both_sides_keeps_both_answers(world: dict) -> None:  # type: ignore[type-arg]
     db, now = world["db"], world["now"]
     with local_timezone(world["zone"]):
-        ok(srs(db, "sync", now=now))
-        phone = Phone(world["tmp"] / "phone", world["server"])
-        phone.sync()
+        phone = _synced_phone(world)
         guid = team_guids(db)[0]
         phone.answer(phone.card_of(guid), 1)
         ok(srs(db, "review", "--search", "deck:Team*", input=" 4q", now=now + timedelta(seconds=20)))
@@ -286,19 +298,15 @@ def test_the_same_card_answered_on_both_sides_keeps_both_answers(world: dict) ->
 
 def test_the_phone_answering_last_of_both_sides_ends_with_one_schedule_and_memory(world: dict) -> None:  # type: ignore[type-arg]
     """srs answers a card, then the phone answers it too before either has synced: after each side syncs twice both
-    hold both answers, and the card has the same state, due day and memory on both (the property test's srs clock runs
-    ahead of the phone's, so there srs's answer is always the later one)."""
+    hold both answers, and the card has the same state, due day and memory on both."""
     from srs.domain import CardState
 
     db, now = world["db"], world["now"]
     with local_timezone(world["zone"]):
-        ok(srs(db, "sync", now=now))
-        phone = Phone(world["tmp"] / "phone", world["server"])
-        phone.sync()
+        phone = _synced_phone(world)
         guid = team_guids(db)[0]
         _answer_in_srs(db, guid, 3, now + timedelta(seconds=1))
-        while datetime.now(timezone.utc) < now + timedelta(seconds=3):
-            time.sleep(0.1)
+        _wait_until(now + timedelta(seconds=3))
         phone.answer(phone.card_of(guid), 1)  # later than srs's answer, by both clocks
         later = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=2)
         for _ in range(2):
@@ -320,13 +328,10 @@ def test_a_card_moved_on_both_sides_goes_where_the_newer_move_put_it_whichever_s
     sides (srs's card row carries the time srs moved the card, not the time it synced)."""
     db, now = world["db"], world["now"]
     with local_timezone(world["zone"]):
-        ok(srs(db, "sync", now=now))
-        phone = Phone(world["tmp"] / "phone", world["server"])
-        phone.sync()
+        phone = _synced_phone(world)
         guid = team_guids(db)[2]
         ok(srs(db, "card", "move", str(srs_card(db, guid).id), "--to", "Desk", "--yes", now=now + timedelta(seconds=1)))
-        while datetime.now(timezone.utc) < now + timedelta(seconds=3):
-            time.sleep(0.1)
+        _wait_until(now + timedelta(seconds=3))
         phone.col.set_deck([phone.card_of(guid)], phone.col.decks.id("Commute"))  # later, by both clocks
         later = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=2)
         for i in range(2):
@@ -337,12 +342,30 @@ def test_a_card_moved_on_both_sides_goes_where_the_newer_move_put_it_whichever_s
         phone.col.close()
 
 
+def test_a_change_on_the_phone_reaches_srs_though_srs_clock_runs_ahead(world: dict) -> None:  # type: ignore[type-arg]
+    """srs suspends a card with its clock a minute ahead of the phone's; both sync; the phone unsuspends it. The
+    phone's change is the later one, though its time is older than srs's: srs did not change the card since, so it
+    takes the phone's row, as Anki's sync does (a time decides only between two changes made between syncs)."""
+    db = world["db"]
+    ahead = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(minutes=1)
+    with local_timezone(world["zone"]):
+        phone = _synced_phone(world)
+        guid = team_guids(db)[1]
+        ok(srs(db, "card", "suspend", str(srs_card(db, guid).id), now=ahead))
+        ok(srs(db, "sync", now=ahead + timedelta(seconds=1)))
+        phone.sync()
+        assert phone.col.get_card(phone.card_of(guid)).queue == -1
+        phone.col.sched.unsuspend_cards([phone.card_of(guid)])
+        phone.sync()
+        ok(srs(db, "sync", now=ahead + timedelta(seconds=2)))
+        assert not srs_card(db, guid).suspended
+        phone.col.close()
+
+
 def test_notes_added_edited_and_removed_reach_the_other_side(world: dict) -> None:  # type: ignore[type-arg]
     db, now = world["db"], world["now"]
     with local_timezone(world["zone"]):
-        ok(srs(db, "sync", now=now))
-        phone = Phone(world["tmp"] / "phone", world["server"])
-        phone.sync()
+        phone = _synced_phone(world)
         # the phone adds a Basic and a Cloze note, and removes one of srs's
         basic = phone.col.new_note(phone.col.models.by_name("Basic"))
         basic["Front"], basic["Back"] = "Phone front", "Phone back"
@@ -657,9 +680,7 @@ def test_upload_and_download_replace_one_side_only_when_asked(world: dict) -> No
     server's collection srs's, and the phone takes it whole on its next sync. Without a terminal, only with --yes."""
     db, now = world["db"], world["now"]
     with local_timezone(world["zone"]):
-        ok(srs(db, "sync", now=now))
-        phone = Phone(world["tmp"] / "phone", world["server"])
-        phone.sync()
+        phone = _synced_phone(world)
         on_phone = phone.col.new_note(phone.col.models.by_name("Basic"))
         on_phone["Front"], on_phone["Back"] = "Added on the phone", "x"
         phone.col.add_note(on_phone, phone.col.decks.id("Phone"))
@@ -711,9 +732,7 @@ def test_a_full_download_reports_its_progress_stage_by_stage(world: dict, monkey
     db, now = world["db"], world["now"]
     monkeypatch.setattr(sync_module, "PROGRESS_POLL_SECONDS", 0.001)  # ask the transfer often: it is short here
     with local_timezone(world["zone"]):
-        ok(srs(db, "sync", now=now))
-        phone = Phone(world["tmp"] / "phone", world["server"])
-        phone.sync()
+        phone = _synced_phone(world)
         phone.answer(phone.card_of(team_guids(db)[0]), 3)
         phone.sync()
         notes = int(phone.col.note_count())
@@ -861,9 +880,7 @@ def test_deck_options_travel_both_ways_and_a_change_is_never_reverted(world: dic
         return next(c for c in phone.col.decks.all_config() if c["name"] == f"srs · {DEFAULT_PRESET}")
 
     with local_timezone(world["zone"]):
-        ok(srs(db, "sync", now=now))
-        phone = Phone(world["tmp"] / "phone", world["server"])
-        phone.sync()
+        phone = _synced_phone(world)
         ok(srs(db, "config", "desired_retention", "0.85", now=now))
         ok(srs(db, "config", "learning_steps", "2m 15m", now=now))
         ok(srs(db, "sync", now=now + timedelta(minutes=1)))
@@ -910,9 +927,7 @@ def test_decks_travel_both_ways_renamed_regrouped_and_cards_moved(world: dict) -
         return deck
 
     with local_timezone(world["zone"]):
-        ok(srs(db, "sync", now=now))
-        phone = Phone(world["tmp"] / "phone", world["server"])
-        phone.sync()
+        phone = _synced_phone(world)
         guids = team_guids(db)
         asking = next(c for c in json.loads(ok(srs(db, "cards", "--json", "--search", '"deck:Interview::Questions to ask"', now=now)).output))
         # on the phone: a card to a new deck, a deck renamed, the team deck to an options group of its own
@@ -966,9 +981,7 @@ def test_cards_in_a_filtered_deck_on_the_phone_stay_in_their_home_deck(world: di
     db, now = world["db"], world["now"]
 
     with local_timezone(world["zone"]):
-        ok(srs(db, "sync", now=now))
-        phone = Phone(world["tmp"] / "phone", world["server"])
-        phone.sync()
+        phone = _synced_phone(world)
         guids = team_guids(db)
         cram = phone.col.sched.get_or_create_filtered_deck(deck_id=0)
         cram.name = "Cram"
@@ -1034,9 +1047,7 @@ def test_a_deck_removed_on_one_side_is_removed_on_the_other_unless_it_gained_car
         return {str(d["name"]) for d in phone.col.decks.all()}
 
     with local_timezone(world["zone"]):
-        ok(srs(db, "sync", now=now))
-        phone = Phone(world["tmp"] / "phone", world["server"])
-        phone.sync()
+        phone = _synced_phone(world)
         team = team_guids(db)
         answers = sum(len(srs_reviews(db, g)) for g in team)
         assert answers > 0 and {"Team guide", "Interview::Questions to ask", "Interview::STAR and CARL"} <= phone_decks()
@@ -1084,6 +1095,20 @@ class _SrsClock:
         later than what srs did."""
         while datetime.now(timezone.utc) < self.latest + timedelta(seconds=1.1):
             time.sleep(0.05)
+
+
+def _timing_step(kind: str, db: Path, phone: Phone, at: _SrsClock) -> bool:
+    """A property test's step that changes nothing but timing: a pause (the phone's clock passes srs's), or one side
+    syncing alone. Whether *kind* was one."""
+    if kind == "pause":
+        at.let_the_phone_pass()
+    elif kind == "srs sync":
+        ok(srs(db, "sync", now=at()))
+    elif kind == "phone sync":
+        phone.sync()
+    else:
+        return False
+    return True
 
 
 def _fresh_pair(world: dict) -> tuple[Path, Phone, _SrsClock]:  # type: ignore[type-arg]
@@ -1142,13 +1167,9 @@ def test_deck_changes_on_both_sides_end_with_both_sides_agreeing(world: dict, ro
 
         for ops in rounds:
             for side_kind, first, second in ops:
-                if side_kind == "pause":
-                    at.let_the_phone_pass()
-                elif side_kind == "srs sync":
-                    ok(srs(db, "sync", now=at()))
-                elif side_kind == "phone sync":
-                    phone.sync()
-                elif side_kind == "srs move":
+                if _timing_step(side_kind, db, phone, at):
+                    continue
+                if side_kind == "srs move":
                     ok(srs(db, "card", "move", str(srs_card(db, guids[first]).id), "--to", second, "--yes", now=at()))
                 elif side_kind == "phone move":
                     phone.col.set_deck([phone.card_of(guids[first])], phone.col.decks.id(second))
@@ -1206,13 +1227,7 @@ def test_answers_on_both_sides_end_as_one_history_and_one_schedule(world: dict, 
             for side, index, rating in answers:
                 if side == "srs":
                     _answer_in_srs(db, guids[index], rating, at())
-                elif side == "pause":
-                    at.let_the_phone_pass()
-                elif side == "srs sync":
-                    ok(srs(db, "sync", now=at()))
-                elif side == "phone sync":
-                    phone.sync()
-                else:
+                elif not _timing_step(side, db, phone, at):
                     phone.answer(phone.card_of(guids[index]), rating)
             for _ in range(2):
                 ok(srs(db, "sync", now=at()))
@@ -1254,6 +1269,7 @@ def _srs_questions(db: Path, guids: list[str]) -> dict[str, str]:
 @given(rounds=st.lists(st.lists(_NOTE_OPS, min_size=1, max_size=5), min_size=1, max_size=3))
 @example(rounds=[[("srs edit", 0), ("phone edit", 0)], [("phone edit", 1), ("pause", 0), ("srs edit", 1)]])  # both edit one note
 @example(rounds=[[("srs edit", 2), ("phone rm", 2), ("phone edit", 3), ("srs rm", 3)]])  # an edit on one side, a removal on the other
+@example(rounds=[[("srs edit", 0)], [("phone edit", 0)]])  # the phone's later edit has an older time (srs's clock runs ahead)
 def test_note_edits_and_removals_on_both_sides_end_with_the_same_notes(world: dict, rounds: list) -> None:  # type: ignore[type-arg]
     """Whatever notes the two sides edit and remove between syncs, after each side has synced twice both hold the same
     notes with the same question text; where both edited a note, the newer edit's text is on both. (Where the older
@@ -1274,13 +1290,9 @@ def test_note_edits_and_removals_on_both_sides_end_with_the_same_notes(world: di
                 guid = guids[index]
                 edits[0] += 1
                 text = f"{kind.split()[0]} edit {edits[0]}?"
-                if kind == "pause":
-                    at.let_the_phone_pass()
-                elif kind == "srs sync":
-                    ok(srs(db, "sync", now=at()))
-                elif kind == "phone sync":
-                    phone.sync()
-                elif kind == "srs edit" and guid in _srs_questions(db, [guid]):
+                if _timing_step(kind, db, phone, at):
+                    continue
+                if kind == "srs edit" and guid in _srs_questions(db, [guid]):
                     when = at()
                     edit_question(db, db.parent / f"edit-{edits[0]}", srs_card(db, guid).id, text, when)
                     edited.setdefault(guid, {})["srs"] = (when, text)

@@ -102,7 +102,7 @@ class ImportSummary:
     schedules_kept: int = 0  # cards due when Anki had them due (until answered in srs)
     schedules_replaced: int = 0  # cards whose history does not explain Anki's state: scheduled by srs's replay
     answered_in_package: dict[CardId, int] = field(default_factory=dict)  # card -> its latest answer new to srs (ms)
-    replayed_over_anki: set[CardId] = field(default_factory=set)  # (merged_wins) answered on both sides: the replay stands
+    replayed_over_anki: set[CardId] = field(default_factory=set)  # (a sync) answered on both sides: the replay stands
 
     def lines(self, name: str) -> list[str]:
         """What the import of file *name* did, as the lines `srs import` prints."""
@@ -214,21 +214,23 @@ def import_package(
     now: datetime,
     media_folder: Path | None = None,
     progress: Progress | None = None,
-    merged_wins: bool = False,
+    synced: datetime | None = None,
 ) -> ImportSummary:
     """Import an .apkg, .colpkg or review-log .csv; the caller commits (or rolls back on error).
 
-    With *merged_wins* (a sync), a card srs answered last that also got
-    answers from the package (each side answered it without the other's
-    answers) is listed in the summary's replayed_over_anki, for the sync to
-    send its replay back.
+    *synced* is the time of srs's last sync when a sync pulls what arrived
+    (None for an import). Then a card answered on both sides without the
+    other's answers is listed in the summary's replayed_over_anki, for the
+    sync to send its replay back; and a note srs has not edited since that
+    sync takes the package's text whatever its time (the other side edited
+    it, with a clock that may run behind srs's).
     """
     if path.suffix.lower() == ".csv":
         return import_review_csv(session, path, now, progress)
     with tempfile.TemporaryDirectory(prefix="srs-import-") as work:
         package = read_package(path, Path(work))
         media = MediaImport(media_folder) if media_folder is not None and package.media else None
-        return _import(session, package, now, media, lambda m, report: m.store(path, package, report), progress, merged_wins)
+        return _import(session, package, now, media, lambda m, report: m.store(path, package, report), progress, synced)
 
 
 @collector_paused()
@@ -239,7 +241,7 @@ def import_collection(
     media_source: Path | None = None,
     media_folder: Path | None = None,
     progress: Progress | None = None,
-    merged_wins: bool = False,
+    synced: datetime | None = None,
 ) -> ImportSummary:
     """Import an Anki collection file as it lies (srs sync's replica): nothing is packed or unpacked.
 
@@ -251,11 +253,11 @@ def import_collection(
         has_media = media_source is not None and media_source.is_dir() and any(media_source.iterdir())
         names = {name for note in package.notes for value in note.fields for name in media_refs(value)} if has_media else set()
         if media_source is None or media_folder is None or not names:
-            return _import(session, package, now, None, lambda m, report: None, progress, merged_wins)
+            return _import(session, package, now, None, lambda m, report: None, progress, synced)
         source = media_source
         return _import(
             session, package, now, MediaImport(media_folder), lambda m, report: m.store_from_folder(source, names, report), progress,
-            merged_wins,
+            synced,
         )
     except ImportError_ as exc:
         raise _from_server(exc) from None
@@ -272,7 +274,7 @@ def _from_server(exc: ImportError_) -> ImportError_:
 
 def _import(
     session: Session, package: AnkiPackage, now: datetime, media: MediaImport | None,
-    store: Callable[[MediaImport, Progress], None], progress: Progress | None, merged_wins: bool = False,
+    store: Callable[[MediaImport, Progress], None], progress: Progress | None, synced: datetime | None = None,
 ) -> ImportSummary:
     """Store the media (through *store*), then merge the package's notes, cards and answers."""
     report = progress or (lambda stage, done, total: None)
@@ -285,7 +287,7 @@ def _import(
             if media.renamed:
                 for note in package.notes:
                     note.fields = media.rewrite(note.fields)
-        summary = _merge(session, package, now, report, merged_wins)
+        summary = _merge(session, package, now, report, synced)
     except BaseException:
         if media is not None:
             media.discard()
@@ -332,7 +334,7 @@ def preset_for(session: Session, options: DeckOptions | None) -> Preset:
     return preset
 
 
-def _merge(session: Session, package: AnkiPackage, now: datetime, progress: Progress, merged_wins: bool) -> ImportSummary:
+def _merge(session: Session, package: AnkiPackage, now: datetime, progress: Progress, synced: datetime | None) -> ImportSummary:
     summary = ImportSummary()
     seen_guids: set[str] = set()
     for anote in package.notes:
@@ -422,7 +424,8 @@ def _merge(session: Session, package: AnkiPackage, now: datetime, progress: Prog
             new_notes.append((_NewNote(anote.guid, kind, fields, tags, created, anote.mod * 1000, kept_notetype, raw), acards))
             summary.notes_new += 1
         else:
-            newer = int(held_note.modified.timestamp()) < anote.mod
+            # the newer text, or in a sync any text the other side sent for a note srs has not edited since
+            newer = int(held_note.modified.timestamp()) < anote.mod or (synced is not None and held_note.modified <= synced)
             if newer and (held_note.fields != fields or held_note.tags != tags or (raw is not None and held_note.anki_fields != raw)):
                 held_note.fields, held_note.tags = fields, tags
                 held_note.modified = _EPOCH + timedelta(seconds=anote.mod)
@@ -489,7 +492,7 @@ def _merge(session: Session, package: AnkiPackage, now: datetime, progress: Prog
     reviews = _merge_reviews(conn, package, card_map, skipped_cards, schedulers_for(session), summary, progress, now)
     # 6. the schedule Anki gave each card is kept unless srs answered it since
     if package.layout != "csv":
-        _keep_anki_schedules(session, package, card_map, held_before, summary, now, merged_wins)
+        _keep_anki_schedules(session, package, card_map, held_before, summary, now, synced)
     _write_rows(conn, new_cards, reviews, now_ms)
     session.flush()
     return summary
@@ -564,7 +567,7 @@ def _keep_anki_schedules(
     held_before: dict[CardId, tuple[int, int]],
     summary: ImportSummary,
     now: datetime,
-    merged_wins: bool = False,
+    synced: datetime | None = None,
 ) -> None:
     """Give each card the schedule Anki had for it, unless srs has answered it since.
 
@@ -575,7 +578,12 @@ def _keep_anki_schedules(
     its history either way. Suspension and burying follow the newer card row.
     When the history does not explain the state Anki had the card in (a due
     date set by hand on a new card, say), srs's replay stands and is counted.
+    In a sync (*synced*: the time of srs's last sync), a card row counts as
+    the newer when srs has not changed the card since that sync, whatever its
+    time; a card answered on both sides takes the replay (see below).
     """
+    merged_wins = synced is not None
+    synced_ms = to_ms(synced) if synced is not None else None
     import numpy as np
 
     clock = clock_for(session)
@@ -605,7 +613,7 @@ def _keep_anki_schedules(
         fresh = isinstance(card, _NewCard)
         srs_latest, srs_modified = (0, 0) if fresh else held_before[card.id]
         anki_latest = latest.get(anki_id, 0)
-        anki_newer = acard.mod * 1000 > srs_modified
+        anki_newer = acard.mod * 1000 > srs_modified or (synced_ms is not None and srs_modified <= synced_ms)
         scheduler = steps(card.deck_id)
         schedule = from_anki(acard, zero, clock, len(scheduler.learning_steps), len(scheduler.relearning_steps))
         if schedule is not None and (fresh or anki_newer):
@@ -1066,4 +1074,4 @@ def _csv_number(text: str | None) -> int | None:
 @collector_paused()
 def import_review_csv(session: Session, path: Path, now: datetime, progress: Progress | None = None) -> ImportSummary:
     """Import a review-log CSV; the caller commits."""
-    return _merge(session, read_review_csv(path), now, progress or (lambda stage, done, total: None), False)
+    return _merge(session, read_review_csv(path), now, progress or (lambda stage, done, total: None), None)
