@@ -62,3 +62,15 @@ def db(tmp_path: Path) -> Iterator[Database]:
 def write(path: Path, text: str) -> Path:
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def sigint_as_at_a_terminal() -> None:
+    """For a child process a test sends Ctrl-C (SIGINT) to: Python's own handling of it, as at a terminal.
+
+    A runner started in the background (``cmd &`` in a script) ignores SIGINT, and its children inherit the
+    ignoring, so the signal would never reach srs; ``subprocess.Popen(preexec_fn=...)`` undoes that in the child.
+    """
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+

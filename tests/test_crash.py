@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from .conftest import sigint_as_at_a_terminal
+
 
 @pytest.fixture(scope="module")
 def big_package(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -234,7 +236,8 @@ def test_ctrl_c_during_import_says_nothing_was_imported(big_package: Path, tmp_p
     interrupted = 0
     for fraction in (0.0, 0.1, 0.2, 0.3):  # from the moment the package is opened on
         fresh()
-        process = subprocess.Popen([*cmd, "import", str(big_package)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        process = subprocess.Popen([*cmd, "import", str(big_package)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                   preexec_fn=sigint_as_at_a_terminal)
         _wait_until_open(process, big_package)  # past Python's start-up, inside the import
         time.sleep(duration * fraction)
         process.send_signal(signal.SIGINT)

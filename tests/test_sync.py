@@ -32,7 +32,7 @@ from srs.db import open_database
 from srs.models import Card, Deck, Note, RemovedReview, Review
 
 from .anki_helpers import anki_collection, daytime_zone, local_timezone
-from .conftest import write
+from .conftest import sigint_as_at_a_terminal, write
 
 USER, PASSWORD = "phone-user", "s3cret pass"
 GUIDE = """\
@@ -500,7 +500,7 @@ def test_killed_mid_sync_loses_nothing_and_the_next_sync_completes(world: dict) 
         # Ctrl-C: the same, with a one-line message
         process = subprocess.Popen(
             [sys.executable, "-m", "srs", "--db", str(db), "--now", iso(now + timedelta(minutes=5)), "sync"],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=sigint_as_at_a_terminal,
         )
         time.sleep(0.8)
         process.send_signal(signal.SIGINT)
