@@ -590,18 +590,11 @@ def _keep_anki_schedules(
     today = clock.today(now)
     zero = day_zero(package.crt, package.creation_offset, clock)
     rev = package.revlog
-    latest: dict[int, int] = {}  # Anki card id -> its latest revlog row (ms): answers and manual changes
-    latest_answer: dict[int, int] = {}  # ... its latest answer (ms): a button pressed in learning, review or relearning
-    if len(rev):
-        order = np.lexsort((rev.id, rev.cid))
-        cids, ids = rev.cid[order], rev.id[order]
-        last = np.r_[cids[1:] != cids[:-1], True]
-        latest = dict(zip(cids[last].tolist(), ids[last].tolist()))
-        answer = (rev.ease[order] >= 1) & (rev.ease[order] <= 4) & (rev.type[order] <= 2)
-        cids, ids = cids[answer], ids[answer]
-        if len(cids):
-            last = np.r_[cids[1:] != cids[:-1], True]
-            latest_answer = dict(zip(cids[last].tolist(), ids[last].tolist()))
+    order = np.lexsort((rev.id, rev.cid))
+    cids, ids = rev.cid[order], rev.id[order]
+    latest = _last_per_card(cids, ids)  # Anki card id -> its latest revlog row (ms): answers and manual changes
+    answer = (rev.ease[order] >= 1) & (rev.ease[order] <= 4) & (rev.type[order] <= 2)
+    latest_answer = _last_per_card(cids[answer], ids[answer])  # ... its latest button pressed in (re)learning or review
     acards = {c.id: c for c in package.cards}
     steps = schedulers_for(session)
     # in a sync: the cards that got answers from the other side and have answers given in srs
@@ -662,14 +655,33 @@ def _keep_anki_schedules(
         summary.schedules_kept += 1
 
 
+def _last_per_card(cids: np.ndarray, ids: np.ndarray) -> dict[int, int]:
+    """Card -> its last id, from rows sorted by card, then id."""
+    import numpy as np
+
+    if not len(cids):
+        return {}
+    last = np.r_[cids[1:] != cids[:-1], True]
+    return dict(zip(cids[last].tolist(), ids[last].tolist()))
+
+
+def _card_data(card: AnkiCard) -> dict[str, Any]:
+    """Anki's card data (rslib storage/card/data.rs: ``s``, ``d`` memory, ``lrt`` last review time in seconds, ...);
+    empty when it is not a JSON object."""
+    try:
+        data = json.loads(card.data) if card.data else {}
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
 def _row_predates(card: AnkiCard, answered_ms: int) -> bool:
-    """Whether Anki's card row was written before the answer at *answered_ms*: its last review time (``lrt`` in the
-    card's data, whole seconds; rslib storage/card/data.rs) is an earlier second. A row without one says nothing."""
-    at = card.data.find('"lrt":')
-    if not answered_ms or at < 0:
+    """Whether Anki's card row was written before the answer at *answered_ms*: its last review time is an earlier
+    second. A row without one says nothing."""
+    if not answered_ms:
         return False
-    digits = re.match(r"\s*(\d{1,12})", card.data[at + 6 :])
-    return digits is not None and answered_ms >= (int(digits.group(1)) + 1) * 1000 + _MOVED_AT_MOST_MS
+    reviewed = _card_data(card).get("lrt")
+    return isinstance(reviewed, int) and answered_ms >= (reviewed + 1) * 1000 + _MOVED_AT_MOST_MS
 
 
 # Anki's FSRS and srs's replay agree on the same answers within about 1% (tests/test_sync.py; just over 1% for about
@@ -681,8 +693,8 @@ _SAME_MEMORY = 0.03
 def _memory_apart(card: AnkiCard, replayed: Card) -> bool:
     """Whether the memory in Anki's card row (``s``, ``d`` in its data) is not the replay's. A row without one says
     nothing."""
+    data = _card_data(card)
     try:
-        data = json.loads(card.data) if card.data else {}
         stability, difficulty = float(data["s"]), float(data["d"])
     except (ValueError, TypeError, KeyError):
         return False
