@@ -17,19 +17,52 @@ from .conftest import sigint_as_at_a_terminal
 
 @pytest.fixture(scope="module")
 def big_package(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An .apkg of 2,500 cards and 25,000 reviews, from the benchmark's generator, exported by srs."""
+    """An .apkg of 2,500 cards and 25,000 reviews, exported by srs: the benchmark's generator makes 250 cards with
+    their histories (the real scheduler's, about 3 s), copied ten times over in SQL under new ids and guids."""
     from bench import spine
 
     folder = tmp_path_factory.mktemp("crash")
     original = spine.CARDS
-    spine.CARDS = 2500
+    spine.CARDS = 250
     try:
         spine.generate(folder / "source.db")
     finally:
         spine.CARDS = original
+    _copied(folder / "source.db", times=10)
     cmd = [sys.executable, "-m", "srs", "--db", str(folder / "source.db"), "--now", "2026-11-25T08:00:00"]
     subprocess.run([*cmd, "export", str(folder / "big.apkg"), "--deck", "Bench"], check=True, capture_output=True, timeout=300)
     return folder / "big.apkg"
+
+
+def _copied(db: Path, times: int) -> None:
+    """Each note, card and review of *db* *times* over: copy k under ids moved on by k times the count, its review
+    times by k minutes (review times stay unique, as srs requires)."""
+    conn = sqlite3.connect(db)
+    with conn:
+        notes, cards = (conn.execute(f"select max(id) from {table}").fetchone()[0] for table in ("notes", "cards"))
+        for k in range(1, times):
+            conn.execute(
+                "insert into notes (id, guid, kind, fields, tags, source, source_key, orphaned, created, modified) "
+                "select id + :by, printf('bench%08d', id + :by), kind, fields, tags, source, source_key, orphaned, "
+                "created, modified from notes where id <= :notes",
+                {"by": k * notes, "notes": notes},
+            )
+            conn.execute(
+                "insert into cards (id, note_id, ord, deck_id, state, step, stability, difficulty, due, last_review, "
+                "reps, lapses, suspended, position, created, modified) "
+                "select id + :by, note_id + :note_by, ord, deck_id, state, step, stability, difficulty, due + :shift, "
+                "last_review + :shift, reps, lapses, suspended, position + :by, created, modified from cards "
+                "where id <= :cards",
+                {"by": k * cards, "note_by": k * notes, "shift": k * 60_000, "cards": cards},
+            )
+            conn.execute(
+                "insert into reviews (card_id, reviewed_at, rating, duration_ms, prev_state, state, step, stability, "
+                "difficulty, due, interval, last_interval) "
+                "select card_id + :by, reviewed_at + :shift, rating, duration_ms, prev_state, state, step, stability, "
+                "difficulty, due + :shift, interval, last_interval from reviews where card_id <= :cards",
+                {"by": k * cards, "shift": k * 60_000, "cards": cards},
+            )
+    conn.close()
 
 
 def counts(db: Path) -> tuple[int, int, int]:
