@@ -91,6 +91,10 @@ PUSHED_REVIEW = "sync_pushed_review"  # the highest review id pushed
 SYNCED_NOTES = "sync_notes"  # guids both sides held after the last sync (to tell a deletion from a note never sent)
 SYNCED_PRESETS = "sync_presets"  # each preset's options as of the last sync (to tell a change made in srs since)
 SYNCED_DECKS = "sync_decks"  # the Anki ids of srs's decks the replica held after the last sync (to tell a removed deck)
+# guid -> Unix ms of the sync that sent srs's edited text of that note (to tell an edit the other side made before it
+# could have seen srs's text); kept until the other side's text arrives, or for SENT_TEXT_DAYS
+SENT_TEXTS = "sync_sent_texts"
+SENT_TEXT_DAYS = 30
 # that list as rows of SQL, for comparing guids inside SQLite (no setting yet: none)
 _SYNCED_GUIDS = (
     f"SELECT value FROM json_each(coalesce((SELECT value FROM settings WHERE key = '{SYNCED_NOTES}'), '[]')) WHERE type = 'text'"
@@ -326,7 +330,7 @@ def run_sync(
     summary = SyncSummary()
     col, summary.replica_set_aside = _open_or_set_aside(db_path, now)
     if summary.replica_set_aside is not None:  # what the old replica held is unknown: the next steps are a first sync's
-        for key in (LAST_SYNC, WATERMARK, PUSHED_REVIEW, SYNCED_NOTES, SYNCED_PRESETS, SYNCED_DECKS):
+        for key in (LAST_SYNC, WATERMARK, PUSHED_REVIEW, SYNCED_NOTES, SYNCED_PRESETS, SYNCED_DECKS, SENT_TEXTS):
             delete_setting(session, key)
         session.flush()  # (the guid comparisons read the settings table in SQL)
     try:
@@ -845,6 +849,13 @@ def _add_new_notes(session: Session, db_path: Path, col: Any, now: datetime, gui
     return len({c.note_id for c in cards})
 
 
+def _anki_values(stories: StoryIndex, note: Note) -> list[str] | None:
+    """The field values a note has in Anki (None: a note srs cannot write to Anki)."""
+    if note.kind in NOTE_TYPES:
+        return _note_fields(stories, NoteRow(note.id, note.guid, note.kind, note.fields, note.tags, 0, 0))
+    return list(note.anki_fields) if note.anki_fields is not None else None
+
+
 def _push_note_text(session: Session, db_path: Path, col: Any, since: int, now: datetime, summary: SyncSummary) -> int:
     """Note text edited in srs since the last sync, once Anki's sync has brought the other side's edits.
 
@@ -856,18 +867,14 @@ def _push_note_text(session: Session, db_path: Path, col: Any, since: int, now: 
     if not last:
         return 0
     stories = StoryIndex(session)
+    sent: dict[str, int] = dict(get_setting(session, SENT_TEXTS) or {})
     changed = 0
     for note in session.scalars(select(Note).where(Note.modified > from_ms(last), Note.orphaned.is_(False))):
         row = col.db.first("select id, flds, mod, usn from notes where guid = ?", note.guid)
-        if row is None:
+        values = _anki_values(stories, note)
+        if row is None or values is None:
             continue
         nid, flds, mod, usn = row
-        if note.kind in NOTE_TYPES:
-            values = _note_fields(stories, NoteRow(note.id, note.guid, note.kind, note.fields, note.tags, 0, 0))
-        elif note.anki_fields is not None:
-            values = list(note.anki_fields)
-        else:
-            continue
         if "\x1f".join(values) == flds:
             continue
         edited = int(note.modified.timestamp())
@@ -882,8 +889,42 @@ def _push_note_text(session: Session, db_path: Path, col: Any, since: int, now: 
             anki_note.fields[i] = value
         col.update_note(anki_note)
         col.db.execute("update notes set mod = ? where id = ?", edited, nid)  # the edit's own time, for Anki's newer-wins rule
+        sent[note.guid] = to_ms(now)
         changed += 1
+    set_setting(session, SENT_TEXTS, sent)
     return changed
+
+
+def _keep_texts_edited_unseen(session: Session, db_path: Path, col: Any, since: int, now: datetime, summary: SyncSummary) -> None:
+    """Before a pull: srs's text of a note, sent by an earlier sync and unchanged since, about to be replaced by an
+    edit the other side made before that sync. That edit cannot have seen srs's text: both edited the note, and the
+    server kept the newer by time, as Anki's sync does. srs's text is saved as a draft and reported.
+
+    (An edit made after srs's sync may or may not have seen srs's text, and Anki does not say: it replaces srs's text
+    as any later edit does.)
+    """
+    sent: dict[str, int] = dict(get_setting(session, SENT_TEXTS) or {})
+    if not sent:
+        return
+    now_ms = to_ms(now)
+    rows = col.db.all(
+        "select guid, flds, mod from notes where usn > ? and guid in (select value from json_each(?))", since, json.dumps(sorted(sent))
+    )
+    held = {n.guid: n for n in session.scalars(select(Note).where(Note.guid.in_([r[0] for r in rows])))} if rows else {}
+    stories = StoryIndex(session)
+    for guid, flds, mod in rows:
+        sent_at = sent[guid]
+        if sent_at >= now_ms:  # sent by this sync: what the replica holds is srs's own text
+            continue
+        del sent[guid]  # the other side's text has arrived: whatever it is, the next edit starts afresh
+        note = held.get(guid)
+        values = _anki_values(stories, note) if note is not None else None
+        if note is None or values is None or to_ms(note.modified) > sent_at:  # gone, or edited in srs again since
+            continue
+        if int(mod) * 1000 < sent_at and "\x1f".join(values) != flds:
+            summary.conflicts.append(_keep_draft(db_path, guid, dict(note.fields), now))
+    oldest = now_ms - SENT_TEXT_DAYS * 86_400_000
+    set_setting(session, SENT_TEXTS, {guid: at for guid, at in sent.items() if at >= oldest})
 
 
 def _push_answers(session: Session, col: Any, replica: _Replica, up_to: int | None) -> int:
@@ -1072,6 +1113,8 @@ def _pull(
         echoed = sent.only_ours(col, card_ids, since)
         card_ids = [c for c in card_ids if c not in echoed]
     _pull_presets(session, col, since)  # first: the answers below replay with the parameters both sides now hold
+    if since >= 0:
+        _keep_texts_edited_unseen(session, db_path, col, since, now, summary)
     synced = from_ms(int(get_setting(session, LAST_SYNC) or 0)) if since >= 0 else None
     if since < 0 or len(card_ids) >= FULL_PULL_CARDS:
         # all is new to srs (a full download) or much changed: srs reads the replica's file itself, as its importer

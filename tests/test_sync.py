@@ -606,6 +606,49 @@ def test_when_srs_has_the_newer_edit_the_phone_gets_it_and_its_own_text_is_kept(
         phone.col.close()
 
 
+def test_a_phone_edit_made_before_srs_sent_its_own_wins_by_time_and_srs_text_is_kept(world: dict) -> None:  # type: ignore[type-arg]
+    """srs syncs its edit first; the phone's newer edit, made before that sync, reaches the server later and Anki keeps
+    it there. srs's next sync takes it and keeps srs's text as a draft; an edit the phone makes after srs's sync replaces
+    srs's text as any later edit does, without a draft."""
+    with local_timezone(world["zone"]):
+        db, phone, at = _fresh_pair(world)
+        guid = team_guids(db)[0]
+        card_id = srs_card(db, guid).id
+        nid = phone.col.db.scalar("select id from notes where guid = ?", guid)
+
+        def phone_edit(text: str) -> None:
+            note = phone.col.get_note(nid)
+            note.fields[0] = text
+            phone.col.update_note(note)
+
+        def drafts() -> list[str]:
+            return [p.read_text() for p in (db.parent / "drafts").glob(f"sync-conflict-{guid}-*.md")]
+
+        edit_question(db, db.parent / "editor-1", card_id, "Edited in srs first?", at())
+        at.let_the_phone_pass()
+        phone_edit("Edited on the phone later, before srs synced?")
+        first = ok(srs(db, "sync", now=at()))  # srs's text goes to the server; the phone's is not there yet
+        assert "edited here and on another device" not in first.output
+        phone.sync()  # Anki's server keeps the newer edit: the phone's
+        assert phone.col.get_note(nid).fields[0] == "Edited on the phone later, before srs synced?"
+        second = ok(srs(db, "sync", now=at()))
+        assert "edited here and on another device" in second.output
+        assert len(drafts()) == 1 and "Edited in srs first?" in drafts()[0]
+        assert _srs_questions(db, [guid]) == {guid: "Edited on the phone later, before srs synced?"}
+
+        edit_question(db, db.parent / "editor-2", card_id, "Edited in srs again?", at())
+        ok(srs(db, "sync", now=at()))
+        at.let_the_phone_pass()
+        phone.sync()
+        assert phone.col.get_note(nid).fields[0] == "Edited in srs again?"
+        phone_edit("Edited on the phone after seeing it?")
+        phone.sync()
+        third = ok(srs(db, "sync", now=at()))
+        assert "edited here and on another device" not in third.output and len(drafts()) == 1
+        assert _srs_questions(db, [guid]) == {guid: "Edited on the phone after seeing it?"}
+        phone.col.close()
+
+
 def test_a_server_that_is_down_talks_garbage_or_refuses_the_version_is_one_line(world: dict, tmp_path: Path) -> None:  # type: ignore[type-arg]
     """A server that stopped, one that answers nonsense, and one that refuses the sync version: one line, exit 1, srs's database as it was."""
     import http.server
@@ -1270,10 +1313,12 @@ def _srs_questions(db: Path, guids: list[str]) -> dict[str, str]:
 @example(rounds=[[("srs edit", 0), ("phone edit", 0)], [("phone edit", 1), ("pause", 0), ("srs edit", 1)]])  # both edit one note
 @example(rounds=[[("srs edit", 2), ("phone rm", 2), ("phone edit", 3), ("srs rm", 3)]])  # an edit on one side, a removal on the other
 @example(rounds=[[("srs edit", 0)], [("phone edit", 0)]])  # the phone's later edit has an older time (srs's clock runs ahead)
+@example(rounds=[[("srs edit", 4), ("pause", 0), ("phone edit", 4)]])  # the phone's edit is newer, srs's goes to the server first
 def test_note_edits_and_removals_on_both_sides_end_with_the_same_notes(world: dict, rounds: list) -> None:  # type: ignore[type-arg]
     """Whatever notes the two sides edit and remove between syncs, after each side has synced twice both hold the same
-    notes with the same question text; where both edited a note, the newer edit's text is on both. (Where the older
-    text is kept as a draft: test_a_note_edited_on_both_sides_keeps_the_newer_and_the_other_text.)"""
+    notes with the same question text; where both edited a note, the newer edit's text is on both, and where the
+    phone's was the newer, srs's text (sent first, as srs syncs first here) is kept as a draft. (The phone sending its
+    edit first: test_a_note_edited_on_both_sides_keeps_the_newer_and_the_other_text.)"""
     with local_timezone(world["zone"]):
         db, phone, at = _fresh_pair(world)
         guids = team_guids(db)[:6]
@@ -1313,4 +1358,7 @@ def test_note_edits_and_removals_on_both_sides_end_with_the_same_notes(world: di
             for guid, sides in edited.items():
                 if guid in ours and len(sides) == 2 and not alone:  # both sides edited it between the same two syncs
                     assert ours[guid] == max(sides.values())[1], guid  # the newer edit
+                    if sides["phone"] > sides["srs"]:  # srs's text reached the server first and lost there: kept as a draft
+                        kept = [p.read_text() for p in (db.parent / "drafts").glob(f"sync-conflict-{guid}-*.md")]
+                        assert any(f"\n{sides['srs'][1]}\n" in text for text in kept), guid
         phone.col.close()
