@@ -35,6 +35,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import re
 import shutil
 import tempfile
 import threading
@@ -1152,11 +1153,36 @@ def _pull(
 
 
 def _keep_draft(db_path: Path, guid: str, fields: dict[str, str], now: datetime) -> str:
+    """The losing text of a note edited on both sides, as a file in drafts/; its path.
+
+    The file is named after the note's guid made safe for a file name (an
+    Anki guid may hold '/' and other punctuation, and comes from the other
+    side). No draft is ever overwritten; the same text of the same note,
+    kept by a sync that was interrupted and run again, is not kept twice.
+    """
     folder = db_path.parent / "drafts"
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"sync-conflict-{guid}-{now:%Y%m%d-%H%M%S}.md"
-    path.write_text("".join(f"## {name}\n{value}\n\n" for name, value in fields.items()), encoding="utf-8")
-    return str(path)
+    text = "".join(f"## {name}\n{value}\n\n" for name, value in fields.items())
+    data = text.encode("utf-8")
+    stem = f"sync-conflict-{_file_safe(guid)}"
+    for kept in sorted(folder.glob(f"{stem}-*.md")):
+        if kept.is_file() and not kept.is_symlink() and kept.stat().st_size == len(data) and kept.read_bytes() == data:
+            return str(kept)
+    n = 1
+    while True:
+        path = folder / f"{stem}-{now:%Y%m%d-%H%M%S}{'' if n == 1 else f'-{n}'}.md"
+        try:
+            with path.open("xb") as out:
+                out.write(data)
+        except FileExistsError:
+            n += 1
+            continue
+        return str(path)
+
+
+def _file_safe(guid: str, most: int = 40) -> str:
+    """*guid* in letters, digits, '-' and '_' only (others as '_'), at most *most* characters."""
+    return re.sub(r"[^A-Za-z0-9_-]", "_", guid)[:most] or "_"
 
 
 def _remove_notes(session: Session, note_ids: list[NoteId], now: datetime) -> int:

@@ -30,6 +30,7 @@ from sqlalchemy import func, select
 from srs.cli import cli
 from srs.db import open_database
 from srs.models import Card, Deck, Note, RemovedReview, Review
+from srs.sync import _keep_draft
 
 from .anki_helpers import anki_collection, daytime_zone, local_timezone
 from .conftest import sigint_as_at_a_terminal, write
@@ -647,6 +648,49 @@ def test_a_phone_edit_made_before_srs_sent_its_own_wins_by_time_and_srs_text_is_
         assert "edited here and on another device" not in third.output and len(drafts()) == 1
         assert _srs_questions(db, [guid]) == {guid: "Edited on the phone after seeing it?"}
         phone.col.close()
+
+
+def test_a_note_the_phone_made_with_any_guid_keeps_its_losing_text_as_a_draft(world: dict) -> None:  # type: ignore[type-arg]
+    """Anki's guids use punctuation, '/' included; a note the phone added, edited on both sides, still syncs, and the
+    losing text lands in drafts/."""
+    with local_timezone(world["zone"]):
+        db, phone, at = _fresh_pair(world)
+        note = phone.col.new_note(phone.col.models.by_name("Basic"))
+        note["Front"], note["Back"] = "Made on the phone?", "Yes"
+        note.guid = "a/../b~c{d"
+        phone.col.add_note(note, phone.col.decks.id("Team guide"))
+        phone.sync()
+        ok(srs(db, "sync", now=at()))
+        card_id = srs_card(db, note.guid).id
+        editor = db.parent / "editor"
+        editor.mkdir()
+        (editor / "000.md").write_text("## Front\nEdited in srs first?\n\n## Back\nYes\n")
+        env = {"EDITOR": f"{sys.executable} {Path(__file__).with_name('fake_editor.py')}", "VISUAL": "", "FAKE_EDITOR_QUEUE": str(editor)}
+        ok(CliRunner(env=env).invoke(cli, ["--db", str(db), "--now", iso(at()), "card", "edit", str(card_id)]))
+        at.let_the_phone_pass()
+        note = phone.col.get_note(note.id)
+        note["Front"] = "Edited on the phone later?"
+        phone.col.update_note(note)
+        phone.sync()
+        result = ok(srs(db, "sync", now=at()))
+        assert "edited here and on another device" in result.output
+        drafts = list((db.parent / "drafts").iterdir())
+        assert len(drafts) == 1 and "Edited in srs first?" in drafts[0].read_text()
+        assert json.loads(ok(srs(db, "card", "show", str(card_id), "--json", now=at())).output)["front"] == "Edited on the phone later?"
+        phone.col.close()
+
+
+def test_a_draft_is_named_safely_never_overwritten_and_not_kept_twice(tmp_path: Path) -> None:
+    db = tmp_path / "srs.db"
+    at = datetime(2026, 12, 2, 9, 30, tzinfo=timezone.utc)
+    paths = [Path(_keep_draft(db, guid, {"Front": f"text {i}"}, at)) for i, guid in enumerate(["a/../../b", "a/../../b", "", "x" * 300, "..", "a/../../b"])]
+    assert all(p.parent == tmp_path / "drafts" and p.is_file() for p in paths)
+    assert len(set(paths)) == len(paths)  # same guid, same second, another text: another file
+    assert [p.read_text() for p in paths] == [f"## Front\ntext {i}\n\n" for i in range(6)]
+    assert all(len(p.name) < 80 for p in paths)
+    again = Path(_keep_draft(db, "a/../../b", {"Front": "text 1"}, at + timedelta(minutes=5)))
+    assert again == paths[1]  # the same text of the same note: the draft already kept
+    assert sorted((tmp_path / "drafts").iterdir()) == sorted(paths) and not list(tmp_path.glob("b*"))
 
 
 def test_a_server_that_is_down_talks_garbage_or_refuses_the_version_is_one_line(world: dict, tmp_path: Path) -> None:  # type: ignore[type-arg]
