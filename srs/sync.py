@@ -101,6 +101,11 @@ _SYNCED_GUIDS = (
     f"SELECT value FROM json_each(coalesce((SELECT value FROM settings WHERE key = '{SYNCED_NOTES}'), '[]')) WHERE type = 'text'"
 )
 _MOVED_AT_MOST_MS = 64  # an answer moved this little (to keep times unique) is the same answer
+# Anki lets notes share a guid, or have none (an add-on, an old import; its Check Database leaves them); srs tells notes
+# apart by guid. Of the replica's notes it takes the first of each guid (the lowest id) and leaves the others out:
+# the replica's notes srs cannot take, and the condition on a note "n" that it is one srs takes, in SQL
+_LEFT_OUT_NOTES = "select id from notes where guid = '' or id not in (select min(id) from notes group by guid)"
+_TAKEN = f"n.id not in ({_LEFT_OUT_NOTES})"
 
 
 class SyncProblem(SrsError):
@@ -306,6 +311,7 @@ class SyncSummary:
     notes_removed_here: int = 0
     notes_removed_there: int = 0
     media_received: int = 0
+    notes_left_out: int = 0  # the server's notes srs cannot tell apart by guid, not merged
     conflicts: list[str] = field(default_factory=list)  # notes edited on both sides: where the losing text was kept
     replica_set_aside: Path | None = None  # a replica Anki could not open, moved here; the sync merged as a first sync
 
@@ -515,7 +521,7 @@ def _settle_first_decks(session: Session, col: Any, placed: dict[tuple[str, int]
     decks = _ReplicaDecks(session, col)
     rows = col.db.all(
         f"select n.guid, c.ord, c.id, {_HOME_DECK}, c.odid != 0, c.mod "
-        "from cards c join notes n on n.id = c.nid where n.guid in (select value from json_each(?))",
+        f"from cards c join notes n on n.id = c.nid where n.guid in (select value from json_each(?)) and {_TAKEN}",
         json.dumps(sorted({guid for guid, _ in placed})),
     )
     cards = {(guid, ord_): card for card, guid, ord_ in session.execute(
@@ -567,14 +573,17 @@ class _Replica:
         if not guids:
             return {}
         # one statement, the guids matched inside SQLite (a first sync asks about every note)
-        return dict(self.col.db.all("select guid, id from notes where guid in (select value from json_each(?))", json.dumps(sorted(guids))))
+        return dict(self.col.db.all(
+            f"select guid, id from notes n where guid in (select value from json_each(?)) and {_TAKEN}", json.dumps(sorted(guids))
+        ))
 
     def card_ids(self, guids: set[str]) -> dict[tuple[str, int], int]:
         wanted = sorted(guids - self._asked)
         for i in range(0, len(wanted), 500):
             part = wanted[i : i + 500]
             for cid, guid, ord_ in self.col.db.all(
-                f"select c.id, n.guid, c.ord from cards c join notes n on n.id = c.nid where n.guid in ({','.join('?' * len(part))})", *part
+                f"select c.id, n.guid, c.ord from cards c join notes n on n.id = c.nid where n.guid in ({','.join('?' * len(part))}) "
+                f"and {_TAKEN}", *part
             ):
                 self._cards[(guid, ord_)] = cid
         self._asked.update(wanted)
@@ -804,7 +813,7 @@ def _pull_decks(session: Session, col: Any, since: int, card_ids: list[int], now
     for part in _chunks(sorted(card_ids)):
         rows = col.db.all(
             f"select n.guid, c.ord, {_HOME_DECK} from cards c join notes n on n.id = c.nid "
-            f"where c.id in ({','.join('?' * len(part))})", *part,
+            f"where c.id in ({','.join('?' * len(part))}) and {_TAKEN}", *part,
         )
         placed: dict[tuple[str, int], Card] = {}
         for held, guid in session.execute(
@@ -871,7 +880,7 @@ def _push_note_text(session: Session, db_path: Path, col: Any, since: int, now: 
     sent: dict[str, int] = dict(get_setting(session, SENT_TEXTS) or {})
     changed = 0
     for note in session.scalars(select(Note).where(Note.modified > from_ms(last), Note.orphaned.is_(False))):
-        row = col.db.first("select id, flds, mod, usn from notes where guid = ?", note.guid)
+        row = col.db.first("select id, flds, mod, usn from notes where guid = ? order by id limit 1", note.guid)  # the first: the one srs took
         values = _anki_values(stories, note)
         if row is None or values is None:
             continue
@@ -909,7 +918,8 @@ def _keep_texts_edited_unseen(session: Session, db_path: Path, col: Any, since: 
         return
     now_ms = to_ms(now)
     rows = col.db.all(
-        "select guid, flds, mod from notes where usn > ? and guid in (select value from json_each(?))", since, json.dumps(sorted(sent))
+        f"select guid, flds, mod from notes n where usn > ? and guid in (select value from json_each(?)) and {_TAKEN}",
+        since, json.dumps(sorted(sent)),
     )
     held = {n.guid: n for n in session.scalars(select(Note).where(Note.guid.in_([r[0] for r in rows])))} if rows else {}
     stories = StoryIndex(session)
@@ -1117,12 +1127,14 @@ def _pull(
     if since >= 0:
         _keep_texts_edited_unseen(session, db_path, col, since, now, summary)
     synced = from_ms(int(get_setting(session, LAST_SYNC) or 0)) if since >= 0 else None
+    left_out = col.db.list(_LEFT_OUT_NOTES)
+    summary.notes_left_out = len(left_out)
     if since < 0 or len(card_ids) >= FULL_PULL_CARDS:
         # all is new to srs (a full download) or much changed: srs reads the replica's file itself, as its importer
         # reads a package's
         col.db.execute("pragma wal_checkpoint")  # (nothing is left pending: the file holds every change)
         result = import_collection(session, replica_path(db_path), now, media_source=replica_media(db_path),
-                                   media_folder=media_folder(db_path), progress=merging, synced=synced)
+                                   media_folder=media_folder(db_path), progress=merging, synced=synced, leave_out=left_out)
     elif card_ids:
         with tempfile.TemporaryDirectory(prefix="srs-sync-") as work:
             package = Path(work) / f"pull{EXPORT_SUFFIX}"
@@ -1131,7 +1143,8 @@ def _pull(
                 options=collection.ExportAnkiPackageOptions(with_scheduling=True, with_deck_configs=True, with_media=True, legacy=False),
                 limit=collection.CardIdsLimit(card_ids),
             )
-            result = import_package(session, package, now, media_folder=media_folder(db_path), progress=merging, synced=synced)
+            result = import_package(session, package, now, media_folder=media_folder(db_path), progress=merging, synced=synced,
+                                    leave_out=left_out)
     if since >= 0:  # (a first sync merges as an import does: srs keeps its decks, and sends them)
         _pull_decks(session, col, since, card_ids, now)
     if since < 0 or card_ids:

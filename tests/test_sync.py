@@ -394,6 +394,50 @@ def test_notes_added_edited_and_removed_reach_the_other_side(world: dict) -> Non
         phone.col.close()
 
 
+def test_notes_srs_cannot_tell_apart_by_guid_are_left_out_and_said_and_the_rest_syncs(world: dict) -> None:  # type: ignore[type-arg]
+    """Anki lets notes share a guid or have none (an add-on, an old import), its Check Database leaves them, and its sync
+    carries them. srs takes the first note of a guid, leaves the others out, says so, and syncs the rest, in an
+    incremental pull and in a first sync's download alike."""
+    with local_timezone(world["zone"]):
+        db, phone, at = _fresh_pair(world)
+        guids = team_guids(db)
+        original = _srs_questions(db, [guids[0]])
+
+        def add(front: str, guid: str) -> int:
+            note = phone.col.new_note(phone.col.models.by_name("Basic"))
+            note["Front"], note["Back"], note.guid = front, "Made on the phone", guid
+            phone.col.add_note(note, phone.col.decks.id("Phone"))
+            return int(note.card_ids()[0])
+
+        add("First of two?", "twin")
+        second = add("Second of two?", "twin")
+        add("No guid?", "")
+        add("Another note with the guid of srs's?", guids[0])
+        add("Fine?", "fine")
+        phone.answer(second, 3)
+        phone.sync()
+        result = ok(srs(db, "sync", now=at()))
+        assert "3 note(s) on the server were left out of srs" in result.output
+        fronts = sorted(c["front"] for c in json.loads(ok(srs(db, "cards", "--json", "--search", "deck:Phone", now=at())).output))
+        assert fronts == ["Fine?", "First of two?"]
+        assert _srs_questions(db, [guids[0]]) == original and srs_reviews(db, "twin") == []
+        # srs's own note keeps travelling: an edit in srs reaches the phone's note of that guid srs took, not the other
+        edit_question(db, db.parent / "editor", srs_card(db, guids[0]).id, "Edited in srs?", at())
+        ok(srs(db, "sync", now=at()))
+        phone.sync()
+        assert phone.col.db.list("select flds from notes where guid = ? order by id", guids[0])[0].startswith("Edited in srs?")
+        assert phone.col.db.list("select flds from notes where guid = ? order by id", guids[0])[1].startswith("Another note")
+        # another srs whose first sync downloads the server's collection takes the same notes
+        other = db.parent / "other.db"
+        ok(srs(other, "sync", "login", "--endpoint", world["server"], "--user", USER, now=at()))
+        first = ok(srs(other, "sync", now=at()))
+        assert "3 note(s) on the server were left out of srs" in first.output
+        fronts = sorted(c["front"] for c in json.loads(ok(srs(other, "cards", "--json", "--search", "deck:Phone", now=at())).output))
+        assert fronts == ["Fine?", "First of two?"]
+        assert _srs_questions(other, [guids[0]]) == {guids[0]: "Edited in srs?"}
+        phone.col.close()
+
+
 def test_first_sync_merges_when_both_sides_hold_history(world: dict) -> None:  # type: ignore[type-arg]
     """The server already holds a collection with history: srs downloads and merges, and sends its own side up."""
     db, now = world["db"], world["now"]

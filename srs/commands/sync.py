@@ -52,6 +52,10 @@ def sync(ctx: click.Context, upload: bool, download: bool, yes: bool) -> None:
             "with the server as a first sync does: nothing is lost, but notes removed here since the last sync came back from the server.")
     for draft in summary.conflicts:
         say(f"A note was edited here and on another device: the newer edit won; the other text is kept in {draft}")
+    if summary.notes_left_out:
+        say(f"{summary.notes_left_out} note(s) on the server were left out of srs: each has no guid, or the guid of another note "
+            "(Anki allows it; srs tells notes apart by guid). To bring one here, copy it into a new note in Anki "
+            "(Browse > Notes > Create Copy) and remove the old one.")
 
 
 @sync.command("login")
