@@ -59,6 +59,7 @@ from srs.anki.export import (
     write_collection,
 )
 from srs.anki.formats import (
+    MAX_FIELD_BYTES,
     Progress,
     legacy_deck_options,
     options_group_names,
@@ -311,7 +312,7 @@ class SyncSummary:
     notes_removed_here: int = 0
     notes_removed_there: int = 0
     media_received: int = 0
-    notes_left_out: int = 0  # the server's notes srs cannot tell apart by guid, not merged
+    notes_left_out: dict[str, int] = field(default_factory=dict)  # the server's notes srs does not take: how many, by reason
     conflicts: list[str] = field(default_factory=list)  # notes edited on both sides: where the losing text was kept
     replica_set_aside: Path | None = None  # a replica Anki could not open, moved here; the sync merged as a first sync
 
@@ -552,7 +553,12 @@ def _finish(session: Session, col: Any, now: datetime) -> None:
     set_setting(session, WATERMARK, _watermark(col))
     set_setting(session, LAST_SYNC, to_ms(now))
     set_setting(session, PUSHED_REVIEW, session.scalar(select(func.max(Review.id))) or 0)
-    set_setting(session, SYNCED_NOTES, sorted(col.db.list("select guid from notes")))
+    # the notes both sides hold (not those a pull left out: srs never held them, and must not read their absence here
+    # as its removal)
+    both = session.connection().exec_driver_sql(
+        "SELECT guid FROM notes WHERE guid IN (SELECT value FROM json_each(?))", (json.dumps(col.db.list("select guid from notes")),)
+    ).scalars()
+    set_setting(session, SYNCED_NOTES, sorted(both))
     set_setting(session, SYNCED_PRESETS, {p.name: _preset_values(p) for p in session.scalars(select(Preset))})
     theirs = {int(d["id"]) for d in col.decks.all() if not d.get("dyn")}
     set_setting(session, SYNCED_DECKS, sorted(int(i) for i in session.scalars(select(Deck.anki_id)) if int(i) in theirs))
@@ -1127,14 +1133,15 @@ def _pull(
     if since >= 0:
         _keep_texts_edited_unseen(session, db_path, col, since, now, summary)
     synced = from_ms(int(get_setting(session, LAST_SYNC) or 0)) if since >= 0 else None
-    left_out = col.db.list(_LEFT_OUT_NOTES)
-    summary.notes_left_out = len(left_out)
+    left_out = _left_out(col)
+    summary.notes_left_out = {reason: len(ids) for reason, ids in left_out.items() if ids}
+    leave_out = sorted({nid for ids in left_out.values() for nid in ids})
     if since < 0 or len(card_ids) >= FULL_PULL_CARDS:
         # all is new to srs (a full download) or much changed: srs reads the replica's file itself, as its importer
         # reads a package's
         col.db.execute("pragma wal_checkpoint")  # (nothing is left pending: the file holds every change)
         result = import_collection(session, replica_path(db_path), now, media_source=replica_media(db_path),
-                                   media_folder=media_folder(db_path), progress=merging, synced=synced, leave_out=left_out)
+                                   media_folder=media_folder(db_path), progress=merging, synced=synced, leave_out=leave_out)
     elif card_ids:
         with tempfile.TemporaryDirectory(prefix="srs-sync-") as work:
             package = Path(work) / f"pull{EXPORT_SUFFIX}"
@@ -1144,7 +1151,7 @@ def _pull(
                 limit=collection.CardIdsLimit(card_ids),
             )
             result = import_package(session, package, now, media_folder=media_folder(db_path), progress=merging, synced=synced,
-                                    leave_out=left_out)
+                                    leave_out=leave_out)
     if since >= 0:  # (a first sync merges as an import does: srs keeps its decks, and sends them)
         _pull_decks(session, col, since, card_ids, now)
     if since < 0 or card_ids:
@@ -1163,6 +1170,26 @@ def _pull(
         return 0
     _pull_deck_removals(session, col, now)
     return _push_merged(session, col, result.replayed_over_anki if card_ids else set(), now)
+
+
+# what the sync says of the notes it left out, by reason
+LEFT_OUT_BECAUSE = {
+    "guid": "each has no guid, or the guid of another note (Anki allows it; srs tells notes apart by guid). To bring one "
+            "here, copy it into a new note in Anki (Browse > Notes > Create Copy) and remove the old one.",
+    "size": f"each has a field of over {MAX_FIELD_BYTES:,} characters, more than srs reads (a picture pasted into the field "
+            "as text, say). Shorten the field in Anki to bring the note here.",
+}
+
+
+def _left_out(col: Any) -> dict[str, list[int]]:
+    """The replica's notes a pull leaves out, with their cards and answers, by reason: "guid" (no guid, or another
+    note's: see _LEFT_OUT_NOTES) and "size" (a field longer than srs reads). Anki takes both; refusing them would stop
+    every sync, where leaving them out lets the rest travel."""
+    oversized = [
+        nid for nid, flds in col.db.all("select id, flds from notes where length(flds) > ?", MAX_FIELD_BYTES)
+        if max(len(value) for value in str(flds).split("\x1f")) > MAX_FIELD_BYTES
+    ]
+    return {"guid": col.db.list(_LEFT_OUT_NOTES), "size": oversized}
 
 
 def _keep_draft(db_path: Path, guid: str, fields: dict[str, str], now: datetime) -> str:

@@ -27,6 +27,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
+from srs.anki.formats import MAX_FIELD_BYTES
 from srs.cli import cli
 from srs.db import open_database
 from srs.models import Card, Deck, Note, RemovedReview, Review
@@ -394,10 +395,10 @@ def test_notes_added_edited_and_removed_reach_the_other_side(world: dict) -> Non
         phone.col.close()
 
 
-def test_notes_srs_cannot_tell_apart_by_guid_are_left_out_and_said_and_the_rest_syncs(world: dict) -> None:  # type: ignore[type-arg]
+def test_notes_srs_cannot_take_are_left_out_and_said_and_the_rest_syncs(world: dict) -> None:  # type: ignore[type-arg]
     """Anki lets notes share a guid or have none (an add-on, an old import), its Check Database leaves them, and its sync
-    carries them. srs takes the first note of a guid, leaves the others out, says so, and syncs the rest, in an
-    incremental pull and in a first sync's download alike."""
+    carries them; so does a field longer than srs reads. srs takes the first note of a guid, leaves the others and the
+    oversized note out, says so, and syncs the rest, in an incremental pull and in a first sync's download alike."""
     with local_timezone(world["zone"]):
         db, phone, at = _fresh_pair(world)
         guids = team_guids(db)
@@ -414,10 +415,14 @@ def test_notes_srs_cannot_tell_apart_by_guid_are_left_out_and_said_and_the_rest_
         add("No guid?", "")
         add("Another note with the guid of srs's?", guids[0])
         add("Fine?", "fine")
+        big = phone.col.get_note(phone.col.get_card(add("Too big?", "big")).nid)
+        big["Back"] = "x" * (MAX_FIELD_BYTES + 1)
+        phone.col.update_note(big)
         phone.answer(second, 3)
         phone.sync()
         result = ok(srs(db, "sync", now=at()))
-        assert "3 note(s) on the server were left out of srs" in result.output
+        assert "3 note(s) on the server were left out of srs: each has no guid" in result.output
+        assert "1 note(s) on the server were left out of srs: each has a field of over" in result.output
         fronts = sorted(c["front"] for c in json.loads(ok(srs(db, "cards", "--json", "--search", "deck:Phone", now=at())).output))
         assert fronts == ["Fine?", "First of two?"]
         assert _srs_questions(db, [guids[0]]) == original and srs_reviews(db, "twin") == []
@@ -427,11 +432,15 @@ def test_notes_srs_cannot_tell_apart_by_guid_are_left_out_and_said_and_the_rest_
         phone.sync()
         assert phone.col.db.list("select flds from notes where guid = ? order by id", guids[0])[0].startswith("Edited in srs?")
         assert phone.col.db.list("select flds from notes where guid = ? order by id", guids[0])[1].startswith("Another note")
+        # the notes srs left out stay on the phone: srs never held them, and never removes them
+        kept = phone.col.db.list("select guid from notes where guid in ('twin', '', 'big', ?) order by guid", guids[0])
+        assert sorted(kept) == sorted(["", "big", "twin", "twin", guids[0], guids[0]])
         # another srs whose first sync downloads the server's collection takes the same notes
         other = db.parent / "other.db"
         ok(srs(other, "sync", "login", "--endpoint", world["server"], "--user", USER, now=at()))
         first = ok(srs(other, "sync", now=at()))
-        assert "3 note(s) on the server were left out of srs" in first.output
+        assert "3 note(s) on the server were left out of srs: each has no guid" in first.output
+        assert "1 note(s) on the server were left out of srs: each has a field of over" in first.output
         fronts = sorted(c["front"] for c in json.loads(ok(srs(other, "cards", "--json", "--search", "deck:Phone", now=at())).output))
         assert fronts == ["Fine?", "First of two?"]
         assert _srs_questions(other, [guids[0]]) == {guids[0]: "Edited in srs?"}

@@ -25,7 +25,7 @@ import sqlite3
 import struct
 import zipfile
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -273,8 +273,8 @@ def zstd_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, out: Path, limi
         raise ImportError_(f"{info.filename}: corrupt zstd data ({exc})") from None
 
 
-def read_package(path: Path, workdir: Path) -> AnkiPackage:
-    """Read an .apkg or .colpkg; the collection is unpacked into *workdir*."""
+def read_package(path: Path, workdir: Path, leave_out: Collection[int] = ()) -> AnkiPackage:
+    """Read an .apkg or .colpkg; the collection is unpacked into *workdir*. *leave_out*: read_collection's."""
 
     os.close(open_regular(path, "package", ImportError_))  # a folder, a FIFO or a device is refused here
     if not zipfile.is_zipfile(path):
@@ -305,7 +305,7 @@ def read_package(path: Path, workdir: Path) -> AnkiPackage:
         raise ImportError_(f"{path.name} is a damaged zip file ({exc})") from None
     except (EOFError, zipfile.LargeZipFile, zlib.error) as exc:
         raise ImportError_(f"{path.name} is truncated or damaged ({exc})") from None
-    package = read_collection(target, layout)
+    package = read_collection(target, layout, leave_out)
     package.media = media
     return package
 
@@ -413,7 +413,8 @@ def _bounded(conn: sqlite3.Connection, path: Path) -> _Interrupted:
     return why
 
 
-def read_collection(path: Path, layout: str) -> AnkiPackage:
+def read_collection(path: Path, layout: str, leave_out: Collection[int] = ()) -> AnkiPackage:
+    """The collection file at *path*, without the notes whose ids are in *leave_out* (a sync's: see srs.sync)."""
     conn = _connect(path)
     try:
         why = _Interrupted()
@@ -443,7 +444,7 @@ def read_collection(path: Path, layout: str) -> AnkiPackage:
             # read here: its reading is mostly SQLite's own work, which lets go of Python's lock.
             revlog = Background(lambda: _read_revlog(path), "srs-revlog-read")
             try:
-                _read_rows(conn, package)
+                _read_rows(conn, package, frozenset(leave_out))
             finally:
                 revlog.wait()  # nothing reads on once this function has returned or failed
             package.revlog = revlog.result()
@@ -606,9 +607,11 @@ def _integer(value: Any) -> int:
         return 0
 
 
-def _read_rows(conn: sqlite3.Connection, package: AnkiPackage) -> None:
+def _read_rows(conn: sqlite3.Connection, package: AnkiPackage, leave_out: frozenset[int] = frozenset()) -> None:
     total = 0
     for nid, guid, mid, mod, tags, flds in conn.execute("SELECT id, guid, mid, mod, tags, flds FROM notes"):
+        if nid in leave_out:
+            continue
         fields = str(flds or "").split("\x1f")
         longest = max(len(f) for f in fields)
         if longest > MAX_FIELD_BYTES:

@@ -28,7 +28,7 @@ import sqlite3
 import tempfile
 from collections import Counter, defaultdict
 from collections.abc import Callable, Collection, Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -103,7 +103,6 @@ class ImportSummary:
     schedules_replaced: int = 0  # cards whose history does not explain Anki's state: scheduled by srs's replay
     answered_in_package: dict[CardId, int] = field(default_factory=dict)  # card -> its latest answer new to srs (ms)
     replayed_over_anki: set[CardId] = field(default_factory=set)  # (a sync) answered on both sides: the replay stands
-    notes_left_out: int = 0  # (a sync) notes whose guid srs cannot tell apart from another's: not merged
 
     def lines(self, name: str) -> list[str]:
         """What the import of file *name* did, as the lines `srs import` prints."""
@@ -226,15 +225,15 @@ def import_package(
     sync to send its replay back; and a note srs has not edited since that
     sync takes the package's text whatever its time (the other side edited
     it, with a clock that may run behind srs's). *leave_out* are the ids of
-    notes a sync leaves out, with their cards and answers: their guid is
-    empty or another note's (Anki allows both; srs tells notes apart by guid).
+    notes a sync leaves out, with their cards and answers (srs.sync says
+    which and why).
     """
     if path.suffix.lower() == ".csv":
         return import_review_csv(session, path, now, progress)
     with tempfile.TemporaryDirectory(prefix="srs-import-") as work:
-        package = read_package(path, Path(work))
+        package = read_package(path, Path(work), leave_out)
         media = MediaImport(media_folder) if media_folder is not None and package.media else None
-        return _import(session, package, now, media, lambda m, report: m.store(path, package, report), progress, synced, leave_out)
+        return _import(session, package, now, media, lambda m, report: m.store(path, package, report), progress, synced)
 
 
 @collector_paused()
@@ -255,15 +254,15 @@ def import_collection(
     *synced* and *leave_out* are import_package's.
     """
     try:
-        package = read_collection(path, "anki21b")
+        package = read_collection(path, "anki21b", leave_out)
         has_media = media_source is not None and media_source.is_dir() and any(media_source.iterdir())
         names = {name for note in package.notes for value in note.fields for name in media_refs(value)} if has_media else set()
         if media_source is None or media_folder is None or not names:
-            return _import(session, package, now, None, lambda m, report: None, progress, synced, leave_out)
+            return _import(session, package, now, None, lambda m, report: None, progress, synced)
         source = media_source
         return _import(
             session, package, now, MediaImport(media_folder), lambda m, report: m.store_from_folder(source, names, report), progress,
-            synced, leave_out,
+            synced,
         )
     except ImportError_ as exc:
         raise _from_server(exc) from None
@@ -281,15 +280,9 @@ def _from_server(exc: ImportError_) -> ImportError_:
 def _import(
     session: Session, package: AnkiPackage, now: datetime, media: MediaImport | None,
     store: Callable[[MediaImport, Progress], None], progress: Progress | None, synced: datetime | None = None,
-    leave_out: Collection[int] = (),
 ) -> ImportSummary:
     """Store the media (through *store*), then merge the package's notes, cards and answers."""
     report = progress or (lambda stage, done, total: None)
-    left_out = 0
-    if leave_out:
-        gone = set(leave_out)
-        kept = [note for note in package.notes if note.id not in gone]
-        package, left_out = replace(package, notes=kept), len(package.notes) - len(kept)
     try:
         if media is not None:
             # first, so that notes refer to the names their files were stored under;
@@ -300,7 +293,6 @@ def _import(
                 for note in package.notes:
                     note.fields = media.rewrite(note.fields)
         summary = _merge(session, package, now, report, synced)
-        summary.notes_left_out = left_out
     except BaseException:
         if media is not None:
             media.discard()

@@ -8,7 +8,14 @@ import sys
 import click
 
 from srs.commands.common import Context, agreed, json_option, progress_bar, say, show
-from srs.sync import check_anki_available, login, logout, run_sync, sync_status
+from srs.sync import (
+    LEFT_OUT_BECAUSE,
+    check_anki_available,
+    login,
+    logout,
+    run_sync,
+    sync_status,
+)
 
 
 @click.group(invoke_without_command=True)
@@ -52,10 +59,8 @@ def sync(ctx: click.Context, upload: bool, download: bool, yes: bool) -> None:
             "with the server as a first sync does: nothing is lost, but notes removed here since the last sync came back from the server.")
     for draft in summary.conflicts:
         say(f"A note was edited here and on another device: the newer edit won; the other text is kept in {draft}")
-    if summary.notes_left_out:
-        say(f"{summary.notes_left_out} note(s) on the server were left out of srs: each has no guid, or the guid of another note "
-            "(Anki allows it; srs tells notes apart by guid). To bring one here, copy it into a new note in Anki "
-            "(Browse > Notes > Create Copy) and remove the old one.")
+    for reason, count in sorted(summary.notes_left_out.items()):
+        say(f"{count} note(s) on the server were left out of srs: {LEFT_OUT_BECAUSE[reason]}")
 
 
 @sync.command("login")
