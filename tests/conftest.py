@@ -43,6 +43,18 @@ def _private_home(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, monk
     monkeypatch.setattr(tempfile, "tempdir", str(scratch))
 
 
+@pytest.fixture(scope="module")
+def daytime_here() -> Iterator[str]:
+    """A zone where it is daytime now, set as the local zone for the rest of the module that asks for it. Each switch
+    of zone makes Anki's clock wait a second (anki_helpers.CHRONO_ZONE_CACHE_SECONDS): a switch there and back in every
+    test of a module costs two seconds a test; tests that enter this zone again pay nothing."""
+    from .anki_helpers import daytime_zone, local_timezone
+
+    name = daytime_zone(datetime.now(timezone.utc))
+    with local_timezone(name):
+        yield name
+
+
 @pytest.fixture
 def clock() -> Clock:
     return Clock(BERLIN, 4)

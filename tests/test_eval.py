@@ -111,7 +111,7 @@ def history(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untype
         with db.session(write=True) as session:
             import_package(session, package, now)
         db.close()
-    return {"db": folder / "srs.db", "now": now, "zone": zone}
+        yield {"db": folder / "srs.db", "now": now, "zone": zone}  # (the zone stays set: the tests enter it again for nothing)
 
 
 def test_the_report_scores_later_segments_with_intervals(history) -> None:  # type: ignore[no-untyped-def]

@@ -28,7 +28,6 @@ from srs.settings import Schedulers, clock_for
 
 from .anki_helpers import (
     anki_collection,
-    daytime_zone,
     export_apkg,
     import_apkg,
     local_timezone,
@@ -381,10 +380,10 @@ def _iso(at: datetime) -> str:
 
 
 @pytest.fixture
-def exported(tmp_path: Path) -> Iterator[dict]:  # type: ignore[type-arg]
+def exported(tmp_path: Path, daytime_here: str) -> Iterator[dict]:  # type: ignore[type-arg]
     """A studied guide in a zone where it is daytime now, with one card suspended, one buried, one reset and answered again."""
     now = datetime.now(timezone.utc).replace(microsecond=0)
-    zone = daytime_zone(now)
+    zone = daytime_here
     db, guide = tmp_path / "x.db", write(tmp_path / "guide.md", GUIDE)
     with local_timezone(zone):
         ok(run(db, "config", "timezone", zone, now=_iso(now - timedelta(days=4))))

@@ -78,7 +78,7 @@ def anki_history(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-u
         package = folder / "p.apkg"
         export_apkg(col, package)
         col.close()
-    return {"zone": zone, "now": now, "package": package, "anki_params": anki_params}
+        yield {"zone": zone, "now": now, "package": package, "anki_params": anki_params}  # (the zone stays set for the tests)
 
 
 def test_fit_matches_ankis_optimizer(anki_history, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -33,7 +33,7 @@ from srs.db import open_database
 from srs.models import Card, Deck, Note, RemovedReview, Review
 from srs.sync import _keep_draft
 
-from .anki_helpers import anki_collection, daytime_zone, local_timezone
+from .anki_helpers import anki_collection, local_timezone
 from .conftest import sigint_as_at_a_terminal, write
 
 USER, PASSWORD = "phone-user", "s3cret pass"
@@ -198,10 +198,10 @@ def srs_deck_name_of(db: Path, guid: str) -> str:
 
 
 @pytest.fixture
-def world(tmp_path: Path, server: str) -> Iterator[dict]:  # type: ignore[type-arg]
+def world(tmp_path: Path, server: str, daytime_here: str) -> Iterator[dict]:  # type: ignore[type-arg]
     """srs with a studied guide, logged in; the phone on the same account. Real time: Anki's clock is the wall clock."""
     now = datetime.now(timezone.utc).replace(microsecond=0)
-    zone = daytime_zone(now)
+    zone = daytime_here
     db = tmp_path / "srs.db"
     with local_timezone(zone):
         ok(srs(db, "config", "timezone", zone, now=now - timedelta(days=3)))
