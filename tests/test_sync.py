@@ -435,6 +435,9 @@ def test_notes_srs_cannot_take_are_left_out_and_said_and_the_rest_syncs(world: d
         # the notes srs left out stay on the phone: srs never held them, and never removes them
         kept = phone.col.db.list("select guid from notes where guid in ('twin', '', 'big', ?) order by guid", guids[0])
         assert sorted(kept) == sorted(["", "big", "twin", "twin", guids[0], guids[0]])
+        again = ok(srs(db, "sync", now=at()))  # nothing new on the server: what was left out is still said
+        assert "3 note(s) on the server were left out of srs: each has no guid" in again.output
+        assert "1 note(s) on the server were left out of srs: each has a field of over" in again.output
         # another srs whose first sync downloads the server's collection takes the same notes
         other = db.parent / "other.db"
         ok(srs(other, "sync", "login", "--endpoint", world["server"], "--user", USER, now=at()))
