@@ -449,7 +449,6 @@ def _upload_from_srs(session: Session, db_path: Path, col: Any, auth: Any, now: 
     # srs's collection written as an Anki collection file, which Anki opens as the replica: a process killed
     # while it is written leaves the old replica as it was, and the next sync starts again
     summary.notes_sent = write_collection(session, building, now, media_folder(db_path), replica_media(db_path))
-    delete_setting(session, LEFT_OUT)  # the replica is srs's own collection now
     for suffix in ("-wal", "-shm"):  # the old file's log must not be applied to the new one
         Path(str(path) + suffix).unlink(missing_ok=True)
     os.replace(building, path)
@@ -463,6 +462,7 @@ def _upload_from_srs(session: Session, db_path: Path, col: Any, auth: Any, now: 
         _full(col, auth, True, out.server_media_usn, auth.endpoint, step, "uploading")
     # else: the server held an empty collection, and a normal sync sent everything
     _sync_media(col, auth, auth.endpoint)
+    _left_out(session, col)  # known now for the replica srs wrote, so that the next pulls read it only once notes change
     summary.direction = "uploaded"
     return col
 
