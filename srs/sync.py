@@ -901,7 +901,7 @@ def _push_note_text(session: Session, db_path: Path, col: Any, since: int, now: 
         edited = int(note.modified.timestamp())
         anki_note = col.get_note(nid)
         theirs_changed = usn > since  # the other side edited it since the last sync too
-        if theirs_changed and mod >= edited:  # theirs is newer: the pull brings it; srs's text is kept
+        if theirs_changed and mod > edited:  # theirs is newer: the pull brings it; srs's text is kept
             summary.conflicts.append(_keep_draft(db_path, note.guid, dict(note.fields), now))
             continue
         if theirs_changed:  # srs's is newer: it goes; theirs is kept
@@ -909,7 +909,10 @@ def _push_note_text(session: Session, db_path: Path, col: Any, since: int, now: 
         for i, value in enumerate(values[: len(anki_note.fields)]):
             anki_note.fields[i] = value
         col.update_note(anki_note)
-        col.db.execute("update notes set mod = ? where id = ?", edited, nid)  # the edit's own time, for Anki's newer-wins rule
+        # the edit's own time, for Anki's newer-wins rule; both edits in one second (Anki's note times have whole
+        # seconds): a second later, so that srs's is the newer everywhere and no side keeps its own
+        stamp = edited + 1 if theirs_changed and mod == edited else edited
+        col.db.execute("update notes set mod = ? where id = ?", stamp, nid)
         sent[note.guid] = to_ms(now)
         changed += 1
     set_setting(session, SENT_TEXTS, sent)

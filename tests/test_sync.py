@@ -706,6 +706,30 @@ def test_a_phone_edit_made_before_srs_sent_its_own_wins_by_time_and_srs_text_is_
         phone.col.close()
 
 
+def test_a_note_edited_on_both_sides_in_the_same_second_ends_with_one_text(world: dict) -> None:  # type: ignore[type-arg]
+    """Anki's note times have whole seconds: two edits in one second are neither newer. srs's goes on both sides, the
+    phone's is kept as a draft; the two sides never keep different texts."""
+    with local_timezone(world["zone"]):
+        db, phone, at = _fresh_pair(world)
+        guid = team_guids(db)[0]
+        nid = phone.col.db.scalar("select id from notes where guid = ?", guid)
+        at.let_the_phone_pass()
+        note = phone.col.get_note(nid)
+        note.fields[0] = "Edited on the phone in that second?"
+        phone.col.update_note(note)
+        phone.sync()
+        second = datetime.fromtimestamp(phone.col.db.scalar("select mod from notes where id = ?", nid), timezone.utc)
+        edit_question(db, db.parent / "editor", srs_card(db, guid).id, "Edited in srs in that second?", second)
+        result = ok(srs(db, "sync", now=at()))
+        assert "edited here and on another device" in result.output
+        phone.sync()
+        assert phone.col.get_note(nid).fields[0] == "Edited in srs in that second?"
+        assert _srs_questions(db, [guid]) == {guid: "Edited in srs in that second?"}
+        drafts = [p.read_text() for p in (db.parent / "drafts").glob("sync-conflict-*.md")]
+        assert len(drafts) == 1 and "Edited on the phone in that second?" in drafts[0]
+        phone.col.close()
+
+
 def test_a_note_the_phone_made_with_any_guid_keeps_its_losing_text_as_a_draft(world: dict) -> None:  # type: ignore[type-arg]
     """Anki's guids use punctuation, '/' included; a note the phone added, edited on both sides, still syncs, and the
     losing text lands in drafts/."""
