@@ -105,9 +105,8 @@ _SYNCED_GUIDS = (
 _MOVED_AT_MOST_MS = 64  # an answer moved this little (to keep times unique) is the same answer
 # Anki lets notes share a guid, or have none (an add-on, an old import; its Check Database leaves them); srs tells notes
 # apart by guid. Of the replica's notes it takes the first of each guid (the lowest id) and leaves the others out:
-# the replica's notes srs cannot take, and the condition on a note "n" that it is one srs takes, in SQL
+# the replica's notes srs cannot take, in SQL (see _left_out and _taken)
 _LEFT_OUT_NOTES = "select id from notes where guid = '' or id not in (select min(id) from notes group by guid)"
-_TAKEN = f"n.id not in ({_LEFT_OUT_NOTES})"
 
 
 class SyncProblem(SrsError):
@@ -524,7 +523,7 @@ def _settle_first_decks(session: Session, col: Any, placed: dict[tuple[str, int]
     decks = _ReplicaDecks(session, col)
     rows = col.db.all(
         f"select n.guid, c.ord, c.id, {_HOME_DECK}, c.odid != 0, c.mod "
-        f"from cards c join notes n on n.id = c.nid where n.guid in (select value from json_each(?)) and {_TAKEN}",
+        f"from cards c join notes n on n.id = c.nid where n.guid in (select value from json_each(?)) and {_taken(session)}",
         json.dumps(sorted({guid for guid, _ in placed})),
     )
     cards = {(guid, ord_): card for card, guid, ord_ in session.execute(
@@ -575,8 +574,9 @@ def _finish(session: Session, col: Any, now: datetime, left_out: bool) -> None:
 class _Replica:
     """Lookups in the replica by guid, a few at a time: a sync reads what changed, not the whole collection."""
 
-    def __init__(self, col: Any) -> None:
+    def __init__(self, session: Session, col: Any) -> None:
         self.col = col
+        self._taken = _taken(session)
         self._cards: dict[tuple[str, int], int] = {}
         self._asked: set[str] = set()
 
@@ -585,7 +585,7 @@ class _Replica:
             return {}
         # one statement, the guids matched inside SQLite (a first sync asks about every note)
         return dict(self.col.db.all(
-            f"select guid, id from notes n where guid in (select value from json_each(?)) and {_TAKEN}", json.dumps(sorted(guids))
+            f"select guid, id from notes n where guid in (select value from json_each(?)) and {self._taken}", json.dumps(sorted(guids))
         ))
 
     def card_ids(self, guids: set[str]) -> dict[tuple[str, int], int]:
@@ -594,7 +594,7 @@ class _Replica:
             part = wanted[i : i + 500]
             for cid, guid, ord_ in self.col.db.all(
                 f"select c.id, n.guid, c.ord from cards c join notes n on n.id = c.nid where n.guid in ({','.join('?' * len(part))}) "
-                f"and {_TAKEN}", *part
+                f"and {self._taken}", *part
             ):
                 self._cards[(guid, ord_)] = cid
         self._asked.update(wanted)
@@ -606,7 +606,7 @@ def _push(
 ) -> None:
     """srs's changes since the last sync into the replica; *up_to* leaves out reviews past that id (they came from it)."""
     step("sending srs's changes to the replica", 0, 0)
-    replica = _Replica(col)
+    replica = _Replica(session, col)
     session.flush()
     conn = session.connection()
     # the guids compared in SQL (a sync reads what changed: no Python object per note of the collection)
@@ -821,10 +821,11 @@ def _pull_decks(session: Session, col: Any, since: int, card_ids: list[int], now
             deck.preset_id = preset_for(session, legacy_deck_options(conf)).id
     session.flush()
     # cards moved to another deck on the other side
+    taken = _taken(session)
     for part in _chunks(sorted(card_ids)):
         rows = col.db.all(
             f"select n.guid, c.ord, {_HOME_DECK} from cards c join notes n on n.id = c.nid "
-            f"where c.id in ({','.join('?' * len(part))}) and {_TAKEN}", *part,
+            f"where c.id in ({','.join('?' * len(part))}) and {taken}", *part,
         )
         placed: dict[tuple[str, int], Card] = {}
         for held, guid in session.execute(
@@ -932,7 +933,7 @@ def _keep_texts_edited_unseen(session: Session, db_path: Path, col: Any, since: 
         return
     now_ms = to_ms(now)
     rows = col.db.all(
-        f"select guid, flds, mod from notes n where usn > ? and guid in (select value from json_each(?)) and {_TAKEN}",
+        f"select guid, flds, mod from notes n where usn > ? and guid in (select value from json_each(?)) and {_taken(session)}",
         since, json.dumps(sorted(sent)),
     )
     held = {n.guid: n for n in session.scalars(select(Note).where(Note.guid.in_([r[0] for r in rows])))} if rows else {}
@@ -1017,7 +1018,7 @@ def _push_merged(session: Session, col: Any, card_ids: set[CardId], now: datetim
     note_ids = set(session.scalars(select(Card.note_id).where(Card.id.in_(sorted(card_ids)))))
     rows, notes = select_cards(session, None, note_ids)
     rows = [row for row in rows if row.id in card_ids]
-    return _write_card_rows(session, col, rows, notes, _Replica(col), _ReplicaDecks(session, col), now, memory_too=True)
+    return _write_card_rows(session, col, rows, notes, _Replica(session, col), _ReplicaDecks(session, col), now, memory_too=True)
 
 
 def _write_card_rows(
@@ -1138,12 +1139,12 @@ def _pull(
         echoed = sent.only_ours(col, card_ids, since)
         card_ids = [c for c in card_ids if c not in echoed]
     _pull_presets(session, col, since)  # first: the answers below replay with the parameters both sides now hold
+    left_out = _left_out(session, col)  # (first: what follows looks the replica up through the notes srs takes)
+    summary.notes_left_out = {reason: len(ids) for reason, ids in left_out.items() if ids}
+    leave_out = sorted({nid for ids in left_out.values() for nid in ids})
     if since >= 0:
         _keep_texts_edited_unseen(session, db_path, col, since, now, summary)
     synced = from_ms(int(get_setting(session, LAST_SYNC) or 0)) if since >= 0 else None
-    left_out = _left_out(session, col)
-    summary.notes_left_out = {reason: len(ids) for reason, ids in left_out.items() if ids}
-    leave_out = sorted({nid for ids in left_out.values() for nid in ids})
     if since < 0 or len(card_ids) >= FULL_PULL_CARDS:
         # all is new to srs (a full download) or much changed: srs reads the replica's file itself, as its importer
         # reads a package's
@@ -1209,6 +1210,14 @@ def _left_out(session: Session, col: Any) -> dict[str, list[int]]:
     found = {"guid": col.db.list(_LEFT_OUT_NOTES), "size": oversized}
     set_setting(session, LEFT_OUT, {"notes": state, **found})
     return found
+
+
+def _taken(session: Session) -> str:
+    """The condition, in SQL on a replica note "n", that it is one srs takes: not one the last pull left out for its
+    guid (_left_out; the ids are srs's own integers)."""
+    kept = get_setting(session, LEFT_OUT)
+    ids = [int(i) for i in kept.get("guid", [])] if isinstance(kept, dict) else []
+    return f"n.id not in ({','.join(str(i) for i in ids)})" if ids else "1"
 
 
 def _keep_draft(db_path: Path, guid: str, fields: dict[str, str], now: datetime) -> str:

@@ -426,12 +426,19 @@ def test_notes_srs_cannot_take_are_left_out_and_said_and_the_rest_syncs(world: d
         fronts = sorted(c["front"] for c in json.loads(ok(srs(db, "cards", "--json", "--search", "deck:Phone", now=at())).output))
         assert fronts == ["Fine?", "First of two?"]
         assert _srs_questions(db, [guids[0]]) == original and srs_reviews(db, "twin") == []
-        # srs's own note keeps travelling: an edit in srs reaches the phone's note of that guid srs took, not the other
+        # srs's own note keeps travelling: an edit and an answer in srs reach the phone's note of that guid srs took,
+        # not the other
         edit_question(db, db.parent / "editor", srs_card(db, guids[0]).id, "Edited in srs?", at())
+        _answer_in_srs(db, guids[0], 3, at())
         ok(srs(db, "sync", now=at()))
         phone.sync()
         assert phone.col.db.list("select flds from notes where guid = ? order by id", guids[0])[0].startswith("Edited in srs?")
         assert phone.col.db.list("select flds from notes where guid = ? order by id", guids[0])[1].startswith("Another note")
+        answered = phone.col.db.list(
+            "select count(r.id) from notes n join cards c on c.nid = n.id left join revlog r on r.cid = c.id "
+            "where n.guid = ? group by n.id order by n.id", guids[0],
+        )
+        assert answered[0] == len(srs_reviews(db, guids[0])) and answered[1] == 0
         # the notes srs left out stay on the phone: srs never held them, and never removes them
         kept = phone.col.db.list("select guid from notes where guid in ('twin', '', 'big', ?) order by guid", guids[0])
         assert sorted(kept) == sorted(["", "big", "twin", "twin", guids[0], guids[0]])
