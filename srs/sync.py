@@ -916,7 +916,8 @@ def _push_note_text(session: Session, db_path: Path, col: Any, since: int, now: 
         col.db.execute("update notes set mod = ? where id = ?", stamp, nid)
         sent[note.guid] = to_ms(now)
         changed += 1
-    set_setting(session, SENT_TEXTS, sent)
+    if changed:
+        set_setting(session, SENT_TEXTS, sent)
     return changed
 
 

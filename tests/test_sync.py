@@ -92,13 +92,18 @@ def srs(db: Path, *args: str, now: datetime, input: str | None = None) -> Result
     return CliRunner(env=env).invoke(cli, ["--db", str(db), "--now", iso(now), "--keys-from-stdin", *args], input=input, catch_exceptions=False)
 
 
-def edit_question(db: Path, folder: Path, card_id: int, question: str, now: datetime) -> None:
-    """`srs card edit` through the fake editor: the question's new text, its competency Conflict."""
+def _edit_in_srs(db: Path, folder: Path, card_id: int, text: str, now: datetime) -> None:
+    """`srs card edit` through the fake editor, which saves *text* as the note's new text."""
     folder.mkdir()
-    (folder / "000.md").write_text(f"## Question\n{question}\n\n## Competency\nConflict\n")
+    (folder / "000.md").write_text(text)
     env = {"EDITOR": f"{sys.executable} {Path(__file__).with_name('fake_editor.py')}", "VISUAL": "", "FAKE_EDITOR_QUEUE": str(folder)}
     result = CliRunner(env=env).invoke(cli, ["--db", str(db), "--now", iso(now), "card", "edit", str(card_id)])
     assert result.exit_code == 0, result.output
+
+
+def edit_question(db: Path, folder: Path, card_id: int, question: str, now: datetime) -> None:
+    """`srs card edit` of a question: its new text, its competency Conflict."""
+    _edit_in_srs(db, folder, card_id, f"## Question\n{question}\n\n## Competency\nConflict\n", now)
 
 
 def ok(result: Result) -> Result:
@@ -1439,11 +1444,8 @@ def _srs_questions(db: Path, guids: list[str]) -> dict[str, str]:
 
 
 def _edit_front_in_srs(db: Path, folder: Path, card_id: int, front: str, now: datetime) -> None:
-    """`srs card edit` of a Basic note through the fake editor: its front's new text."""
-    folder.mkdir()
-    (folder / "000.md").write_text(f"## Front\n{front}\n\n## Back\nMade on the phone\n")
-    env = {"EDITOR": f"{sys.executable} {Path(__file__).with_name('fake_editor.py')}", "VISUAL": "", "FAKE_EDITOR_QUEUE": str(folder)}
-    ok(CliRunner(env=env).invoke(cli, ["--db", str(db), "--now", iso(now), "card", "edit", str(card_id)]))
+    """`srs card edit` of a Basic note made on the phone: its front's new text."""
+    _edit_in_srs(db, folder, card_id, f"## Front\n{front}\n\n## Back\nMade on the phone\n", now)
 
 
 @settings(max_examples=int(os.environ.get("SRS_SYNC_EXAMPLES", "4")), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
