@@ -10,6 +10,7 @@ here, in ``SrsGroup.invoke``; click's own usage errors keep status 2.
 from __future__ import annotations
 
 import atexit
+import gc
 import importlib
 import os
 import sys
@@ -60,6 +61,7 @@ class SrsGroup(click.Group):
         module, name = COMMANDS[cmd_name]
         command = getattr(importlib.import_module(module), name)
         assert isinstance(command, click.Command)
+        _end_startup()
         return command
 
     def invoke(self, ctx: click.Context) -> Any:
@@ -108,8 +110,25 @@ def cli(ctx: click.Context, db_path: Path | None, now: datetime | None, keys_fro
     ctx.call_on_close(obj.close)
 
 
-def main() -> NoReturn:
-    """The `srs` command: click's own errors (a mistyped command, a bad option) are shown through ``printable`` too."""
+# Whether the process started with the cyclic collector paused (srs.__main__), to resume once the command is loaded.
+_startup = {"paused": False}
+
+
+def _end_startup() -> None:
+    """Resume the collector paused for start-up, with what start-up loaded set apart from its passes (it lives on anyway)."""
+    if _startup["paused"]:
+        _startup["paused"] = False
+        gc.freeze()
+        gc.enable()
+
+
+def main(startup_paused: bool = False) -> NoReturn:
+    """The `srs` command: click's own errors (a mistyped command, a bad option) are shown through ``printable`` too.
+
+    *startup_paused*: the caller paused the cyclic collector for start-up (srs.__main__); it resumes once the
+    command's module is loaded.
+    """
+    _startup["paused"] = startup_paused
     try:
         code = cli.main(prog_name="srs", standalone_mode=False)
     except click.ClickException as exc:

@@ -246,6 +246,42 @@ def test_python_dash_m_entry_point(tmp_path: Path) -> None:
     assert json.loads(out.stdout)["due"]["new"] == 10
 
 
+_STARTUP = """
+import atexit, gc, sys
+
+passes = {"start-up": 0, "command": 0}
+
+def count(phase, info):  # start-up lasts until the command's module is loaded
+    if phase == "start":
+        passes["command" if "srs.commands.browse" in sys.modules else "start-up"] += 1
+
+gc.callbacks.append(count)
+atexit.register(lambda: sys.stderr.write(
+    f"start-up={passes['start-up']} collector={gc.isenabled()} frozen={gc.get_freeze_count()}\\n"
+))
+sys.argv = ["srs", *sys.argv[1:]]
+from srs.__main__ import run
+run()
+"""
+
+
+def test_the_process_starts_with_the_collector_paused_and_runs_the_command_with_it(tmp_path: Path) -> None:
+    """`srs` loads its modules without the cyclic collector's passes; the command runs with the collector on and the
+    start-up's objects frozen out of its passes (srs.__main__, srs.cli._end_startup)."""
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-c", _STARTUP, "--db", str(tmp_path / "g.db"), "--now", NOW, "status", "--json"],
+        capture_output=True, text=True, check=True,
+    )
+    assert json.loads(out.stdout)["due"]["new"] == 10
+    seen = dict(part.split("=") for part in out.stderr.split())
+    assert seen["start-up"] == "0"
+    assert seen["collector"] == "True"
+    assert int(seen["frozen"]) > 10_000  # SQLAlchemy, click and srs's modules: tens of thousands of objects
+
+
 _ENDING = """
 import atexit, os, sys
 
