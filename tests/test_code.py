@@ -11,6 +11,8 @@ SRS = Path(__file__).resolve().parent.parent / "srs"
 # (rich: only when something is drawn, so `--json` commands start without it).
 LAZY = {"numpy", "fsrs", "fsrs_rs_python", "genanki", "matplotlib", "yaml", "markdown_it", "anki", "zstandard",
         "tzlocal", "platformdirs", "rich", "secrets", "string", "csv", "difflib", "hashlib", "tempfile", "json"}
+# ... and one of srs's own: the process pauses the cyclic collector before it loads the command line (srs/__main__.py)
+LAZY_HERE = {("srs/__main__.py", "srs.cli")}
 
 
 def test_every_type_ignore_says_why() -> None:
@@ -39,8 +41,9 @@ def test_function_level_imports_are_only_heavy_or_optional_libraries() -> None:
                 else:
                     continue
                 for name in names:
-                    if name not in LAZY and name.split(".")[0] not in LAZY:
-                        found.append(f"{path.relative_to(SRS.parent)}:{node.lineno} {name}")
+                    where = str(path.relative_to(SRS.parent))
+                    if name not in LAZY and name.split(".")[0] not in LAZY and (where, name) not in LAZY_HERE:
+                        found.append(f"{where}:{node.lineno} {name}")
     assert found == []
 
 
