@@ -282,6 +282,33 @@ def test_the_process_starts_with_the_collector_paused_and_runs_the_command_with_
     assert int(seen["frozen"]) > 10_000  # SQLAlchemy, click and srs's modules: tens of thousands of objects
 
 
+_LOADED = """
+import atexit, sys
+watched = ("anki", "srs.sync", "genanki", "numpy", "rich")
+atexit.register(lambda: sys.stderr.write("loaded: " + " ".join(m for m in watched if m in sys.modules) + "\\n"))
+sys.argv = ["srs", *sys.argv[1:]]
+from srs.__main__ import run
+run()
+"""
+
+
+@pytest.mark.parametrize("args", [["status", "--json"], ["cards", "--json"], ["stats", "--json"], ["deck", "list", "--json"]])
+def test_everyday_commands_never_load_the_anki_library_or_the_sync(tmp_path: Path, args: list[str]) -> None:
+    """The anki library, srs's sync, genanki and rich load only in the commands that need them: `srs status` and the
+    other everyday commands start no slower for them (rich draws only on a terminal; --json draws nothing)."""
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-c", _LOADED, "--db", str(tmp_path / "l.db"), "--now", NOW, *args], capture_output=True, text=True, check=True,
+    )
+    json.loads(out.stdout)
+    loaded = out.stderr.split("loaded:")[1].split()
+    assert not {"anki", "srs.sync", "genanki", "rich"} & set(loaded), loaded
+    if args[0] == "status":
+        assert "numpy" not in loaded  # the start screen needs no arrays
+
+
 _ENDING = """
 import atexit, os, sys
 
