@@ -336,6 +336,18 @@ def run_sync(
     collection = _anki()
     auth = collection.SyncAuth(hkey=who.hkey, endpoint=who.endpoint)
     summary = SyncSummary()
+    # what merging loads on first use loads on a second thread meanwhile: the anki library lets go of Python's lock
+    # while it opens the replica, talks to the server and moves a full sync's bytes
+    loading = Background(_load_merge_modules, "srs-sync-load")
+    try:
+        return _run_sync(session, db_path, now, force, step, who, auth, summary)
+    finally:
+        loading.wait()  # (a module that fails to load fails again, with its error, where the merge needs it)
+
+
+def _run_sync(
+    session: Session, db_path: Path, now: datetime, force: str | None, step: Step, who: Login, auth: Any, summary: SyncSummary,
+) -> SyncSummary:
     col, summary.replica_set_aside = _open_or_set_aside(db_path, now)
     if summary.replica_set_aside is not None:  # what the old replica held is unknown: the next steps are a first sync's
         for key in (LAST_SYNC, WATERMARK, PUSHED_REVIEW, SYNCED_NOTES, SYNCED_PRESETS, SYNCED_DECKS, SENT_TEXTS, LEFT_OUT):
@@ -412,8 +424,6 @@ def _full(col: Any, auth: Any, upload: bool, server_usn: int | None, endpoint: s
 
     watcher = threading.Thread(target=watch, name="srs-sync-progress", daemon=True)
     watcher.start()
-    # a download is merged next: what the merge loads on first use is loaded while the bytes move
-    loading = None if upload else Background(_load_merge_modules, "srs-sync-load")
     try:
         col.full_upload_or_download(auth=auth, server_usn=server_usn, upload=upload)
     except Exception as exc:  # the anki library's errors, named in _explain
@@ -421,13 +431,11 @@ def _full(col: Any, auth: Any, upload: bool, server_usn: int | None, endpoint: s
     finally:
         done.set()
         watcher.join()
-        if loading is not None:
-            loading.wait()  # (a module that fails to load fails again, with its error, where the merge needs it)
         col.reopen(after_full_sync=True)
 
 
-# What merging a downloaded collection loads on first use: the review log's arrays, the FSRS scheduler, the local
-# time zone (about a tenth of a second on this project's benchmark machine).
+# What merging what arrives loads on first use: the review log's arrays, the FSRS scheduler, the local time zone
+# (about a tenth of a second on this project's benchmark machine; most of an incremental pull's own work).
 _MERGE_MODULES = ("numpy", "fsrs.scheduler", "tzlocal")
 
 
