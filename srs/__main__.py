@@ -1,4 +1,4 @@
-"""The `srs` process (`srs ...` and `python -m srs ...`): start-up with the cyclic collector paused, then the command line.
+"""The `srs` process (`srs ...`, `python -m srs ...`): start-up with the cyclic collector paused, then the command line.
 
 Loading the command line and a command's module (SQLAlchemy, click, srs's
 own modules) makes about a hundred thousand objects that live as long as

@@ -348,6 +348,7 @@ def run_sync(
 def _run_sync(
     session: Session, db_path: Path, now: datetime, force: str | None, step: Step, who: Login, auth: Any, summary: SyncSummary,
 ) -> SyncSummary:
+    """run_sync's steps: open the replica, then upload, download and merge, or push, Anki's sync and pull."""
     col, summary.replica_set_aside = _open_or_set_aside(db_path, now)
     if summary.replica_set_aside is not None:  # what the old replica held is unknown: the next steps are a first sync's
         for key in (LAST_SYNC, WATERMARK, PUSHED_REVIEW, SYNCED_NOTES, SYNCED_PRESETS, SYNCED_DECKS, SENT_TEXTS, LEFT_OUT):
