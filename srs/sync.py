@@ -380,14 +380,14 @@ def _run_sync(
                     _touch(col)
                     _sync(col, auth, who.endpoint)
                 if _pull(session, db_path, col, now, summary, step, sent=sent):  # the merged schedules go out now
-                    _touch(col)
-                    _sync(col, auth, who.endpoint)
+                    _send_back(session, db_path, col, auth, who.endpoint, now, summary, step)
         _finish(session, col, now, bool(summary.notes_left_out))
     finally:
         col.close()
     return summary
 
 
+SEND_BACK_ROUNDS = 3  # syncs that send what a pull wrote into the replica, each pulling what arrived with it
 FULL_PULL_CARDS = 2_000  # past this many changed cards a pull reads the replica file whole: faster than an export of many ids
 MEDIA_WAIT_SECONDS = 600  # a media sync that takes longer is left to the next srs sync
 PROGRESS_POLL_SECONDS = 0.1  # how often a full sync's transfer is asked how far it is
@@ -510,9 +510,8 @@ def _download_and_merge(
     _settle_first_decks(session, col, placed, now)
     _push(session, db_path, col, now, summary, step, up_to=held_before)  # the answers just pulled are the replica's own
     step("sending srs's side", 0, 0)
-    _sync(col, auth, auth.endpoint)
+    _send_back(session, db_path, col, auth, auth.endpoint, now, summary, step)
     _sync_media(col, auth, auth.endpoint)
-    set_setting(session, WATERMARK, _watermark(col))
     return col
 
 
@@ -559,19 +558,54 @@ def _watermark(col: Any) -> int:
     ) or 0)
 
 
-def _finish(session: Session, col: Any, now: datetime, left_out: bool) -> None:
-    """Remember what this sync leaves both sides holding; *left_out*: whether its pull left notes out."""
-    set_setting(session, WATERMARK, _watermark(col))
-    set_setting(session, LAST_SYNC, to_ms(now))
-    set_setting(session, PUSHED_REVIEW, session.scalar(select(func.max(Review.id))) or 0)
-    # the notes both sides hold: every note of the replica, but for those a pull left out (srs never held them, and
-    # must not read their absence here as its removal)
+def _server_usn(col: Any) -> int:
+    """The replica's update number: the server's after each sync, which moves it on by one."""
+    return int(col.db.scalar("select usn from col"))
+
+
+def _send_back(
+    session: Session, db_path: Path, col: Any, auth: Any, endpoint: str, now: datetime, summary: SyncSummary, step: Step,
+) -> None:
+    """Anki's sync once more, after a pull: it sends what srs wrote into the replica since the first (merged schedules,
+    srs's side of a first sync).
+
+    Like every Anki sync it also receives: a device that synced after this sync's first one (a phone synced meanwhile)
+    has its changes arrive now, and they are pulled in turn, their own merged schedules sent the same way. The server
+    moves its update number on by one per sync, so a move of one says no other device synced in between. After a few
+    rounds (a device syncing again and again) the rest is left to the next srs sync: everything received has been
+    pulled, and what is still to send waits in the replica.
+    """
+    for _ in range(SEND_BACK_ROUNDS):
+        _record_synced_notes(session, col, bool(summary.notes_left_out))  # (a removal meanwhile reads as one)
+        set_setting(session, WATERMARK, _watermark(col))  # what the replica holds from the server is in srs by now
+        before, sent = _server_usn(col), _Pending.of(col)
+        _touch(col)
+        out = _sync(col, auth, endpoint)
+        if out.required in (out.FULL_SYNC, out.FULL_DOWNLOAD, out.FULL_UPLOAD):
+            return  # the server's collection was replaced meanwhile: the next srs sync takes it whole and merges
+        if _server_usn(col) <= before + 1:  # only this sync moved the server: nothing else arrived
+            return
+        if not _pull(session, db_path, col, now, summary, step, sent=sent):
+            return
+
+
+def _record_synced_notes(session: Session, col: Any, left_out: bool) -> None:
+    """The notes both sides hold: every note of the replica, but for those a pull left out (*left_out*: whether it
+    did; srs never held them, and must not read their absence here as its removal)."""
     guids = col.db.list("select guid from notes")
     if left_out:
         guids = session.connection().exec_driver_sql(
             "SELECT guid FROM notes WHERE guid IN (SELECT value FROM json_each(?))", (json.dumps(guids),)
         ).scalars().all()
     set_setting(session, SYNCED_NOTES, sorted(guids))
+
+
+def _finish(session: Session, col: Any, now: datetime, left_out: bool) -> None:
+    """Remember what this sync leaves both sides holding; *left_out*: whether its pull left notes out."""
+    set_setting(session, WATERMARK, _watermark(col))
+    set_setting(session, LAST_SYNC, to_ms(now))
+    set_setting(session, PUSHED_REVIEW, session.scalar(select(func.max(Review.id))) or 0)
+    _record_synced_notes(session, col, left_out)
     set_setting(session, SYNCED_PRESETS, {p.name: _preset_values(p) for p in session.scalars(select(Preset))})
     theirs = {int(d["id"]) for d in col.decks.all() if not d.get("dyn")}
     set_setting(session, SYNCED_DECKS, sorted(int(i) for i in session.scalars(select(Deck.anki_id)) if int(i) in theirs))

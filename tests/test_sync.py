@@ -1512,3 +1512,72 @@ def test_note_edits_and_removals_on_both_sides_end_with_the_same_notes(world: di
                         kept = [p.read_text() for p in (db.parent / "drafts").glob("sync-conflict-*.md")]  # (texts are unique)
                         assert any(f"\n{sides['srs'][1]}\n" in text for text in kept), guid
         phone.col.close()
+
+
+
+
+def _phone_syncs_during_srs_second_sync(monkeypatch: pytest.MonkeyPatch, phone: Phone, answer: str, remove: str) -> list[str]:
+    """Make the phone answer the card of note *answer*, remove note *remove* and sync just before srs's second Anki sync
+    of its next `srs sync` (the one that sends what srs wrote after its pull); the calls of Anki's sync made."""
+    import srs.sync as sync
+
+    real, calls = sync._sync, []
+
+    def phone_first(col: Any, auth: Any, endpoint: str) -> Any:
+        calls.append(endpoint)
+        if len(calls) == 2:
+            phone.answer(phone.card_of(answer), 3)
+            phone.col.remove_notes([phone.col.db.scalar("select id from notes where guid = ?", remove)])
+            phone.sync()
+        return real(col, auth, endpoint)
+
+    monkeypatch.setattr(sync, "_sync", phone_first)
+    return calls
+
+
+def test_what_the_phone_sends_while_srs_sends_its_merged_schedules_back_reaches_srs(world: dict, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[type-arg]
+    """A card answered on both sides gets its merged schedule sent back by a second Anki sync after the pull. That sync
+    receives too: what the phone sent after srs's first Anki sync arrives with it, and srs takes it in the same sync."""
+    db, now = world["db"], world["now"]
+    with local_timezone(world["zone"]):
+        phone = _synced_phone(world)
+        both, answered, removed = team_guids(db)[:3]
+        phone.answer(phone.card_of(both), 1)
+        phone.sync()
+        _answer_in_srs(db, both, 4, now + timedelta(seconds=20))
+        calls = _phone_syncs_during_srs_second_sync(monkeypatch, phone, answered, removed)
+        result = ok(srs(db, "sync", now=now + timedelta(minutes=1)))
+        assert len(calls) == 2  # the first sync; the merged schedule's, which brought what the phone sent (pulled then)
+        monkeypatch.undo()
+        assert "2 answers" in result.output.split("sent;")[1] and "1 notes removed here" in result.output
+        assert sorted(srs_reviews(db, answered)) == [t for t, _ in phone.revlog(answered)]
+        assert removed not in team_guids(db)
+        ok(srs(db, "sync", now=now + timedelta(minutes=2)))
+        phone.sync()
+        for guid in (both, answered):
+            assert sorted(srs_reviews(db, guid)) == [t for t, _ in phone.revlog(guid)]
+            assert srs_card(db, guid).due is not None
+        assert removed not in team_guids(db) and not phone.col.db.scalar("select count() from notes where guid = ?", removed)
+        phone.col.close()
+
+
+def test_what_the_phone_sends_while_a_first_sync_sends_srs_side_reaches_srs(world: dict, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[type-arg]
+    """A first sync that merges the server's collection sends srs's side back with a second Anki sync; what the phone
+    sent just before it arrives with it and is merged in the same sync."""
+    db, now, tmp = world["db"], world["now"], world["tmp"]
+    with local_timezone(world["zone"]):
+        phone = _synced_phone(world)
+        answered, removed = team_guids(db)[:2]
+        other = tmp / "other.db"  # a second srs, its own collection: its first sync merges with the server's
+        ok(srs(other, "sync", "login", "--endpoint", world["server"], "--user", USER, now=now))
+        calls = _phone_syncs_during_srs_second_sync(monkeypatch, phone, answered, removed)
+        result = ok(srs(other, "sync", now=now + timedelta(minutes=1)))
+        monkeypatch.undo()
+        assert len(calls) >= 2 and "Downloaded the server's collection" in result.output
+        assert sorted(srs_reviews(other, answered)) == [t for t, _ in phone.revlog(answered)]
+        assert removed not in team_guids(other)
+        ok(srs(other, "sync", now=now + timedelta(minutes=2)))
+        phone.sync()
+        assert sorted(srs_reviews(other, answered)) == [t for t, _ in phone.revlog(answered)]
+        assert removed not in team_guids(other) and not phone.col.db.scalar("select count() from notes where guid = ?", removed)
+        phone.col.close()
