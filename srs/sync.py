@@ -1005,11 +1005,11 @@ def _push_answers(session: Session, col: Any, replica: _Replica, up_to: int | No
         .join(Card, Card.id == Review.card_id)
         .join(Note, Note.id == Card.note_id)
         .where(Review.id > pushed)
-        .order_by(Review.reviewed_at)
     )
     if up_to is not None:
         query = query.where(Review.id <= up_to)
-    rows = session.execute(query).all()
+    # sorted here, not in SQL: ordered by time, SQLite walks the whole log by its time index to find the few new ones
+    rows = sorted(session.execute(query).all(), key=lambda row: row[0].reviewed_at)
     if not rows:
         return 0
     cards = replica.card_ids({guid for _, guid, _, _ in rows})
