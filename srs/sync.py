@@ -229,6 +229,26 @@ def _open_replica(db_path: Path) -> Any:
     return collection.Collection(str(replica_path(db_path)))
 
 
+def _held_by_another(path: Path) -> bool:
+    """Whether another process holds the replica locked (the anki library keeps a collection it has open locked):
+    in use, not damaged."""
+    import sqlite3
+
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=0.5)
+    except sqlite3.Error:
+        return False
+    try:
+        conn.execute("select count() from sqlite_master").fetchone()
+    except sqlite3.OperationalError as exc:
+        return "locked" in str(exc) or "busy" in str(exc)
+    except sqlite3.Error:
+        return False
+    finally:
+        conn.close()
+    return False
+
+
 def _open_or_set_aside(db_path: Path, now: datetime) -> tuple[Any, Path | None]:
     """The replica, or, when Anki cannot open it (a damaged file), a new empty one: the damaged file is moved
     aside (its path returned) so that nothing is deleted, and the sync goes on as a first sync."""
@@ -238,6 +258,10 @@ def _open_or_set_aside(db_path: Path, now: datetime) -> tuple[Any, Path | None]:
         return _open_replica(db_path), None
     except DBError:
         path = replica_path(db_path)
+        if _held_by_another(path):
+            raise SyncProblem(
+                f"the sync replica {path} is open in another program (Anki opened on that file?): close it and sync again"
+            ) from None
         aside = path.with_name(f"{path.name}.damaged-{now:%Y%m%d-%H%M%S}")
         number = 1
         while aside.exists():  # one set aside earlier in the same second is kept too
@@ -349,6 +373,9 @@ def _run_sync(
     session: Session, db_path: Path, now: datetime, force: str | None, step: Step, who: Login, auth: Any, summary: SyncSummary,
 ) -> SyncSummary:
     """run_sync's steps: open the replica, then upload, download and merge, or push, Anki's sync and pull."""
+    # srs's write lock before the replica: a second `srs sync` of this collection waits here until this one is done
+    # (the anki library holds the replica locked while it is open, and refuses a second opener)
+    session.connection()
     col, summary.replica_set_aside = _open_or_set_aside(db_path, now)
     if summary.replica_set_aside is not None:  # what the old replica held is unknown: the next steps are a first sync's
         for key in (LAST_SYNC, WATERMARK, PUSHED_REVIEW, SYNCED_NOTES, SYNCED_PRESETS, SYNCED_DECKS, SENT_TEXTS, LEFT_OUT):

@@ -1581,3 +1581,67 @@ def test_what_the_phone_sends_while_a_first_sync_sends_srs_side_reaches_srs(worl
         assert sorted(srs_reviews(other, answered)) == [t for t, _ in phone.revlog(answered)]
         assert removed not in team_guids(other) and not phone.col.db.scalar("select count() from notes where guid = ?", removed)
         phone.col.close()
+
+
+def test_a_second_srs_sync_while_one_runs_waits_for_it_and_sets_nothing_aside(world: dict) -> None:  # type: ignore[type-arg]
+    """Two `srs sync` at once on one collection (two terminals, a scheduled one): the replica is open in the first
+    (Anki holds it locked), so the second waits for the first to finish, then syncs; the replica is never taken for
+    a damaged file and moved aside."""
+    from srs.sync import replica_path
+
+    db, now, tmp = world["db"], world["now"], world["tmp"]
+    with local_timezone(world["zone"]):
+        phone = _synced_phone(world)
+        guid = team_guids(db)[0]
+        phone.answer(phone.card_of(guid), 3)
+        phone.sync()
+        go = tmp / "go"
+        env = {**os.environ, "SRS_SYNC_PASSWORD": PASSWORD, "PYTHONUNBUFFERED": "1", "SRS_PAUSE_IN": "sync", "SRS_PAUSE_UNTIL": str(go)}
+        first = subprocess.Popen(
+            [sys.executable, str(Path(__file__).with_name("pause_in_sync.py")), "--db", str(db), "--now", iso(now + timedelta(minutes=1)), "sync"],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        assert first.stderr is not None
+        assert "PAUSED" in first.stderr.readline()
+        second = subprocess.Popen(
+            [sys.executable, str(Path(__file__).with_name("pause_in_sync.py")), "--db", str(db), "--now", iso(now + timedelta(minutes=1)), "sync"],
+            env={**env, "SRS_PAUSE_IN": "none", "SRS_BUSY_TIMEOUT_MS": "200"}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        assert second.stderr is not None
+        waiting = second.stderr.readline()
+        assert "Waiting for another srs process" in waiting
+        go.touch()
+        out, err = first.communicate(timeout=120)
+        assert first.returncode == 0, err
+        out2, err2 = second.communicate(timeout=120)
+        assert second.returncode == 0, err2
+        assert "damaged" not in out + out2 + err2
+        assert not list(replica_path(db).parent.glob("*.damaged-*"))
+        assert "1 answers" in out.split("sent;")[1] and "0 answers" in out2.split("sent;")[1]
+        assert srs_reviews(db, guid) == [t for t, _ in phone.revlog(guid)]
+        phone.col.close()
+
+
+def test_a_replica_open_in_another_program_is_a_one_line_error_and_is_not_set_aside(world: dict) -> None:  # type: ignore[type-arg]
+    """Anki itself opened on srs's replica holds it locked: `srs sync` says so in one line and changes nothing; once
+    it is closed, the sync runs."""
+    from srs.sync import replica_path
+
+    db, now = world["db"], world["now"]
+    with local_timezone(world["zone"]):
+        ok(srs(db, "sync", now=now))
+        before = _counts(db)
+        holder = subprocess.Popen(  # Anki, another process, with the replica open
+            [sys.executable, "-c", "import sys; from anki.collection import Collection; c = Collection(sys.argv[1]); "
+             "print('open', flush=True); sys.stdin.readline(); c.close()", str(replica_path(db))],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        )
+        assert holder.stdin is not None and holder.stdout is not None
+        try:
+            assert holder.stdout.readline().strip() == "open"
+            one_line_error(srs(db, "sync", now=now + timedelta(minutes=1)), "is open in another program")
+            assert not list(replica_path(db).parent.glob("*.damaged-*"))
+            assert _counts(db) == before
+        finally:
+            holder.communicate("\n", timeout=30)
+        assert "Synced" in ok(srs(db, "sync", now=now + timedelta(minutes=2))).output
