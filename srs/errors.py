@@ -37,5 +37,9 @@ class ExportError(SrsError):
     """A package cannot be written."""
 
 
+class AnswerSentError(SrsError):
+    """An answer a sync has already sent cannot be taken back: Anki's sync has no way to remove a review."""
+
+
 class ImportError_(SrsError):  # noqa: N801 - the builtin name ImportError is taken
     """A file cannot be imported."""

@@ -22,12 +22,18 @@ from sqlalchemy import ColumnElement, and_, func, or_, select
 
 from srs.clock import Clock
 from srs.domain import CardId, CardState, DeckId, NoteKind, Rating, to_ms
-from srs.errors import NotFoundError
+from srs.errors import AnswerSentError, NotFoundError
 from srs.models import Card, Note, Review
 from srs.pitch import get_pitch
 from srs.plan import CONSOLIDATION_DAYS, daily_review_cap, planned_new_today
 from srs.scheduler import Memory, anki_interval, apply_memory, memory_of
-from srs.settings import Schedulers, clock_for, get_setting, interview_day
+from srs.settings import (
+    SYNCED_REVIEW,
+    Schedulers,
+    clock_for,
+    get_setting,
+    interview_day,
+)
 from srs.stories import StoryIndex
 from srs.templates import Linked, Sides, beats, card_sides, pitch_outline
 
@@ -329,6 +335,9 @@ def undo_review(session: Session, review_id: int, now: datetime, before: dict[st
     review = session.get(Review, review_id)
     if review is None:
         raise NotFoundError(f"no review with id {review_id} to undo")
+    if review_id <= int(get_setting(session, SYNCED_REVIEW) or 0):
+        # (srs sync ran since, in another terminal or a scheduled job: the answer is on the server and other devices)
+        raise AnswerSentError("that answer has already gone to the sync server, which cannot take an answer back: it stays")
     card = session.get(Card, review.card_id)
     assert card is not None
     if before is not None:

@@ -39,6 +39,9 @@ class SettingSpec:
     help: str
 
 
+# the highest review id a sync has sent or received (srs.sync sets it; reviewing reads it without loading the sync)
+SYNCED_REVIEW = "sync_pushed_review"
+
 SETTINGS = {
     s.key: s
     for s in (

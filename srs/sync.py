@@ -80,7 +80,13 @@ from srs.edit import remove, remove_deck, remove_deck_plan, rename_deck
 from srs.errors import SrsError
 from srs.files import write_atomically
 from srs.models import Card, Deck, Note, Preset, Review
-from srs.settings import clock_for, delete_setting, get_setting, set_setting
+from srs.settings import (
+    SYNCED_REVIEW,
+    clock_for,
+    delete_setting,
+    get_setting,
+    set_setting,
+)
 from srs.stories import StoryIndex, remove_story
 
 if TYPE_CHECKING:
@@ -89,7 +95,7 @@ if TYPE_CHECKING:
 INSTALL_HINT = "srs sync needs the anki package: pip install 'srs[sync]'"
 WATERMARK = "sync_watermark"  # the highest update sequence number the replica held after the last pull
 LAST_SYNC = "sync_last"  # Unix ms of the last completed sync
-PUSHED_REVIEW = "sync_pushed_review"  # the highest review id pushed
+PUSHED_REVIEW = SYNCED_REVIEW  # the highest review id pushed
 SYNCED_NOTES = "sync_notes"  # guids both sides held after the last sync (to tell a deletion from a note never sent)
 SYNCED_PRESETS = "sync_presets"  # each preset's options as of the last sync (to tell a change made in srs since)
 SYNCED_DECKS = "sync_decks"  # the Anki ids of srs's decks the replica held after the last sync (to tell a removed deck)

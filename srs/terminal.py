@@ -24,6 +24,7 @@ from rich.text import Text
 
 from srs.clock import Clock
 from srs.domain import Rating
+from srs.errors import AnswerSentError
 from srs.lint import LONG_ANSWER_SECONDS, Finding
 from srs.mock import MockAnswer, MockQuestion, MockSummary
 from srs.models import Card
@@ -143,7 +144,11 @@ def run_review(
             console.print(Text("Nothing to undo in this session.", style="yellow"))
             return None
         review_id, rating = answered.pop()
-        card = review.undo(review_id, now())
+        try:
+            card = review.undo(review_id, now())
+        except AnswerSentError as exc:
+            console.print(Text(f"Cannot undo: {exc}.", style="yellow"))
+            return None
         review.checkpoint()
         summary.ratings[rating] -= 1
         summary.answered -= 1
@@ -665,7 +670,11 @@ def run_mock(
             if not recorded:
                 console.print(Text("Nothing to undo yet.", style="yellow"))
                 continue
-            review.undo(recorded.pop(), now())
+            try:
+                review.undo(recorded.pop(), now())
+            except AnswerSentError as exc:
+                console.print(Text(f"Cannot undo: {exc}.", style="yellow"))
+                continue
             review.checkpoint()
             summary.answers.pop()
             number -= 1

@@ -8,13 +8,14 @@ from datetime import timedelta
 from pathlib import Path
 
 from rich.console import Console
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from srs.db import Database
 from srs.decks import ensure_builtin_decks
 from srs.mock import pick_questions
 from srs.models import Review
 from srs.review import Limits, ReviewSession
+from srs.settings import SYNCED_REVIEW, set_setting
 from srs.stories import link_story, save_story
 from srs.story_format import parse_story
 from srs.terminal import run_mock
@@ -105,3 +106,29 @@ def test_u_takes_back_the_last_rating_and_asks_again(db: Database) -> None:
         text = out.getvalue()
         assert "Nothing to undo yet." in text and "Undid the last rating: that question again." in text
         assert text.count("Question 1 of 2") == 3 and "u: undo the last rating" in text
+
+
+def test_a_rating_a_sync_has_sent_is_not_taken_back(db: Database) -> None:
+    """A sync that ran since (another terminal) sent the last rating: u says it stays, and the interview goes on."""
+    with db.session(write=True) as session:
+        ensure_builtin_decks(session, NOW)
+        session.commit()
+        questions = pick_questions(session, NOW, 2, random.Random(1))
+        clock = FakeClock(NOW)
+        keys = iter(" 1Su 4")  # rate Again; a sync sends it; u is refused; then Easy
+
+        def read() -> str:
+            clock.now += timedelta(seconds=5)
+            key = next(keys, "q")
+            if key == "S":  # what `srs sync` leaves behind: every answer so far counted as sent
+                set_setting(session, SYNCED_REVIEW, session.scalar(select(func.max(Review.id))))
+                session.commit()
+                key = next(keys, "q")
+            return key
+
+        out = io.StringIO()
+        summary = run_mock(ReviewSession(session, Limits(10, 100)), questions, Console(file=out, width=120), read, clock)
+        data = summary.as_dict()  # type: ignore[attr-defined]
+        assert [a["rating"] for a in data["answers"]] == [1, 4]
+        assert sorted(r.rating for r in session.scalars(select(Review))) == [1, 4]
+        assert "Cannot undo: that answer has already gone to the sync server" in out.getvalue()

@@ -1645,3 +1645,50 @@ def test_a_replica_open_in_another_program_is_a_one_line_error_and_is_not_set_as
         finally:
             holder.communicate("\n", timeout=30)
         assert "Synced" in ok(srs(db, "sync", now=now + timedelta(minutes=2))).output
+
+
+def test_an_answer_a_sync_sent_meanwhile_cannot_be_undone(world: dict) -> None:  # type: ignore[type-arg]
+    """`srs sync` run during a review session (another terminal, a scheduled job) sends the answers given so far.
+    Undo then cannot take one of those back (Anki's sync has no way to remove an answer from the server and the
+    phone): it says so and changes nothing, and the phone and srs keep one history. An answer given after that sync
+    is undone as before."""
+    import io
+
+    from rich.console import Console
+
+    from srs.review import Limits, ReviewSession
+    from srs.terminal import run_review
+
+    db, now = world["db"], world["now"]
+    with local_timezone(world["zone"]):
+        phone = _synced_phone(world)
+        clock = [now + timedelta(minutes=1)]
+        keys = iter(" 3Su 4uq")  # S: `srs sync` runs before the next key is read
+
+        def read() -> str:
+            clock[0] += timedelta(seconds=5)
+            key = next(keys, "")
+            if key == "S":
+                ok(srs(db, "sync", now=clock[0]))
+                key = next(keys, "")
+            return key
+
+        out = io.StringIO()
+        database = open_database(db)
+        with database.session(write=True) as session:
+            summary = run_review(ReviewSession(session, Limits(10, 100)), Console(file=out, width=200), read, lambda: clock[0])
+        with database.session() as session:
+            kept = session.execute(
+                select(Review.reviewed_at, Note.guid).join(Card, Card.id == Review.card_id).join(Note, Note.id == Card.note_id)
+                .where(Review.reviewed_at > now)
+            ).all()
+        database.close()
+        text = out.getvalue()
+        assert "Cannot undo: that answer has already gone to the sync server" in text and "Undid the last answer." in text
+        assert summary.answered == 1 and summary.undone == 1 and len(kept) == 1  # the synced answer stayed, the later one went
+        ok(srs(db, "sync", now=clock[0] + timedelta(minutes=1)))
+        phone.sync()
+        guid = kept[0][1]
+        assert srs_reviews(db, guid) == [t for t, _ in phone.revlog(guid)]
+        assert int(kept[0][0].timestamp() * 1000) in srs_reviews(db, guid)
+        phone.col.close()
