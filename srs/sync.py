@@ -37,6 +37,7 @@ import json
 import os
 import re
 import shutil
+import sqlite3
 import tempfile
 import threading
 import time
@@ -238,8 +239,6 @@ def _open_replica(db_path: Path) -> Any:
 def _held_by_another(path: Path) -> bool:
     """Whether another process holds the replica locked (the anki library keeps a collection it has open locked):
     in use, not damaged."""
-    import sqlite3
-
     try:
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=0.5)
     except sqlite3.Error:
