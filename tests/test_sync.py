@@ -1692,3 +1692,54 @@ def test_an_answer_a_sync_sent_meanwhile_cannot_be_undone(world: dict) -> None: 
         assert srs_reviews(db, guid) == [t for t, _ in phone.revlog(guid)]
         assert int(kept[0][0].timestamp() * 1000) in srs_reviews(db, guid)
         phone.col.close()
+
+
+def test_a_pull_of_many_changed_cards_reads_the_replica_whole_and_merges_the_same(world: dict, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[type-arg]
+    """Past FULL_PULL_CARDS changed cards a pull reads the replica's file whole instead of an export of the changed
+    cards (the threshold lowered here to 1): answers, edits, new and removed notes arrive as by the export; srs's own
+    answers and schedules since the last sync stand; the phone gets srs's."""
+    import srs.sync as sync
+
+    monkeypatch.setattr(sync, "FULL_PULL_CARDS", 1)
+    whole, read_whole = sync.import_collection, []
+    monkeypatch.setattr(sync, "import_collection", lambda *a, **k: read_whole.append(1) or whole(*a, **k))
+    db, now = world["db"], world["now"]
+    with local_timezone(world["zone"]):
+        phone = _synced_phone(world)
+        guids = team_guids(db)
+        answered, edited, removed, ours = guids[:3], guids[3], guids[4], guids[5]
+        for guid in answered:
+            phone.answer(phone.card_of(guid), 3)
+        note = phone.col.get_note(phone.col.db.scalar("select id from notes where guid = ?", edited))
+        note.fields[0] = "Edited on the phone?"
+        phone.col.update_note(note)
+        basic = phone.col.new_note(phone.col.models.by_name("Basic"))
+        basic["Front"], basic["Back"] = "Phone front", "Phone back"
+        phone.col.add_note(basic, phone.col.decks.id("Phone"))
+        phone.col.remove_notes([phone.col.db.scalar("select id from notes where guid = ?", removed)])
+        phone.sync()
+        later = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=5)
+        _answer_in_srs(db, ours, 4, later)
+        mine = srs_card(db, ours)
+        result = ok(srs(db, "sync", now=later + timedelta(seconds=5)))
+        assert "1 answers and 0 notes sent; 3 answers and 2 notes received; 1 notes removed here" in result.output
+        assert read_whole == [1]
+        for guid in answered:
+            assert srs_reviews(db, guid) == [t for t, _ in phone.revlog(guid)]
+        assert removed not in team_guids(db)
+        fronts = {c["guid"]: c["front"] for c in json.loads(ok(srs(db, "cards", "--json", now=later)).output)}
+        assert fronts[edited] == "Edited on the phone?" and "Phone front" in fronts.values()
+        after = srs_card(db, ours)
+        assert (after.due, after.stability, after.difficulty) == (mine.due, mine.stability, mine.difficulty)
+        phone.sync()
+        assert [t for t, _ in phone.revlog(ours)] == srs_reviews(db, ours)
+        anki = phone.col.get_card(phone.card_of(ours))
+        database = open_database(db)
+        with database.session() as session:
+            from srs.settings import clock_for
+
+            clock = clock_for(session)
+            assert mine.due is not None
+            assert clock.day_of(mine.due) - clock.today(later) == anki.due - phone.col.sched.today
+        database.close()
+        phone.col.close()
