@@ -401,7 +401,9 @@ def _run_sync(
             _sync_media(col, auth, who.endpoint)
             if out.required in (out.FULL_SYNC, out.FULL_DOWNLOAD, out.FULL_UPLOAD):
                 # the server's collection changed shape (a note type edited on a phone, say), or was reset:
-                # take it whole and merge, then send srs's side back on top
+                # take it whole and merge, then send srs's side back on top (what the push above put in the replica
+                # goes with it, and is sent again then: counted once)
+                summary.answers_sent = summary.notes_sent = summary.notes_removed_there = 0
                 col = _download_and_merge(session, db_path, col, auth, now, summary, step, False, out)
             else:
                 since = int(get_setting(session, WATERMARK))
@@ -532,10 +534,20 @@ def _download_and_merge(
         step("downloading the server's collection", 0, 0)
         _full(col, auth, False, out.server_media_usn, auth.endpoint, step, "downloading the server's collection")
     _sync_media(col, auth, auth.endpoint)
+    removed_here: list[int] = []
+    if get_setting(session, LAST_SYNC) and not replace:
+        # a full sync in mid-life (the phone changed a note type, say): what srs did since its last sync still goes
+        # over, as an incremental sync would send it: its note edits (the newer text wins, the other kept as a draft)
+        # and its removals (those notes are not taken back from the server's collection; the push removes them there)
+        summary.notes_sent += _push_note_text(session, db_path, col, -1, now, summary)
+        session.flush()
+        removed_here = list(_Replica(session, col).note_ids(set(session.connection().exec_driver_sql(
+            f"SELECT value FROM ({_SYNCED_GUIDS}) WHERE value NOT IN (SELECT guid FROM notes WHERE NOT orphaned)"
+        ).scalars())).values())
     set_setting(session, WATERMARK, -1)  # everything in the replica is new to srs
     held_before = session.scalar(select(func.max(Review.id))) or 0
     placed = _placements(session)
-    _pull(session, db_path, col, now, summary, step, remove_missing=replace)
+    _pull(session, db_path, col, now, summary, step, remove_missing=replace, removed_here=removed_here)
     summary.direction = "downloaded"
     if replace:
         return col
@@ -976,7 +988,9 @@ def _push_note_text(session: Session, db_path: Path, col: Any, since: int, now: 
             continue
         edited = int(note.modified.timestamp())
         anki_note = col.get_note(nid)
-        theirs_changed = usn > since  # the other side edited it since the last sync too
+        # the other side edited it since the last sync too (after a full download, *since* -1, the update numbers are
+        # the server's whole history: the note's time tells instead)
+        theirs_changed = usn > since if since >= 0 else mod * 1000 > last
         if theirs_changed and mod > edited:  # theirs is newer: the pull brings it; srs's text is kept
             summary.conflicts.append(_keep_draft(db_path, note.guid, dict(note.fields), now))
             continue
@@ -1195,7 +1209,7 @@ class _Pending:
 
 def _pull(
     session: Session, db_path: Path, col: Any, now: datetime, summary: SyncSummary, step: Step, remove_missing: bool = False,
-    sent: _Pending | None = None,
+    sent: _Pending | None = None, removed_here: list[int] | None = None,
 ) -> int:
     """What arrived in the replica into srs; how many cards answered on both sides got their merged schedule written
     back to the replica (to be sent)."""
@@ -1217,7 +1231,7 @@ def _pull(
     _pull_presets(session, col, since)  # first: the answers below replay with the parameters both sides now hold
     left_out = _left_out(session, col)  # (first: what follows looks the replica up through the notes srs takes)
     summary.notes_left_out = {reason: len(ids) for reason, ids in left_out.items() if ids}
-    leave_out = sorted({nid for ids in left_out.values() for nid in ids})
+    leave_out = sorted({nid for ids in left_out.values() for nid in ids} | set(removed_here or ()))
     if since >= 0:
         _keep_texts_edited_unseen(session, db_path, col, since, now, summary)
     synced = from_ms(int(get_setting(session, LAST_SYNC) or 0)) if since >= 0 else None

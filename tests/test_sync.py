@@ -1743,3 +1743,54 @@ def test_a_pull_of_many_changed_cards_reads_the_replica_whole_and_merges_the_sam
             assert clock.day_of(mine.due) - clock.today(later) == anki.due - phone.col.sched.today
         database.close()
         phone.col.close()
+
+
+def test_a_full_sync_the_phone_forces_mid_life_merges_and_keeps_srs_unsynced_work(world: dict) -> None:  # type: ignore[type-arg]
+    """The phone changes a note type (a schema change: Anki's next sync must be a full one) and uploads its whole
+    collection. srs's next sync takes the server's collection whole and merges it as a first sync does: the phone's
+    answers arrive, srs's answers given since its last sync and its edits reach the phone, and a note srs removed since
+    its last sync stays removed."""
+    db, now, tmp = world["db"], world["now"], world["tmp"]
+    with local_timezone(world["zone"]):
+        phone = _synced_phone(world)
+        guids = team_guids(db)
+        theirs, ours, removed, edited, edited_there, both = guids[:6]
+        phone.answer(phone.card_of(theirs), 3)
+        for guid, text in ((edited_there, "Edited on the phone before its full upload?"), (both, "Both edited: the phone first?")):
+            note = phone.col.get_note(phone.col.db.scalar("select id from notes where guid = ?", guid))
+            note.fields[0] = text
+            phone.col.update_note(note)
+        basic = phone.col.models.by_name("Basic")
+        assert basic is not None
+        phone.col.models.add_field(basic, phone.col.models.new_field("Extra"))
+        phone.col.models.update_dict(basic)
+        out = phone.col.sync_collection(phone.auth, False)
+        assert out.required in (out.FULL_SYNC, out.FULL_UPLOAD)
+        phone.col.close_for_full_sync()
+        phone.col.full_upload_or_download(auth=phone.auth, server_usn=out.server_media_usn, upload=True)
+        phone.col.reopen(after_full_sync=True)
+        later = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=5)
+        _answer_in_srs(db, ours, 4, later)
+        removed_id = next(c["id"] for c in json.loads(ok(srs(db, "cards", "--json", now=later)).output) if c["guid"] == removed)
+        ok(srs(db, "card", "rm", str(removed_id), now=later))
+        edited_id = next(c["id"] for c in json.loads(ok(srs(db, "cards", "--json", now=later)).output) if c["guid"] == edited)
+        edit_question(db, tmp / "editor", edited_id, "Edited in srs before the full sync?", later)
+        both_id = next(c["id"] for c in json.loads(ok(srs(db, "cards", "--json", now=later)).output) if c["guid"] == both)
+        edit_question(db, tmp / "editor2", both_id, "Both edited: srs later?", later)
+        result = ok(srs(db, "sync", now=later + timedelta(seconds=5)))
+        assert "1 notes removed here, 0 there" not in result.output and ", 1 there" in result.output
+        assert srs_reviews(db, theirs) == [t for t, _ in phone.revlog(theirs)]
+        assert removed not in team_guids(db)
+        fronts = {c["guid"]: c["front"] for c in json.loads(ok(srs(db, "cards", "--json", now=later)).output)}
+        assert fronts[edited_there] == "Edited on the phone before its full upload?"
+        assert fronts[edited] == "Edited in srs before the full sync?"
+        assert fronts[both] == "Both edited: srs later?"
+        kept = list(db.parent.glob("drafts/sync-conflict-*"))  # only the note edited on both sides has its other text kept
+        assert len(kept) == 1 and "Both edited: the phone first?" in kept[0].read_text() and "edited here and on another" in result.output
+        phone.sync()
+        assert [t for t, _ in phone.revlog(ours)] == srs_reviews(db, ours)
+        assert phone.col.db.scalar("select count() from notes where guid = ?", removed) == 0
+        note = phone.col.get_note(phone.col.db.scalar("select id from notes where guid = ?", edited))
+        assert note.fields[0] == "Edited in srs before the full sync?"
+        assert phone.col.get_note(phone.col.db.scalar("select id from notes where guid = ?", both)).fields[0] == "Both edited: srs later?"
+        phone.col.close()
