@@ -1703,7 +1703,7 @@ def test_a_pull_of_many_changed_cards_reads_the_replica_whole_and_merges_the_sam
     monkeypatch.setattr(sync, "FULL_PULL_CARDS", 1)
     whole, read_whole = sync.import_collection, []
     monkeypatch.setattr(sync, "import_collection", lambda *a, **k: read_whole.append(1) or whole(*a, **k))
-    db, now = world["db"], world["now"]
+    db = world["db"]
     with local_timezone(world["zone"]):
         phone = _synced_phone(world)
         guids = team_guids(db)
@@ -1750,7 +1750,7 @@ def test_a_full_sync_the_phone_forces_mid_life_merges_and_keeps_srs_unsynced_wor
     collection. srs's next sync takes the server's collection whole and merges it as a first sync does: the phone's
     answers arrive, srs's answers given since its last sync and its edits reach the phone, and a note srs removed since
     its last sync stays removed."""
-    db, now, tmp = world["db"], world["now"], world["tmp"]
+    db, tmp = world["db"], world["tmp"]
     with local_timezone(world["zone"]):
         phone = _synced_phone(world)
         guids = team_guids(db)
