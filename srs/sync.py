@@ -989,8 +989,9 @@ def _push_note_text(session: Session, db_path: Path, col: Any, since: int, now: 
         edited = int(note.modified.timestamp())
         anki_note = col.get_note(nid)
         # the other side edited it since the last sync too (after a full download, *since* -1, the update numbers are
-        # the server's whole history: the note's time tells instead)
-        theirs_changed = usn > since if since >= 0 else mod * 1000 > last
+        # the server's whole history: the note's time tells instead; Anki's has whole seconds, so an edit in the
+        # second of the last sync counts as after it: at worst a draft too many, never a text lost)
+        theirs_changed = usn > since if since >= 0 else (mod + 1) * 1000 > last
         if theirs_changed and mod > edited:  # theirs is newer: the pull brings it; srs's text is kept
             summary.conflicts.append(_keep_draft(db_path, note.guid, dict(note.fields), now))
             continue

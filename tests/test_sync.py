@@ -1794,3 +1794,4 @@ def test_a_full_sync_the_phone_forces_mid_life_merges_and_keeps_srs_unsynced_wor
         assert note.fields[0] == "Edited in srs before the full sync?"
         assert phone.col.get_note(phone.col.db.scalar("select id from notes where guid = ?", both)).fields[0] == "Both edited: srs later?"
         phone.col.close()
+
