@@ -73,7 +73,7 @@ from srs.anki.import_ import (
     preset_for,
 )
 from srs.anki.notetypes import NOTE_TYPES
-from srs.anki.schedule import day_zero
+from srs.anki.schedule import QUEUE_SUSPENDED, day_zero
 from srs.bulk import Background, collector_paused
 from srs.decks import clean_deck_name, get_or_create_deck
 from srs.domain import AnkiDeckId, CardId, DeckId, NoteId, NoteKind, from_ms, to_ms
@@ -393,7 +393,7 @@ def _run_sync(
         elif force == "download" or fresh:
             col = _download_and_merge(session, db_path, col, auth, now, summary, step, force == "download")
         else:
-            _push(session, db_path, col, now, summary, step)
+            intents = _push(session, db_path, col, now, summary, step)
             sent = _Pending.of(col)
             step("syncing with the server", 0, 0)
             out = _sync(col, auth, who.endpoint)
@@ -413,7 +413,8 @@ def _run_sync(
                 if _push_deck_removals(session, col) or texts:
                     _touch(col)
                     _sync(col, auth, who.endpoint)
-                if _pull(session, db_path, col, now, summary, step, sent=sent):  # the merged schedules go out now
+                merged = _pull(session, db_path, col, now, summary, step, sent=sent)
+                if merged + _keep_intents(session, col, intents, now):  # the merged schedules and srs's moves go out now
                     _send_back(session, db_path, col, auth, who.endpoint, now, summary, step)
         _finish(session, col, now, bool(summary.notes_left_out))
     finally:
@@ -690,8 +691,9 @@ class _Replica:
 
 def _push(
     session: Session, db_path: Path, col: Any, now: datetime, summary: SyncSummary, step: Step, up_to: int | None = None,
-) -> None:
-    """srs's changes since the last sync into the replica; *up_to* leaves out reviews past that id (they came from it)."""
+) -> _Intents:
+    """srs's changes since the last sync into the replica; *up_to* leaves out reviews past that id (they came from it).
+    The cards srs moved or (un)suspended, for _keep_intents."""
     step("sending srs's changes to the replica", 0, 0)
     replica = _Replica(session, col)
     session.flush()
@@ -714,9 +716,10 @@ def _push(
     summary.answers_sent += _push_answers(session, col, replica, up_to)
     decks = _ReplicaDecks(session, col)
     decks.push_names()
-    _push_card_rows(session, col, replica, decks, now)
+    intents = _push_card_rows(session, col, replica, decks, now)
     _push_presets(session, col)
     _touch(col)
+    return intents
 
 
 def _preset_values(preset: Preset) -> list[Any]:
@@ -1092,13 +1095,70 @@ def _push_answers(session: Session, col: Any, replica: _Replica, up_to: int | No
     return sum(1 for row in out if row[2] > 0)
 
 
-def _push_card_rows(session: Session, col: Any, replica: _Replica, decks: _ReplicaDecks, now: datetime) -> None:
-    """Cards srs changed since the last sync get srs's schedule, memory and deck in the replica."""
+def _push_card_rows(session: Session, col: Any, replica: _Replica, decks: _ReplicaDecks, now: datetime) -> _Intents:
+    """Cards srs changed since the last sync get srs's schedule, memory and deck in the replica; those it moved or
+    (un)suspended are noted."""
+    intents = _Intents()
     last = int(get_setting(session, LAST_SYNC) or 0)
     if not last:
-        return
+        return intents
     rows, notes = select_cards(session, None, None, modified_after=last)
-    _write_card_rows(session, col, rows, notes, replica, decks, now, memory_too=False)
+    _write_card_rows(session, col, rows, notes, replica, decks, now, memory_too=False, intents=intents)
+    return intents
+
+
+@dataclass
+class _Intents:
+    """What srs did to cards since the last sync that is not an answer: moved one to another deck, (un)suspended one;
+    with what both sides held before (the replica's row before srs's push), by the replica's card id.
+
+    Anki's sync keeps one side's whole card row where both changed a card: a phone that answered a card after srs
+    moved it wins the row, and with it the old deck. srs puts its change back on top (_keep_intents): the answer
+    and the move both stand, as the answers of both sides do.
+    """
+
+    homes: dict[int, tuple[int, int, DeckId]] = field(default_factory=dict)  # home deck before, srs's; srs's deck
+    suspended: dict[int, tuple[bool, bool]] = field(default_factory=dict)  # before, srs's
+    cards: dict[int, CardId] = field(default_factory=dict)  # the replica's card id -> srs's
+
+
+def _keep_intents(session: Session, col: Any, intents: _Intents, now: datetime) -> int:
+    """After a pull: a card srs moved or (un)suspended whose deck or suspension the replica still has as both sides
+    held it before (the other side changed only the rest of the card row, and its row won the server) gets srs's
+    deck or suspension back, in srs and in the replica, marked to be sent with a time newer than that row. How many."""
+    kept = 0
+    for cid, card_id in intents.cards.items():
+        row = col.db.first("select type, queue, due, did, odid from cards where id = ?", cid)
+        card = session.get(Card, card_id)
+        if row is None or card is None:  # removed on one side meanwhile
+            continue
+        kind, queue, due, did, odid = row
+        changed = False
+        if cid in intents.homes:
+            before, ours, deck_id = intents.homes[cid]
+            if (odid or did) == before != ours and session.get(Deck, deck_id) is not None:
+                did, odid = (did, ours) if odid else (ours, 0)  # a card in a filtered deck there keeps it
+                card.deck_id, changed = deck_id, True
+        if cid in intents.suspended:
+            was, ours_suspended = intents.suspended[cid]
+            if (queue == QUEUE_SUSPENDED) == was != ours_suspended:
+                queue = QUEUE_SUSPENDED if ours_suspended else _queue_of_type(kind, due)
+                card.suspended, changed = ours_suspended, True
+        if changed:
+            card.modified = now
+            col.db.execute("update cards set did = ?, odid = ?, queue = ?, mod = ?, usn = -1 where id = ?",
+                           did, odid, queue, int(time.time()), cid)  # Anki's wall clock: newer than the row it won
+            kept += 1
+    session.flush()
+    return kept
+
+
+def _queue_of_type(kind: int, due: int) -> int:
+    """The queue an unsuspended card goes back to, by its type (rslib card/mod.rs, restore_queue_from_type): new 0,
+    review 2; (re)learning 1 while its due is a time, 3 (day learning) while it is a day number."""
+    if kind in (1, 3):
+        return 1 if due > 1_000_000_000 else 3
+    return 2 if kind == 2 else 0
 
 
 def _push_merged(session: Session, col: Any, card_ids: set[CardId], now: datetime) -> int:
@@ -1114,9 +1174,10 @@ def _push_merged(session: Session, col: Any, card_ids: set[CardId], now: datetim
 
 def _write_card_rows(
     session: Session, col: Any, rows: list[CardRow], notes: dict[int, NoteRow], replica: _Replica, decks: _ReplicaDecks,
-    now: datetime, memory_too: bool,
+    now: datetime, memory_too: bool, intents: _Intents | None = None,
 ) -> int:
-    """srs's cards *rows* into their replica rows where these differ (in the memory too, with *memory_too*): how many."""
+    """srs's cards *rows* into their replica rows where these differ (in the memory too, with *memory_too*): how many.
+    With *intents*, the cards whose deck or suspension changes are noted there."""
     if not rows:
         return 0
     clock = clock_for(session)
@@ -1144,6 +1205,13 @@ def _write_card_rows(
             did, odid = (current[9], home) if current[10] else (home, 0)
         if tuple(current[:compared]) == tuple(values[:compared]) and (current[9], current[10]) == (did, odid):
             continue
+        if intents is not None:
+            if (current[10] or current[9]) != (odid or did):
+                intents.homes[cid] = (current[10] or current[9], odid or did, row.deck_id)
+                intents.cards[cid] = row.id
+            if (current[1] == QUEUE_SUSPENDED) != (values[1] == QUEUE_SUSPENDED):
+                intents.suspended[cid] = (current[1] == QUEUE_SUSPENDED, values[1] == QUEUE_SUSPENDED)
+                intents.cards[cid] = row.id
         # the row carries the time srs changed the card, not the sync's: where the phone changed it too, Anki's sync
         # keeps the newer change (rslib sync/collection/chunks.rs: a pending row gives way to a newer mtime)
         mod = row.modified // 1000 if row.modified else int(now.timestamp())

@@ -1795,3 +1795,31 @@ def test_a_full_sync_the_phone_forces_mid_life_merges_and_keeps_srs_unsynced_wor
         assert phone.col.get_note(phone.col.db.scalar("select id from notes where guid = ?", both)).fields[0] == "Both edited: srs later?"
         phone.col.close()
 
+
+def test_a_card_srs_moved_or_suspended_keeps_that_when_the_phone_answers_it_before_syncing(world: dict) -> None:  # type: ignore[type-arg]
+    """Anki's sync keeps one side's whole card row where both changed a card: the phone's answer, newer, would win the
+    row and with it the old deck and suspension. srs keeps its move and its suspension on top of the phone's answer,
+    on both sides; the phone's answer is kept too."""
+    db, now = world["db"], world["now"]
+    with local_timezone(world["zone"]):
+        phone = _synced_phone(world)
+        moved, suspended = team_guids(db)[2:4]
+        ok(srs(db, "card", "move", str(srs_card(db, moved).id), "--to", "Desk", "--yes", now=now + timedelta(seconds=1)))
+        ok(srs(db, "card", "suspend", str(srs_card(db, suspended).id), now=now + timedelta(seconds=1)))
+        _wait_until(now + timedelta(seconds=3))
+        for guid in (moved, suspended):  # later, by both clocks
+            phone.answer(phone.card_of(guid), 3)
+        phone.sync()
+        later = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=2)
+        ok(srs(db, "sync", now=later))
+        assert srs_deck_name_of(db, moved) == "Desk" and srs_card(db, suspended).suspended
+        phone.sync()
+        assert phone.col.decks.name(phone.col.get_card(phone.card_of(moved)).did) == "Desk"
+        assert phone.col.get_card(phone.card_of(suspended)).queue == -1
+        for guid in (moved, suspended):
+            assert srs_reviews(db, guid) == [t for t, _ in phone.revlog(guid)] and len(phone.revlog(guid)) >= 3
+            anki = phone.col.get_card(phone.card_of(guid))
+            assert anki.reps == srs_card(db, guid).reps
+        ok(srs(db, "sync", now=later + timedelta(seconds=5)))  # settled: nothing goes back and forth
+        assert srs_deck_name_of(db, moved) == "Desk" and srs_card(db, suspended).suspended
+        phone.col.close()
