@@ -1823,3 +1823,31 @@ def test_a_card_srs_moved_or_suspended_keeps_that_when_the_phone_answers_it_befo
         ok(srs(db, "sync", now=later + timedelta(seconds=5)))  # settled: nothing goes back and forth
         assert srs_deck_name_of(db, moved) == "Desk" and srs_card(db, suspended).suspended
         phone.col.close()
+
+
+def test_a_card_the_phone_moved_and_srs_answered_keeps_the_move_and_the_answer(world: dict) -> None:  # type: ignore[type-arg]
+    """The phone moves a card and syncs; srs answers it before syncing. srs's row, with the answer, would be the newer
+    and win the server's card-row conflict, putting the card back in its old deck; srs sends it with the time of the
+    last sync instead, so the phone's move wins the row, and srs's answer and schedule come back on top of it."""
+    db, now = world["db"], world["now"]
+    with local_timezone(world["zone"]):
+        phone = _synced_phone(world)
+        guid, untouched = team_guids(db)[2:4]
+        phone.col.set_deck([phone.card_of(guid)], phone.col.decks.id("Commute"))
+        phone.sync()
+        later = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=2)
+        for g in (guid, untouched):
+            _answer_in_srs(db, g, 3, later)
+        mine, other = srs_card(db, guid), srs_card(db, untouched)
+        ok(srs(db, "sync", now=later + timedelta(seconds=5)))
+        assert srs_deck_name_of(db, guid) == "Commute"
+        phone.sync()
+        for g, held in ((guid, mine), (untouched, other)):  # srs's answer and schedule on both sides
+            card, anki = srs_card(db, g), phone.col.get_card(phone.card_of(g))
+            assert (card.due, card.stability, card.reps) == (held.due, held.stability, held.reps)
+            assert anki.reps == held.reps and anki.memory_state is not None
+            assert anki.memory_state.stability == pytest.approx(held.stability, rel=0.01)
+            assert srs_reviews(db, g) == [t for t, _ in phone.revlog(g)]
+        assert phone.col.decks.name(phone.col.get_card(phone.card_of(guid)).did) == "Commute"
+        assert phone.col.decks.name(phone.col.get_card(phone.card_of(untouched)).did) == "Team guide"
+        phone.col.close()
