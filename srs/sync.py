@@ -1195,7 +1195,7 @@ def _write_card_rows(
         if cid is None:
             continue
         values = _card_row(row, clock, first_day, presets[deck_preset[row.deck_id]], True, today)
-        current = col.db.first("select type, queue, due, ivl, factor, reps, lapses, left, data, did, odid, mod from cards where id = ?", cid)
+        current = col.db.first("select type, queue, due, ivl, factor, reps, lapses, left, data, did, odid from cards where id = ?", cid)
         if current is None:
             continue
         home = decks.replica_id(row.deck_id)  # a card in a filtered deck on the phone has its home deck in odid
@@ -1215,12 +1215,6 @@ def _write_card_rows(
             if (current[1] == QUEUE_SUSPENDED) != (values[1] == QUEUE_SUSPENDED):
                 intents.suspended[cid] = (current[1] == QUEUE_SUSPENDED, values[1] == QUEUE_SUSPENDED)
                 intents.cards[cid] = row.id
-            if cid not in intents.cards:
-                # srs only answered the card (or rescheduled it): its row keeps the time of the last sync, so that
-                # whatever the other side changed since (moved it, say) wins the row on the server (a pending row
-                # with the server's own time is taken: checked with anki's server), and srs's answers come back on
-                # top through the merge (the other side's row predates them: the replay is sent back)
-                mod = int(current[11])
         col.db.execute(
             "update cards set type=?, queue=?, due=?, ivl=?, factor=?, reps=?, lapses=?, left=?, data=?, did=?, odid=?, mod=?, usn=-1 "
             "where id=?",

@@ -1825,29 +1825,75 @@ def test_a_card_srs_moved_or_suspended_keeps_that_when_the_phone_answers_it_befo
         phone.col.close()
 
 
-def test_a_card_the_phone_moved_and_srs_answered_keeps_the_move_and_the_answer(world: dict) -> None:  # type: ignore[type-arg]
-    """The phone moves a card and syncs; srs answers it before syncing. srs's row, with the answer, would be the newer
-    and win the server's card-row conflict, putting the card back in its old deck; srs sends it with the time of the
-    last sync instead, so the phone's move wins the row, and srs's answer and schedule come back on top of it."""
-    db, now = world["db"], world["now"]
+# answers, moves and suspensions on both sides: (what, card 0-5, button or deck); timing steps as in _ANSWERS
+_CARD_OPS = st.one_of(
+    st.tuples(st.sampled_from(["srs answer", "phone answer"]), st.integers(0, 5), st.sampled_from(["1", "3", "4"])),
+    st.tuples(st.sampled_from(["srs move", "phone move"]), st.integers(0, 5), st.sampled_from(["Team guide", "Desk", "Commute"])),
+    st.tuples(st.sampled_from(["srs suspend", "phone suspend"]), st.integers(0, 5), st.just("")),
+    st.tuples(st.sampled_from(["pause", "srs sync", "phone sync"]), st.just(0), st.just("")),
+)
+
+
+@settings(max_examples=int(os.environ.get("SRS_SYNC_EXAMPLES", "4")), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(rounds=st.lists(st.lists(_CARD_OPS, min_size=1, max_size=5), min_size=1, max_size=2))
+@example(rounds=[[("srs move", 0, "Desk"), ("srs suspend", 1, ""), ("pause", 0, ""), ("phone answer", 0, "3"), ("phone answer", 1, "1")]])
+@example(rounds=[[("phone answer", 0, "3"), ("phone sync", 0, ""), ("srs move", 0, "Desk")]])  # the answer, then srs's move
+@example(rounds=[[("phone answer", 0, "3")], [("phone suspend", 5, ""), ("srs answer", 5, "1")]])  # in the second of the last row
+def test_answers_moves_and_suspensions_on_both_sides_end_with_one_card_everywhere(world: dict, rounds: list) -> None:  # type: ignore[type-arg]
+    """Whatever the two sides do to the same cards between syncs — answer, move to another deck, suspend or unsuspend
+    — after each side has synced twice both hold every answer, and each card is in the same deck, equally suspended,
+    in the same state with the same due day and memory (within 1%) on both."""
+    from srs.domain import CardState
+    from srs.settings import clock_for
+
     with local_timezone(world["zone"]):
-        phone = _synced_phone(world)
-        guid, untouched = team_guids(db)[2:4]
-        phone.col.set_deck([phone.card_of(guid)], phone.col.decks.id("Commute"))
+        db, phone, at = _fresh_pair(world)
+        guids = team_guids(db)
+        for guid, deck in ((guids[8], "Desk"), (guids[9], "Commute")):  # every deck on both sides from the start
+            ok(srs(db, "card", "move", str(srs_card(db, guid).id), "--to", deck, "--yes", now=at()))
+        ok(srs(db, "sync", now=at()))
         phone.sync()
-        later = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=2)
-        for g in (guid, untouched):
-            _answer_in_srs(db, g, 3, later)
-        mine, other = srs_card(db, guid), srs_card(db, untouched)
-        ok(srs(db, "sync", now=later + timedelta(seconds=5)))
-        assert srs_deck_name_of(db, guid) == "Commute"
-        phone.sync()
-        for g, held in ((guid, mine), (untouched, other)):  # srs's answer and schedule on both sides
-            card, anki = srs_card(db, g), phone.col.get_card(phone.card_of(g))
-            assert (card.due, card.stability, card.reps) == (held.due, held.stability, held.reps)
-            assert anki.reps == held.reps and anki.memory_state is not None
-            assert anki.memory_state.stability == pytest.approx(held.stability, rel=0.01)
-            assert srs_reviews(db, g) == [t for t, _ in phone.revlog(g)]
-        assert phone.col.decks.name(phone.col.get_card(phone.card_of(guid)).did) == "Commute"
-        assert phone.col.decks.name(phone.col.get_card(phone.card_of(untouched)).did) == "Team guide"
+        for ops in rounds:
+            for kind, index, value in ops:
+                guid = guids[index]
+                if _timing_step(kind, db, phone, at):
+                    continue
+                if kind == "srs answer" and not srs_card(db, guid).suspended:
+                    _answer_in_srs(db, guid, int(value), at())
+                elif kind == "phone answer" and phone.col.get_card(phone.card_of(guid)).queue != -1:
+                    phone.answer(phone.card_of(guid), int(value))
+                elif kind == "srs move":
+                    ok(srs(db, "card", "move", str(srs_card(db, guid).id), "--to", value, "--yes", now=at()))
+                elif kind == "phone move":
+                    phone.col.set_deck([phone.card_of(guid)], phone.col.decks.id(value))
+                elif kind == "srs suspend":
+                    verb = "unsuspend" if srs_card(db, guid).suspended else "suspend"
+                    ok(srs(db, "card", verb, str(srs_card(db, guid).id), now=at()))
+                elif kind == "phone suspend":
+                    cid = phone.card_of(guid)
+                    if phone.col.get_card(cid).queue == -1:
+                        phone.col.sched.unsuspend_cards([cid])
+                    else:
+                        phone.col.sched.suspend_cards([cid])
+            time.sleep(1.05)  # Anki settles a change made on both sides within one second by its own rule, not by time
+            for _ in range(2):
+                ok(srs(db, "sync", now=at()))
+                phone.sync()
+            now = at()
+            database = open_database(db)
+            with database.session() as session:
+                clock = clock_for(session)
+                today = clock.today(now)
+            database.close()
+            for guid in guids[:6]:
+                assert srs_reviews(db, guid) == [t for t, _ in phone.revlog(guid)], guid
+                ours, theirs = srs_card(db, guid), phone.col.get_card(phone.card_of(guid))
+                assert srs_deck_name_of(db, guid) == phone.col.decks.name(theirs.odid or theirs.did), guid
+                assert ours.suspended == (theirs.queue == -1), guid
+                assert (ours.state == CardState.REVIEW) == (theirs.type == 2), guid
+                if theirs.type == 2:
+                    assert ours.due is not None and clock.day_of(ours.due) - today == theirs.due - phone.col.sched.today, guid
+                if theirs.memory_state is not None:
+                    assert ours.stability == pytest.approx(theirs.memory_state.stability, rel=0.01), guid
+                    assert ours.difficulty == pytest.approx(theirs.memory_state.difficulty, rel=0.01), guid
         phone.col.close()
