@@ -185,6 +185,18 @@ def srs_card(db: Path, guid: str) -> Card:
     return card
 
 
+def srs_days_until(db: Path, due: datetime, at: datetime) -> int:
+    """How many of srs's days (its time zone and rollover) from *at* to *due*: Anki's due minus its today."""
+    from srs.settings import clock_for
+
+    database = open_database(db)
+    with database.session() as session:
+        clock = clock_for(session)
+        days = clock.day_of(due) - clock.today(at)
+    database.close()
+    return days
+
+
 def srs_deck_names(db: Path) -> set[str]:
     database = open_database(db)
     with database.session() as session:
@@ -248,14 +260,7 @@ def test_upload_then_answers_travel_both_ways(world: dict) -> None:  # type: ign
             assert card.stability == pytest.approx(state.stability, rel=0.01)
             assert card.difficulty == pytest.approx(state.difficulty, rel=0.01)
             anki = phone.col.get_card(phone.card_of(guid))
-            database = open_database(db)
-            with database.session() as session:
-                from srs.settings import clock_for
-
-                clock = clock_for(session)
-                assert card.due is not None
-                assert clock.day_of(card.due) - clock.today(later) == anki.due - phone.col.sched.today
-            database.close()
+            assert card.due is not None and srs_days_until(db, card.due, later) == anki.due - phone.col.sched.today
 
         # srs answers another card; the phone gets that answer and srs's due day
         counts = {g: len(srs_reviews(db, g)) for g in guids}
@@ -1734,14 +1739,7 @@ def test_a_pull_of_many_changed_cards_reads_the_replica_whole_and_merges_the_sam
         phone.sync()
         assert [t for t, _ in phone.revlog(ours)] == srs_reviews(db, ours)
         anki = phone.col.get_card(phone.card_of(ours))
-        database = open_database(db)
-        with database.session() as session:
-            from srs.settings import clock_for
-
-            clock = clock_for(session)
-            assert mine.due is not None
-            assert clock.day_of(mine.due) - clock.today(later) == anki.due - phone.col.sched.today
-        database.close()
+        assert mine.due is not None and srs_days_until(db, mine.due, later) == anki.due - phone.col.sched.today
         phone.col.close()
 
 
