@@ -541,10 +541,7 @@ def _download_and_merge(
         # over, as an incremental sync would send it: its note edits (the newer text wins, the other kept as a draft)
         # and its removals (those notes are not taken back from the server's collection; the push removes them there)
         summary.notes_sent += _push_note_text(session, db_path, col, -1, now, summary)
-        session.flush()
-        removed_here = list(_Replica(session, col).note_ids(set(session.connection().exec_driver_sql(
-            f"SELECT value FROM ({_SYNCED_GUIDS}) WHERE value NOT IN (SELECT guid FROM notes WHERE NOT orphaned)"
-        ).scalars())).values())
+        removed_here = list(_Replica(session, col).note_ids(_removed_since_last_sync(session)).values())
     set_setting(session, WATERMARK, -1)  # everything in the replica is new to srs
     held_before = session.scalar(select(func.max(Review.id))) or 0
     placed = _placements(session)
@@ -698,12 +695,8 @@ def _push(
     replica = _Replica(session, col)
     session.flush()
     conn = session.connection()
-    # the guids compared in SQL (a sync reads what changed: no Python object per note of the collection)
-    removed = set(conn.exec_driver_sql(
-        f"SELECT value FROM ({_SYNCED_GUIDS}) WHERE value NOT IN (SELECT guid FROM notes WHERE NOT orphaned)"
-    ).scalars())
     # removed in srs since the last sync: Anki's removal, so the deletion travels
-    gone = list(replica.note_ids(removed).values())
+    gone = list(replica.note_ids(_removed_since_last_sync(session)).values())
     if gone:
         col.remove_notes(gone)
         summary.notes_removed_there += len(gone)
@@ -720,6 +713,15 @@ def _push(
     _push_presets(session, col)
     _touch(col)
     return intents
+
+
+def _removed_since_last_sync(session: Session) -> set[str]:
+    """The guids of notes both sides held after the last sync that srs no longer holds (compared in SQL: a sync reads
+    what changed, with no Python object per note of the collection)."""
+    session.flush()
+    return set(session.connection().exec_driver_sql(
+        f"SELECT value FROM ({_SYNCED_GUIDS}) WHERE value NOT IN (SELECT guid FROM notes WHERE NOT orphaned)"
+    ).scalars())
 
 
 def _preset_values(preset: Preset) -> list[Any]:

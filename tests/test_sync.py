@@ -29,6 +29,7 @@ from sqlalchemy import func, select
 
 from srs.anki.formats import MAX_FIELD_BYTES
 from srs.cli import cli
+from srs.clock import Clock
 from srs.db import open_database
 from srs.models import Card, Deck, Note, RemovedReview, Review
 from srs.sync import _keep_draft
@@ -1291,6 +1292,20 @@ def _timing_step(kind: str, db: Path, phone: Phone, at: _SrsClock) -> bool:
     return True
 
 
+def _both_synced_twice(db: Path, phone: Phone, at: _SrsClock) -> tuple[Clock, int]:
+    """Each side syncs twice, srs first; srs's clock and its today after that."""
+    from srs.settings import clock_for
+
+    for _ in range(2):
+        ok(srs(db, "sync", now=at()))
+        phone.sync()
+    database = open_database(db)
+    with database.session() as session:
+        clock = clock_for(session)
+    database.close()
+    return clock, clock.today(at())
+
+
 def _fresh_pair(world: dict) -> tuple[Path, Phone, _SrsClock]:  # type: ignore[type-arg]
     """For one example of a property test: a copy of the world's srs that has replaced the server's collection with its
     own, a new phone that has downloaded it, and srs's clock."""
@@ -1398,7 +1413,6 @@ def test_answers_on_both_sides_end_as_one_history_and_one_schedule(world: dict, 
     both hold every answer (the same times), and each card has the same state and due day on both, its memory within
     1%. (srs's clock runs ahead of the phone's: a pause lets the phone's next answers be the later ones.)"""
     from srs.domain import CardState
-    from srs.settings import clock_for
 
     with local_timezone(world["zone"]):
         db, phone, at = _fresh_pair(world)
@@ -1409,15 +1423,7 @@ def test_answers_on_both_sides_end_as_one_history_and_one_schedule(world: dict, 
                     _answer_in_srs(db, guids[index], rating, at())
                 elif not _timing_step(side, db, phone, at):
                     phone.answer(phone.card_of(guids[index]), rating)
-            for _ in range(2):
-                ok(srs(db, "sync", now=at()))
-                phone.sync()
-            now = at()
-            database = open_database(db)
-            with database.session() as session:
-                clock = clock_for(session)
-                today = clock.today(now)
-            database.close()
+            clock, today = _both_synced_twice(db, phone, at)
             for guid in guids:
                 assert srs_reviews(db, guid) == [t for t, _ in phone.revlog(guid)], guid
                 ours, theirs = srs_card(db, guid), phone.col.get_card(phone.card_of(guid))
@@ -1842,7 +1848,6 @@ def test_answers_moves_and_suspensions_on_both_sides_end_with_one_card_everywher
     — after each side has synced twice both hold every answer, and each card is in the same deck, equally suspended,
     in the same state with the same due day and memory (within 1%) on both."""
     from srs.domain import CardState
-    from srs.settings import clock_for
 
     with local_timezone(world["zone"]):
         db, phone, at = _fresh_pair(world)
@@ -1874,15 +1879,7 @@ def test_answers_moves_and_suspensions_on_both_sides_end_with_one_card_everywher
                     else:
                         phone.col.sched.suspend_cards([cid])
             time.sleep(1.05)  # Anki settles a change made on both sides within one second by its own rule, not by time
-            for _ in range(2):
-                ok(srs(db, "sync", now=at()))
-                phone.sync()
-            now = at()
-            database = open_database(db)
-            with database.session() as session:
-                clock = clock_for(session)
-                today = clock.today(now)
-            database.close()
+            clock, today = _both_synced_twice(db, phone, at)
             for guid in guids[:6]:
                 assert srs_reviews(db, guid) == [t for t, _ in phone.revlog(guid)], guid
                 ours, theirs = srs_card(db, guid), phone.col.get_card(phone.card_of(guid))
