@@ -8,14 +8,17 @@ srs keeps a *replica*: an Anki collection beside its database
    replica: new notes (through Anki's importer, with their cards, schedule
    and answers), edited note text (with the time of the edit, so Anki's
    newer-wins rule compares edit times), answers the replica lacks (revlog
-   rows marked for sending), card rows srs scheduled, and notes removed in
-   srs (Anki's removal, so the deletion travels);
+   rows marked for sending), and notes removed in srs (Anki's removal, so
+   the deletion travels); the rows of cards srs changed wait for step 4;
 2. **Anki's sync** — ``Collection.sync_collection`` with the server;
 3. **pull** — what arrived (every row whose update sequence number is past
    the last sync's) is exported by Anki and merged by srs's importer: answers
    are a union keyed by their time, every touched card is replayed, a card
    nobody answered in srs keeps the schedule the other device gave it; notes
-   removed on the other side are removed in srs, keeping their answers.
+   removed on the other side are removed in srs, keeping their answers;
+4. **send back** — the cards srs changed take, for deck and suspension,
+   the side that changed it (the newer where both did), and go into the
+   replica with the merged schedules; a second Anki sync sends them.
 
 The first sync uploads srs's collection when the server is empty; when the
 server holds a collection it downloads it into the replica, merges it into
@@ -393,8 +396,8 @@ def _run_sync(
         elif force == "download" or fresh:
             col = _download_and_merge(session, db_path, col, auth, now, summary, step, force == "download")
         else:
-            intents = _push(session, db_path, col, now, summary, step)
-            sent = _Pending.of(col)
+            held = _push(session, db_path, col, now, summary, step)
+            sent = _Pending.of(col, held)
             step("syncing with the server", 0, 0)
             out = _sync(col, auth, who.endpoint)
             step("syncing media", 0, 0)
@@ -413,8 +416,9 @@ def _run_sync(
                 if _push_deck_removals(session, col) or texts:
                     _touch(col)
                     _sync(col, auth, who.endpoint)
+                held.arrived(col)
                 merged = _pull(session, db_path, col, now, summary, step, sent=sent)
-                if merged + _keep_intents(session, col, intents, now):  # the merged schedules and srs's moves go out now
+                if merged + _settle_held(session, col, held, now):  # the merged schedules and srs's changed cards go out now
                     _send_back(session, db_path, col, auth, who.endpoint, now, summary, step)
         _finish(session, col, now, bool(summary.notes_left_out))
     finally:
@@ -550,7 +554,8 @@ def _download_and_merge(
     if replace:
         return col
     _settle_first_decks(session, col, placed, now)
-    _push(session, db_path, col, now, summary, step, up_to=held_before)  # the answers just pulled are the replica's own
+    held = _push(session, db_path, col, now, summary, step, up_to=held_before)  # the answers just pulled are the replica's own
+    _settle_held(session, col, held, now)  # (the server's changes are in: srs's card rows go on top)
     step("sending srs's side", 0, 0)
     _send_back(session, db_path, col, auth, auth.endpoint, now, summary, step)
     _sync_media(col, auth, auth.endpoint)
@@ -688,9 +693,9 @@ class _Replica:
 
 def _push(
     session: Session, db_path: Path, col: Any, now: datetime, summary: SyncSummary, step: Step, up_to: int | None = None,
-) -> _Intents:
+) -> _Held:
     """srs's changes since the last sync into the replica; *up_to* leaves out reviews past that id (they came from it).
-    The cards srs moved or (un)suspended, for _keep_intents."""
+    The cards srs changed, whose rows go once the other side's changes are in (_settle_held)."""
     step("sending srs's changes to the replica", 0, 0)
     replica = _Replica(session, col)
     session.flush()
@@ -709,10 +714,10 @@ def _push(
     summary.answers_sent += _push_answers(session, col, replica, up_to)
     decks = _ReplicaDecks(session, col)
     decks.push_names()
-    intents = _push_card_rows(session, col, replica, decks, now)
+    held = _hold_card_rows(session, col, replica, decks)
     _push_presets(session, col)
     _touch(col)
-    return intents
+    return held
 
 
 def _removed_since_last_sync(session: Session) -> set[str]:
@@ -1097,70 +1102,103 @@ def _push_answers(session: Session, col: Any, replica: _Replica, up_to: int | No
     return sum(1 for row in out if row[2] > 0)
 
 
-def _push_card_rows(session: Session, col: Any, replica: _Replica, decks: _ReplicaDecks, now: datetime) -> _Intents:
-    """Cards srs changed since the last sync get srs's schedule, memory and deck in the replica; those it moved or
-    (un)suspended are noted."""
-    intents = _Intents()
+def _hold_card_rows(session: Session, col: Any, replica: _Replica, decks: _ReplicaDecks) -> _Held:
+    """The cards srs changed since the last sync, with their deck and suspension as the replica holds them now (as
+    both sides held them, unless srs sent a change before) and as srs holds them. Their rows go to the replica only
+    once Anki's sync has brought the other side's changes (_settle_held)."""
+    held = _Held()
     last = int(get_setting(session, LAST_SYNC) or 0)
     if not last:
-        return intents
+        return held
     rows, notes = select_cards(session, None, None, modified_after=last)
-    _write_card_rows(session, col, rows, notes, replica, decks, now, memory_too=False, intents=intents)
-    return intents
+    cards = replica.card_ids({note.guid for note in notes.values()})
+    placed: dict[int, tuple[int, int, int]] = {}
+    for part in _chunks(sorted(cards.values())):
+        for cid, *row in col.db.all(f"select id, did, odid, queue from cards where id in ({','.join('?' * len(part))})", *part):
+            placed[cid] = (row[0], row[1], row[2])
+    for row in rows:
+        cid = cards.get((notes[row.note_id].guid, row.ord))
+        if cid is None or cid not in placed:
+            continue
+        did, odid, queue = placed[cid]
+        home = decks.replica_id(row.deck_id)  # (made in the replica now if srs's deck is new there)
+        held.cards[cid] = row.id
+        held.before[cid] = (int(odid or did), queue == QUEUE_SUSPENDED)
+        held.ours[cid] = (row.deck_id, int(home) if home is not None else int(odid or did), row.suspended, row.modified)
+    return held
 
 
 @dataclass
-class _Intents:
-    """What srs did to cards since the last sync that is not an answer: moved one to another deck, (un)suspended one;
-    with what both sides held before (the replica's row before srs's push), by the replica's card id.
+class _Held:
+    """srs's cards changed since the last sync, by the replica's card id: their rows wait until the other side's
+    changes are in the replica.
 
-    Anki's sync keeps one side's whole card row where both changed a card: a phone that answered a card after srs
-    moved it wins the row, and with it the old deck. srs puts its change back on top (_keep_intents): the answer
-    and the move both stand, as the answers of both sides do.
+    Anki's sync keeps one side's whole card row where both changed a card, the newer one: sent before the sync, an
+    answer given in srs would put back a deck move or suspension made on the phone meanwhile (and the phone's answer
+    srs's move). Held back, each card's deck and suspension are settled one by one against what both sides held at
+    the last sync (_settle_held): the side that changed it wins, the newer change where both did; the answers of
+    both sides are merged by the pull.
     """
 
-    homes: dict[int, tuple[int, int, DeckId]] = field(default_factory=dict)  # home deck before, srs's; srs's deck
-    suspended: dict[int, tuple[bool, bool]] = field(default_factory=dict)  # before, srs's
     cards: dict[int, CardId] = field(default_factory=dict)  # the replica's card id -> srs's
+    before: dict[int, tuple[int, bool]] = field(default_factory=dict)  # home deck, suspended: the replica's before the sync
+    ours: dict[int, tuple[DeckId, int, bool, int]] = field(default_factory=dict)  # srs's deck, its replica id, suspended, changed (ms)
+    theirs: dict[int, tuple[int, int, int, int]] | None = None  # did, odid, queue, mod: the replica's after the sync
+
+    def arrived(self, col: Any) -> None:
+        """Note the held cards' rows as the sync left them, before a pull writes merged schedules into some."""
+        self.theirs = {}
+        for part in _chunks(sorted(self.cards)):
+            for cid, *row in col.db.all(f"select id, did, odid, queue, mod from cards where id in ({','.join('?' * len(part))})", *part):
+                self.theirs[cid] = (row[0], row[1], row[2], row[3])
 
 
-def _keep_intents(session: Session, col: Any, intents: _Intents, now: datetime) -> int:
-    """After a pull: a card srs moved or (un)suspended whose deck or suspension the replica still has as both sides
-    held it before (the other side changed only the rest of the card row, and its row won the server) gets srs's
-    deck or suspension back, in srs and in the replica, marked to be sent with a time newer than that row. How many."""
-    kept = 0
-    for cid, card_id in intents.cards.items():
-        row = col.db.first("select type, queue, due, did, odid from cards where id = ?", cid)
+def _settle_held(session: Session, col: Any, held: _Held, now: datetime) -> int:
+    """After a pull: each held card takes, for its deck and its suspension, srs's value where only srs changed it,
+    the replica's where only the other side did, the newer where both did; then srs's card goes into the replica
+    row (schedule, memory, deck, suspension), marked to be sent. How many rows were written."""
+    if not held.cards:
+        return 0
+    ours_won_over: set[int] = set()  # cards whose replica row the other side changed, and srs's change still stands
+    decks = _ReplicaDecks(session, col)
+    if held.theirs is None:
+        held.arrived(col)
+    assert held.theirs is not None
+    for cid, card_id in held.cards.items():
+        row = held.theirs.get(cid)
         card = session.get(Card, card_id)
         if row is None or card is None:  # removed on one side meanwhile
             continue
-        kind, queue, due, did, odid = row
-        changed = False
-        if cid in intents.homes:
-            before, ours, deck_id = intents.homes[cid]
-            if (odid or did) == before != ours and session.get(Deck, deck_id) is not None:
-                did, odid = (did, ours) if odid else (ours, 0)  # a card in a filtered deck there keeps it
-                card.deck_id, changed = deck_id, True
-        if cid in intents.suspended:
-            was, ours_suspended = intents.suspended[cid]
-            if (queue == QUEUE_SUSPENDED) == was != ours_suspended:
-                queue = QUEUE_SUSPENDED if ours_suspended else _queue_of_type(kind, due)
-                card.suspended, changed = ours_suspended, True
-        if changed:
-            card.modified = now
-            col.db.execute("update cards set did = ?, odid = ?, queue = ?, mod = ?, usn = -1 where id = ?",
-                           did, odid, queue, int(time.time()), cid)  # Anki's wall clock: newer than the row it won
-            kept += 1
+        did, odid, queue, mod = row
+        their_home, their_suspended = int(odid or did), queue == QUEUE_SUSPENDED
+        home_before, suspended_before = held.before[cid]
+        deck_id, our_home, our_suspended, changed_ms = held.ours[cid]
+        theirs_newer = int(mod) * 1000 > changed_ms
+        ours_moved, theirs_moved = our_home != home_before and session.get(Deck, deck_id) is not None, their_home != home_before
+        if ours_moved and (not theirs_moved or not theirs_newer):
+            if card.deck_id != deck_id:
+                card.deck_id, card.modified = deck_id, now
+            if their_home != our_home and theirs_newer:
+                ours_won_over.add(cid)
+        elif theirs_moved:
+            deck = decks.ours_or_made(their_home, now)
+            if card.deck_id != deck.id:
+                card.deck_id, card.modified = deck.id, now
+        ours_switched, theirs_switched = our_suspended != suspended_before, their_suspended != suspended_before
+        suspended = our_suspended if ours_switched and (not theirs_switched or not theirs_newer) else their_suspended
+        if suspended != their_suspended and theirs_newer:
+            ours_won_over.add(cid)
+        if card.suspended != suspended:
+            card.suspended, card.modified = suspended, now
     session.flush()
-    return kept
-
-
-def _queue_of_type(kind: int, due: int) -> int:
-    """The queue an unsuspended card goes back to, by its type (rslib card/mod.rs, restore_queue_from_type): new 0,
-    review 2; (re)learning 1 while its due is a time, 3 (day learning) while it is a day number."""
-    if kind in (1, 3):
-        return 1 if due > 1_000_000_000 else 3
-    return 2 if kind == 2 else 0
+    card_ids = set(held.cards.values())
+    note_ids = set(session.scalars(select(Card.note_id).where(Card.id.in_(sorted(card_ids)))))
+    rows, notes = select_cards(session, None, note_ids)
+    # a row the other side changed later than srs, with srs's deck or suspension put on top: sent with Anki's wall
+    # clock, newer than that row wherever it still waits to be sent (the other rows carry the time srs changed the card)
+    wall = int(time.time())
+    return _write_card_rows(session, col, [r for r in rows if r.id in card_ids], notes, _Replica(session, col), decks, now,
+                            memory_too=False, mods={cid: max(wall, held.ours[cid][3] // 1000) for cid in ours_won_over})
 
 
 def _push_merged(session: Session, col: Any, card_ids: set[CardId], now: datetime) -> int:
@@ -1176,10 +1214,10 @@ def _push_merged(session: Session, col: Any, card_ids: set[CardId], now: datetim
 
 def _write_card_rows(
     session: Session, col: Any, rows: list[CardRow], notes: dict[int, NoteRow], replica: _Replica, decks: _ReplicaDecks,
-    now: datetime, memory_too: bool, intents: _Intents | None = None,
+    now: datetime, memory_too: bool, mods: dict[int, int] | None = None,
 ) -> int:
     """srs's cards *rows* into their replica rows where these differ (in the memory too, with *memory_too*): how many.
-    With *intents*, the cards whose deck or suspension changes are noted there."""
+    *mods* gives some of them (by the replica's card id) another modification time (s) than srs's change."""
     if not rows:
         return 0
     clock = clock_for(session)
@@ -1210,13 +1248,8 @@ def _write_card_rows(
         # the row carries the time srs changed the card, not the sync's: where the phone changed it too, Anki's sync
         # keeps the newer change (rslib sync/collection/chunks.rs: a pending row gives way to a newer mtime)
         mod = row.modified // 1000 if row.modified else int(now.timestamp())
-        if intents is not None:
-            if (current[10] or current[9]) != (odid or did):
-                intents.homes[cid] = (current[10] or current[9], odid or did, row.deck_id)
-                intents.cards[cid] = row.id
-            if (current[1] == QUEUE_SUSPENDED) != (values[1] == QUEUE_SUSPENDED):
-                intents.suspended[cid] = (current[1] == QUEUE_SUSPENDED, values[1] == QUEUE_SUSPENDED)
-                intents.cards[cid] = row.id
+        if mods and cid in mods:
+            mod = mods[cid]
         col.db.execute(
             "update cards set type=?, queue=?, due=?, ivl=?, factor=?, reps=?, lapses=?, left=?, data=?, did=?, odid=?, mod=?, usn=-1 "
             "where id=?",
@@ -1246,9 +1279,14 @@ class _Pending:
     revlog: set[int]
 
     @staticmethod
-    def of(col: Any) -> _Pending:
+    def of(col: Any, held: _Held | None = None) -> _Pending:
+        """What waits to be sent now, and the cards whose rows srs *held* back (as they are: a sync that leaves them
+        so brought nothing new for them)."""
+        rows = col.db.all(f"select id, {_CARD_STATE} from cards where usn = -1")
+        for part in _chunks(sorted(held.cards) if held else []):
+            rows += col.db.all(f"select id, {_CARD_STATE} from cards where id in ({','.join('?' * len(part))})", *part)
         return _Pending(
-            {row[0]: tuple(row[1:]) for row in col.db.all(f"select id, {_CARD_STATE} from cards where usn = -1")},
+            {row[0]: tuple(row[1:]) for row in rows},
             dict(col.db.all("select id, mod from notes where usn = -1")),
             set(col.db.list("select id from revlog where usn = -1")),
         )

@@ -1829,6 +1829,36 @@ def test_a_card_srs_moved_or_suspended_keeps_that_when_the_phone_answers_it_befo
         phone.col.close()
 
 
+def test_a_card_the_phone_moved_or_suspended_keeps_that_when_srs_answers_it_before_syncing(world: dict) -> None:  # type: ignore[type-arg]
+    """The other way round: the phone moves one card and suspends another and syncs; srs, not synced since, answers
+    both. srs's card row carries the newer change (the answer), and sent as it was it would win Anki's card-row
+    conflict and put the phone's move and suspension back. srs takes the server's changes before it sends its card
+    rows: both answers and both of the phone's changes stand, on both sides."""
+    db = world["db"]
+    with local_timezone(world["zone"]):
+        phone = _synced_phone(world)
+        moved, suspended = team_guids(db)[2:4]
+        phone.col.set_deck([phone.card_of(moved)], phone.col.decks.id("Desk"))
+        phone.col.sched.suspend_cards([phone.card_of(suspended)])
+        phone.sync()
+        later = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=2)  # later, by both clocks
+        for guid in (moved, suspended):
+            _answer_in_srs(db, guid, 3, later)
+        ok(srs(db, "sync", now=later + timedelta(seconds=1)))
+        assert srs_deck_name_of(db, moved) == "Desk" and srs_card(db, suspended).suspended
+        phone.sync()
+        assert phone.col.decks.name(phone.col.get_card(phone.card_of(moved)).did) == "Desk"
+        assert phone.col.get_card(phone.card_of(suspended)).queue == -1
+        for guid in (moved, suspended):
+            assert srs_reviews(db, guid) == [t for t, _ in phone.revlog(guid)] and len(phone.revlog(guid)) >= 3
+            anki, ours = phone.col.get_card(phone.card_of(guid)), srs_card(db, guid)
+            assert anki.reps == ours.reps and anki.memory_state is not None
+            assert anki.memory_state.stability == pytest.approx(ours.stability, rel=0.01)
+        ok(srs(db, "sync", now=later + timedelta(seconds=5)))  # settled: nothing goes back and forth
+        assert srs_deck_name_of(db, moved) == "Desk" and srs_card(db, suspended).suspended
+        phone.col.close()
+
+
 # answers, moves and suspensions on both sides: (what, card 0-5, button or deck); timing steps as in _ANSWERS
 _CARD_OPS = st.one_of(
     st.tuples(st.sampled_from(["srs answer", "phone answer"]), st.integers(0, 5), st.sampled_from(["1", "3", "4"])),
@@ -1843,6 +1873,7 @@ _CARD_OPS = st.one_of(
 @example(rounds=[[("srs move", 0, "Desk"), ("srs suspend", 1, ""), ("pause", 0, ""), ("phone answer", 0, "3"), ("phone answer", 1, "1")]])
 @example(rounds=[[("phone answer", 0, "3"), ("phone sync", 0, ""), ("srs move", 0, "Desk")]])  # the answer, then srs's move
 @example(rounds=[[("phone answer", 0, "3")], [("phone suspend", 5, ""), ("srs answer", 5, "1")]])  # in the second of the last row
+@example(rounds=[[("phone move", 0, "Desk"), ("phone suspend", 1, ""), ("phone sync", 0, ""), ("srs answer", 0, "3"), ("srs answer", 1, "4")]])
 def test_answers_moves_and_suspensions_on_both_sides_end_with_one_card_everywhere(world: dict, rounds: list) -> None:  # type: ignore[type-arg]
     """Whatever the two sides do to the same cards between syncs — answer, move to another deck, suspend or unsuspend
     — after each side has synced twice both hold every answer, and each card is in the same deck, equally suspended,
