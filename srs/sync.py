@@ -556,8 +556,9 @@ def _download_and_merge(
     _settle_first_decks(session, col, placed, now)
     held = _push(session, db_path, col, now, summary, step, up_to=held_before)  # the answers just pulled are the replica's own
     _settle_held(session, col, held, now)  # (the server's changes are in: srs's card rows go on top)
-    step("sending srs's side", 0, 0)
-    _send_back(session, db_path, col, auth, auth.endpoint, now, summary, step)
+    if _waiting_to_send(col):  # (nothing when srs held nothing the server lacked)
+        step("sending srs's side", 0, 0)
+        _send_back(session, db_path, col, auth, auth.endpoint, now, summary, step)
     _sync_media(col, auth, auth.endpoint)
     return col
 
@@ -597,6 +598,17 @@ def _settle_first_decks(session: Session, col: Any, placed: dict[tuple[str, int]
             continue
         card.deck_id, card.modified = decks.ours_or_made(int(home), now).id, now
     session.flush()
+
+
+# the tables of an Anki collection (schema 18) with an update number column that a push or a merge writes to; -1
+# marks a row waiting to be sent. (Not ``config``: srs writes none of it there, and a downloaded collection can hold
+# settings still marked -1 from the device that uploaded it; the next sync sends them.)
+_SENT_TABLES = ("notes", "cards", "revlog", "graves", "decks", "deck_config", "notetypes", "templates", "tags")
+
+
+def _waiting_to_send(col: Any) -> bool:
+    """Whether the replica holds a change of srs's that its next sync would send."""
+    return bool(col.db.scalar("select " + " or ".join(f"exists (select 1 from {t} where usn = -1)" for t in _SENT_TABLES)))
 
 
 def _watermark(col: Any) -> int:
@@ -1110,20 +1122,23 @@ def _hold_card_rows(session: Session, col: Any, replica: _Replica, decks: _Repli
     last = int(get_setting(session, LAST_SYNC) or 0)
     if not last:
         return held
+    since = int(get_setting(session, WATERMARK) if get_setting(session, WATERMARK) is not None else -1)
     rows, notes = select_cards(session, None, None, modified_after=last)
     cards = replica.card_ids({note.guid for note in notes.values()})
-    placed: dict[int, tuple[int, int, int]] = {}
+    placed: dict[int, tuple[int, int, int, int]] = {}
     for part in _chunks(sorted(cards.values())):
-        for cid, *row in col.db.all(f"select id, did, odid, queue from cards where id in ({','.join('?' * len(part))})", *part):
-            placed[cid] = (row[0], row[1], row[2])
+        for cid, *row in col.db.all(f"select id, did, odid, queue, usn from cards where id in ({','.join('?' * len(part))})", *part):
+            placed[cid] = (row[0], row[1], row[2], row[3])
     for row in rows:
         cid = cards.get((notes[row.note_id].guid, row.ord))
         if cid is None or cid not in placed:
             continue
-        did, odid, queue = placed[cid]
+        did, odid, queue, usn = placed[cid]
         home = decks.replica_id(row.deck_id)  # (made in the replica now if srs's deck is new there)
         held.cards[cid] = row.id
-        held.before[cid] = (int(odid or did), queue == QUEUE_SUSPENDED)
+        # a row that arrived after srs's last pull (a sync killed before srs took it in) is the other side's change,
+        # not what both held: what came before it is unknown
+        held.before[cid] = None if 0 <= since < usn else (int(odid or did), queue == QUEUE_SUSPENDED)
         held.ours[cid] = (row.deck_id, int(home) if home is not None else int(odid or did), row.suspended, row.modified)
     return held
 
@@ -1141,7 +1156,8 @@ class _Held:
     """
 
     cards: dict[int, CardId] = field(default_factory=dict)  # the replica's card id -> srs's
-    before: dict[int, tuple[int, bool]] = field(default_factory=dict)  # home deck, suspended: the replica's before the sync
+    before: dict[int, tuple[int, bool] | None] = field(default_factory=dict)  # home deck, suspended: the replica's before
+    # the sync (None: unknown)
     ours: dict[int, tuple[DeckId, int, bool, int]] = field(default_factory=dict)  # srs's deck, its replica id, suspended, changed (ms)
     theirs: dict[int, tuple[int, int, int, int]] | None = None  # did, odid, queue, mod: the replica's after the sync
 
@@ -1171,10 +1187,16 @@ def _settle_held(session: Session, col: Any, held: _Held, now: datetime) -> int:
             continue
         did, odid, queue, mod = row
         their_home, their_suspended = int(odid or did), queue == QUEUE_SUSPENDED
-        home_before, suspended_before = held.before[cid]
         deck_id, our_home, our_suspended, changed_ms = held.ours[cid]
         theirs_newer = int(mod) * 1000 > changed_ms
-        ours_moved, theirs_moved = our_home != home_before and session.get(Deck, deck_id) is not None, their_home != home_before
+        before = held.before[cid]
+        if before is None:  # what both held is unknown: where the two sides differ, each counts as changed (the newer wins)
+            ours_moved = theirs_moved = our_home != their_home
+            ours_switched = theirs_switched = our_suspended != their_suspended
+        else:
+            ours_moved, theirs_moved = our_home != before[0], their_home != before[0]
+            ours_switched, theirs_switched = our_suspended != before[1], their_suspended != before[1]
+        ours_moved = ours_moved and session.get(Deck, deck_id) is not None  # (a deck a rename on the other side merged away)
         if ours_moved and (not theirs_moved or not theirs_newer):
             if card.deck_id != deck_id:
                 card.deck_id, card.modified = deck_id, now
@@ -1184,7 +1206,6 @@ def _settle_held(session: Session, col: Any, held: _Held, now: datetime) -> int:
             deck = decks.ours_or_made(their_home, now)
             if card.deck_id != deck.id:
                 card.deck_id, card.modified = deck.id, now
-        ours_switched, theirs_switched = our_suspended != suspended_before, their_suspended != suspended_before
         suspended = our_suspended if ours_switched and (not theirs_switched or not theirs_newer) else their_suspended
         if suspended != their_suspended and theirs_newer:
             ours_won_over.add(cid)

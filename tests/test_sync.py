@@ -1580,11 +1580,13 @@ def test_what_the_phone_sends_while_a_first_sync_sends_srs_side_reaches_srs(worl
         phone = _synced_phone(world)
         answered, removed = team_guids(db)[:2]
         other = tmp / "other.db"  # a second srs, its own collection: its first sync merges with the server's
+        own = "# Own guide\n## Growth\n- Tell me about feedback that changed how you work.\n"
+        ok(srs(other, "deck", "build", str(write(tmp / "own.md", own)), now=now))  # (notes the server lacks: srs's side)
         ok(srs(other, "sync", "login", "--endpoint", world["server"], "--user", USER, now=now))
         calls = _phone_syncs_during_srs_second_sync(monkeypatch, phone, answered, removed)
         result = ok(srs(other, "sync", now=now + timedelta(minutes=1)))
         monkeypatch.undo()
-        assert len(calls) >= 2 and "Downloaded the server's collection" in result.output
+        assert len(calls) >= 2 and "Downloaded the server's collection" in result.output and "1 notes sent" in result.output
         assert sorted(srs_reviews(other, answered)) == [t for t, _ in phone.revlog(answered)]
         assert removed not in team_guids(other)
         ok(srs(other, "sync", now=now + timedelta(minutes=2)))
@@ -1816,12 +1818,8 @@ def test_a_card_srs_moved_or_suspended_keeps_that_when_the_phone_answers_it_befo
         phone.sync()
         later = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=2)
         ok(srs(db, "sync", now=later))
-        assert srs_deck_name_of(db, moved) == "Desk" and srs_card(db, suspended).suspended
-        phone.sync()
-        assert phone.col.decks.name(phone.col.get_card(phone.card_of(moved)).did) == "Desk"
-        assert phone.col.get_card(phone.card_of(suspended)).queue == -1
+        _moved_and_suspended_on_both(db, phone, moved, suspended)
         for guid in (moved, suspended):
-            assert srs_reviews(db, guid) == [t for t, _ in phone.revlog(guid)] and len(phone.revlog(guid)) >= 3
             anki = phone.col.get_card(phone.card_of(guid))
             assert anki.reps == srs_card(db, guid).reps
         ok(srs(db, "sync", now=later + timedelta(seconds=5)))  # settled: nothing goes back and forth
@@ -1845,18 +1843,49 @@ def test_a_card_the_phone_moved_or_suspended_keeps_that_when_srs_answers_it_befo
         for guid in (moved, suspended):
             _answer_in_srs(db, guid, 3, later)
         ok(srs(db, "sync", now=later + timedelta(seconds=1)))
-        assert srs_deck_name_of(db, moved) == "Desk" and srs_card(db, suspended).suspended
-        phone.sync()
-        assert phone.col.decks.name(phone.col.get_card(phone.card_of(moved)).did) == "Desk"
-        assert phone.col.get_card(phone.card_of(suspended)).queue == -1
+        _moved_and_suspended_on_both(db, phone, moved, suspended)
         for guid in (moved, suspended):
-            assert srs_reviews(db, guid) == [t for t, _ in phone.revlog(guid)] and len(phone.revlog(guid)) >= 3
             anki, ours = phone.col.get_card(phone.card_of(guid)), srs_card(db, guid)
             assert anki.reps == ours.reps and anki.memory_state is not None
             assert anki.memory_state.stability == pytest.approx(ours.stability, rel=0.01)
         ok(srs(db, "sync", now=later + timedelta(seconds=5)))  # settled: nothing goes back and forth
         assert srs_deck_name_of(db, moved) == "Desk" and srs_card(db, suspended).suspended
         phone.col.close()
+
+
+def test_a_sync_killed_after_anki_brought_the_phones_move_still_keeps_it_on_the_next(world: dict) -> None:  # type: ignore[type-arg]
+    """As above, but the first `srs sync` is killed in its pull, after Anki's sync put the phone's move and suspension
+    into the replica: srs's database is as before, and the replica's rows are no longer what both sides held at the
+    last sync. The next sync must not read them as that: the phone's changes, newer than srs's answers there, stand."""
+    db = world["db"]
+    with local_timezone(world["zone"]):
+        phone = _synced_phone(world)
+        moved, suspended = team_guids(db)[2:4]
+        _wait_until(world["now"] + timedelta(seconds=2))
+        answered = datetime.now(timezone.utc).replace(microsecond=0)  # before the phone's changes, by both clocks
+        for guid in (moved, suspended):
+            _answer_in_srs(db, guid, 3, answered)
+        _wait_until(answered + timedelta(seconds=2))
+        phone.col.set_deck([phone.card_of(moved)], phone.col.decks.id("Desk"))
+        phone.col.sched.suspend_cards([phone.card_of(suspended)])
+        phone.sync()
+        later = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=1)
+        _kill_paused_sync(db, later, "merge")
+        assert srs_deck_name_of(db, moved) == "Team guide" and not srs_card(db, suspended).suspended  # as before
+        ok(srs(db, "sync", now=later + timedelta(seconds=1)))
+        _moved_and_suspended_on_both(db, phone, moved, suspended)
+        phone.col.close()
+
+
+def _moved_and_suspended_on_both(db: Path, phone: Phone, moved: str, suspended: str) -> None:
+    """After srs's sync and then the phone's: the card of note *moved* is in Desk and that of *suspended* suspended
+    on both sides, and each has the same answers on both (at least three: the world's two and one since)."""
+    assert srs_deck_name_of(db, moved) == "Desk" and srs_card(db, suspended).suspended
+    phone.sync()
+    assert phone.col.decks.name(phone.col.get_card(phone.card_of(moved)).did) == "Desk"
+    assert phone.col.get_card(phone.card_of(suspended)).queue == -1
+    for guid in (moved, suspended):
+        assert srs_reviews(db, guid) == [t for t, _ in phone.revlog(guid)] and len(phone.revlog(guid)) >= 3
 
 
 # answers, moves and suspensions on both sides: (what, card 0-5, button or deck); timing steps as in _ANSWERS

@@ -221,7 +221,10 @@ def select_card_rows(
     """The cards of ``select_cards``, without their notes."""
     conn = session.connection()
     where = "AND c.modified > ? " if modified_after is not None else ""
-    params: tuple[int, ...] = (modified_after,) if modified_after is not None else ()
+    params: tuple[int | str, ...] = (modified_after,) if modified_after is not None else ()
+    if note_ids is not None:  # (a few notes of many, in a sync: read by their index, not every card)
+        where += "AND c.note_id IN (SELECT value FROM json_each(?)) "
+        params += (json.dumps(sorted(note_ids)),)
     sql = (
         "SELECT c.id, c.note_id, c.ord, c.deck_id, c.state, c.step, c.stability, c.difficulty, c.due, "
         f"c.last_review, c.reps, c.lapses, c.suspended, c.position, c.created, c.anki_schedule, c.buried_until, c.modified {_EXPORTED} "
@@ -237,8 +240,6 @@ def select_card_rows(
     if deck_names:
         ids = _selected_deck_ids(session, deck_names)
         rows = [r for r in rows if r.deck_id in ids]
-    if note_ids is not None:
-        rows = [r for r in rows if r.note_id in note_ids]
     return rows
 
 
