@@ -61,12 +61,13 @@ SETTINGS = {
         SettingSpec("sync_decks", [], "the Anki ids of srs's decks the replica held after the last sync (internal)"),
         SettingSpec("sync_sent_texts", {}, "note guid -> when a sync sent srs's edited text, Unix ms (internal)"),
         SettingSpec("sync_left_out", {}, "the server's notes the last pull left out, by reason (internal)"),
+        SettingSpec("sync_removed_cards", {}, "the replica's ids of the cards a sync removed there, with their note and card (internal)"),
     )
 }
 INTERNAL = {
     "builtin_decks_hash", "interview_date", "plan_max_minutes", "builtin_decks_off",
     "sync_watermark", "sync_last", "sync_pushed_review", "sync_notes", "sync_presets", "sync_decks",
-    "sync_sent_texts", "sync_left_out",
+    "sync_sent_texts", "sync_left_out", "sync_removed_cards",
 }  # set by their own commands
 PRESET_KEYS = {
     "desired_retention": "probability of recall FSRS aims for (0.70-0.99)",

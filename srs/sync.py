@@ -70,6 +70,7 @@ from srs.anki.formats import (
     preset_name,
 )
 from srs.anki.import_ import (
+    MAX_DURATION_MS,
     apply_options,
     import_collection,
     import_package,
@@ -79,11 +80,11 @@ from srs.anki.notetypes import NOTE_TYPES
 from srs.anki.schedule import QUEUE_SUSPENDED, day_zero
 from srs.bulk import Background, collector_paused
 from srs.decks import clean_deck_name, get_or_create_deck
-from srs.domain import AnkiDeckId, CardId, DeckId, NoteId, NoteKind, from_ms, to_ms
+from srs.domain import AnkiDeckId, CardId, DeckId, NoteId, NoteKind, Rating, from_ms, to_ms
 from srs.edit import remove, remove_deck, remove_deck_plan, rename_deck
 from srs.errors import SrsError
 from srs.files import write_atomically
-from srs.models import Card, Deck, Note, Preset, Review
+from srs.models import Card, Deck, Note, Preset, RemovedReview, Review
 from srs.settings import (
     SYNCED_REVIEW,
     clock_for,
@@ -107,6 +108,9 @@ SYNCED_DECKS = "sync_decks"  # the Anki ids of srs's decks the replica held afte
 # could have seen srs's text); kept until the other side's text arrives, or for SENT_TEXT_DAYS
 SENT_TEXTS = "sync_sent_texts"
 SENT_TEXT_DAYS = 30
+# card id in the replica -> [note guid, card ord, Unix ms] of each card a sync removed there (srs had removed its note,
+# at that time): an answer another device gave it before it heard of the removal arrives later, under that id only
+REMOVED_CARDS = "sync_removed_cards"
 LEFT_OUT = "sync_left_out"  # the notes the last pull left out (_left_out), with the state of the replica's notes then
 # that list as rows of SQL, for comparing guids inside SQLite (no setting yet: none)
 _SYNCED_GUIDS = (
@@ -496,6 +500,7 @@ def _upload_from_srs(session: Session, db_path: Path, col: Any, auth: Any, now: 
     # srs's collection written as an Anki collection file, which Anki opens as the replica: a process killed
     # while it is written leaves the old replica as it was, and the next sync starts again
     summary.notes_sent = write_collection(session, building, now, media_folder(db_path), replica_media(db_path))
+    delete_setting(session, REMOVED_CARDS)  # (the ids of the replica srs removed cards from go with it)
     for suffix in ("-wal", "-shm"):  # the old file's log must not be applied to the new one
         Path(str(path) + suffix).unlink(missing_ok=True)
     os.replace(building, path)
@@ -715,6 +720,7 @@ def _push(
     # removed in srs since the last sync: Anki's removal, so the deletion travels
     gone = list(replica.note_ids(_removed_since_last_sync(session)).values())
     if gone:
+        _note_removed_cards(session, col, gone, now)
         col.remove_notes(gone)
         summary.notes_removed_there += len(gone)
     # new in srs: Anki's importer adds them with their cards, schedule and answers
@@ -730,6 +736,50 @@ def _push(
     _push_presets(session, col)
     _touch(col)
     return held
+
+
+def _note_removed_cards(session: Session, col: Any, note_ids: list[int], now: datetime) -> None:
+    """Remember the replica's cards of *note_ids* (about to be removed there) by their note and card (REMOVED_CARDS)."""
+    known = dict(get_setting(session, REMOVED_CARDS))
+    for cid, guid, ord_ in col.db.all(
+        "select c.id, n.guid, c.ord from cards c join notes n on n.id = c.nid where c.nid in (select value from json_each(?))",
+        json.dumps(note_ids),
+    ):
+        known[str(cid)] = [guid, int(ord_), to_ms(now)]
+    set_setting(session, REMOVED_CARDS, known)
+
+
+def _keep_answers_to_removed(session: Session, col: Any, since: int) -> int:
+    """Answers that arrived (past update number *since*) for cards srs removed: kept with the other answers of those
+    cards (as `srs card rm` keeps them), each once; how many are new to srs."""
+    rows = col.db.all(
+        "select id, cid, ease, time, ivl, lastIvl, factor, type from revlog "
+        "where usn > ? and ease between 1 and 4 and cid not in (select id from cards)", since,
+    ) if get_setting(session, REMOVED_CARDS) else []
+    known: dict[str, list[Any]] = get_setting(session, REMOVED_CARDS) if rows else {}
+    rows = [row for row in rows if str(row[1]) in known]
+    if not rows:
+        return 0
+    cards = {(known[str(row[1])][0], known[str(row[1])][1]) for row in rows}
+    held: dict[tuple[str, int], list[int]] = {}
+    for guid, ord_, at in session.execute(
+        select(RemovedReview.guid, RemovedReview.ord, RemovedReview.reviewed_at).where(RemovedReview.guid.in_({g for g, _ in cards}))
+    ):
+        held.setdefault((guid, ord_), []).append(to_ms(at))
+    added = []
+    for at, cid, ease, duration, ivl, last_ivl, factor, kind in sorted(rows):
+        guid, ord_, removed = known[str(cid)]
+        times = held.setdefault((guid, ord_), [])
+        if any(abs(at - t) < _MOVED_AT_MOST_MS for t in times):  # held already (srs's own answer, sent before, say)
+            continue
+        times.append(at)
+        added.append(RemovedReview(
+            guid=guid, ord=ord_, removed_at=from_ms(removed), reviewed_at=from_ms(at), rating=Rating(ease),
+            duration_ms=min(max(0, duration), MAX_DURATION_MS), anki_ivl=ivl, anki_last_ivl=last_ivl, anki_factor=factor,
+            anki_type=kind,
+        ))
+    session.add_all(added)
+    return len(added)
 
 
 def _removed_since_last_sync(session: Session) -> set[str]:
@@ -1387,6 +1437,7 @@ def _pull(
         summary.media_received += result.media_new
         summary.answers_received += result.reviews_added
         summary.notes_received += result.notes_new + result.notes_updated
+    summary.answers_received += _keep_answers_to_removed(session, col, since)
     # removed on the other side (or, with *remove_missing*, not on the server at all)
     session.flush()
     gone = [NoteId(n) for n in session.connection().exec_driver_sql(

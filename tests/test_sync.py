@@ -406,6 +406,46 @@ def test_notes_added_edited_and_removed_reach_the_other_side(world: dict) -> Non
         phone.col.close()
 
 
+def _kept_answer_times(db: Path, guid: str) -> list[int]:
+    """The times (ms) of the answers srs keeps for the removed card of note *guid*."""
+    database = open_database(db)
+    with database.session() as session:
+        times = [int(t.timestamp() * 1000) for t in session.scalars(
+            select(RemovedReview.reviewed_at).where(RemovedReview.guid == guid).order_by(RemovedReview.reviewed_at)
+        )]
+    database.close()
+    return times
+
+
+def test_a_phone_answer_to_a_card_srs_removed_is_kept_with_its_other_answers(world: dict) -> None:  # type: ignore[type-arg]
+    """srs removes two notes; the phone, not yet told, answers both cards: one syncs before srs does, the other after.
+    Either way the phone's answer joins the answers srs keeps for the removed card (as `srs card rm` keeps them), once,
+    however often both sides sync again."""
+    db, now = world["db"], world["now"]
+    with local_timezone(world["zone"]):
+        phone = _synced_phone(world)
+        first, second = team_guids(db)[:2]
+        for guid in (first, second):
+            ok(srs(db, "card", "rm", str(srs_card(db, guid).id), now=now + timedelta(seconds=1)))
+        kept = {guid: _kept_answer_times(db, guid) for guid in (first, second)}
+        assert kept[first] and kept[second]  # (the world answered them: rm kept those)
+        phone.answer(phone.card_of(first), 3)
+        phone.sync()  # the answer to *first* reaches the server before srs's removal does
+        ok(srs(db, "sync", now=now + timedelta(minutes=1)))
+        answered = {first: max(t for t, _ in phone.revlog(first))}
+        assert _kept_answer_times(db, first) == sorted([*kept[first], answered[first]])
+        phone.answer(phone.card_of(second), 1)  # (the phone has not synced since: it still holds the card)
+        answered[second] = max(t for t, _ in phone.revlog(second))
+        phone.sync()  # the phone sends its answer to *second* and takes the removals
+        for i in range(2):
+            ok(srs(db, "sync", now=now + timedelta(minutes=2 + i)))
+            phone.sync()
+        assert phone.col.db.scalar("select count() from notes where guid in (?, ?)", first, second) == 0
+        for guid in (first, second):
+            assert _kept_answer_times(db, guid) == sorted([*kept[guid], answered[guid]]), guid
+        phone.col.close()
+
+
 def test_notes_srs_cannot_take_are_left_out_and_said_and_the_rest_syncs(world: dict) -> None:  # type: ignore[type-arg]
     """Anki lets notes share a guid or have none (an add-on, an old import), its Check Database leaves them, and its sync
     carries them; so does a field longer than srs reads. srs takes the first note of a guid, leaves the others and the
