@@ -15,7 +15,8 @@ srs keeps a *replica*: an Anki collection beside its database
    the last sync's) is exported by Anki and merged by srs's importer: answers
    are a union keyed by their time, every touched card is replayed, a card
    nobody answered in srs keeps the schedule the other device gave it; notes
-   removed on the other side are removed in srs, keeping their answers;
+   removed on the other side are removed in srs, keeping their answers, and
+   answers that arrive for a card removed on either side join them;
 4. **send back** — the cards srs changed take, for deck and suspension,
    the side that changed it (the newer where both did), and go into the
    replica with the merged schedules; a second Anki sync sends them.
@@ -44,6 +45,7 @@ import sqlite3
 import tempfile
 import threading
 import time
+from bisect import bisect_left
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -749,21 +751,33 @@ def _note_removed_cards(session: Session, col: Any, note_ids: list[int], now: da
     set_setting(session, REMOVED_CARDS, known)
 
 
-def _keep_answers_to_removed(session: Session, col: Any, since: int) -> int:
-    """Answers that arrived (past update number *since*) for cards srs removed: kept with the other answers of those
-    cards (as `srs card rm` keeps them), each once; how many are new to srs."""
+def _keep_answers_to_removed(session: Session, col: Any, since: int, now: datetime) -> int:
+    """Answers that arrived (past update number *since*) for cards removed on either side: kept with the other answers
+    of those cards (as `srs card rm` keeps them), each once; how many are new to srs. Called once the pull has removed
+    (at *now*) what the other side removed."""
+    known: dict[str, list[Any]] = dict(get_setting(session, REMOVED_CARDS))
+    if since < 0 and not known:  # (a full download: Anki keeps the answers of every card ever removed; none is srs's)
+        return 0
     rows = col.db.all(
         "select id, cid, ease, time, ivl, lastIvl, factor, type from revlog "
-        "where usn > ? and ease between 1 and 4 and cid not in (select id from cards)", since,
-    ) if get_setting(session, REMOVED_CARDS) else []
-    known: dict[str, list[Any]] = get_setting(session, REMOVED_CARDS) if rows else {}
+        "where usn > ? and ease between 1 and 4 and cid not in (select id from cards) "
+        "and (? or cid in (select cast(key as integer) from json_each(?)))", since, int(since >= 0), json.dumps(known),
+    )
+    if not rows:
+        return 0
+    unknown = sorted({row[1] for row in rows if str(row[1]) not in known})
+    if unknown and since >= 0:  # removed on the other side, answered there before: which of srs's cards each was
+        found = _cards_removed_there(session, col, unknown, since, now)
+        if found:
+            known.update(found)
+            set_setting(session, REMOVED_CARDS, known)
     rows = [row for row in rows if str(row[1]) in known]
     if not rows:
         return 0
-    cards = {(known[str(row[1])][0], known[str(row[1])][1]) for row in rows}
     held: dict[tuple[str, int], list[int]] = {}
     for guid, ord_, at in session.execute(
-        select(RemovedReview.guid, RemovedReview.ord, RemovedReview.reviewed_at).where(RemovedReview.guid.in_({g for g, _ in cards}))
+        select(RemovedReview.guid, RemovedReview.ord, RemovedReview.reviewed_at)
+        .where(RemovedReview.guid.in_({known[str(row[1])][0] for row in rows}))
     ):
         held.setdefault((guid, ord_), []).append(to_ms(at))
     added = []
@@ -780,6 +794,26 @@ def _keep_answers_to_removed(session: Session, col: Any, since: int) -> int:
         ))
     session.add_all(added)
     return len(added)
+
+
+def _cards_removed_there(session: Session, col: Any, cids: list[int], since: int, now: datetime) -> dict[str, list[Any]]:
+    """Which of srs's cards the replica's cards *cids* were, removed on the other side with their notes (the replica no
+    longer says): told by their answers srs merged at earlier syncs, which this pull kept as removed (at *now*) when it
+    removed their notes. A card none or more than one of whose answers match is left out. REMOVED_CARDS entries."""
+    earlier = col.db.all("select cid, id from revlog where usn <= ? and cid in (select value from json_each(?))", since, json.dumps(cids))
+    if not earlier:
+        return {}
+    kept = sorted(
+        (to_ms(at), guid, ord_) for guid, ord_, at in session.execute(
+            select(RemovedReview.guid, RemovedReview.ord, RemovedReview.reviewed_at).where(RemovedReview.removed_at == now)
+        )
+    )
+    times = [row[0] for row in kept]
+    matched: dict[int, set[tuple[str, int]]] = {}
+    for cid, at in earlier:  # (srs may have moved an answer by a few ms to keep times unique)
+        for index in range(bisect_left(times, at - _MOVED_AT_MOST_MS + 1), bisect_left(times, at + _MOVED_AT_MOST_MS)):
+            matched.setdefault(cid, set()).add((kept[index][1], kept[index][2]))
+    return {str(cid): [*next(iter(cards)), to_ms(now)] for cid, cards in matched.items() if len(cards) == 1}
 
 
 def _removed_since_last_sync(session: Session) -> set[str]:
@@ -1437,7 +1471,6 @@ def _pull(
         summary.media_received += result.media_new
         summary.answers_received += result.reviews_added
         summary.notes_received += result.notes_new + result.notes_updated
-    summary.answers_received += _keep_answers_to_removed(session, col, since)
     # removed on the other side (or, with *remove_missing*, not on the server at all)
     session.flush()
     gone = [NoteId(n) for n in session.connection().exec_driver_sql(
@@ -1446,6 +1479,8 @@ def _pull(
         (json.dumps(col.db.list("select guid from notes")), int(remove_missing)),
     ).scalars()]
     summary.notes_removed_here += _remove_notes(session, gone, now)
+    session.flush()
+    summary.answers_received += _keep_answers_to_removed(session, col, since, now)
     if since < 0:
         return 0
     _pull_deck_removals(session, col, now)
