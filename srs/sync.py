@@ -756,12 +756,14 @@ def _keep_answers_to_removed(session: Session, col: Any, since: int, now: dateti
     of those cards (as `srs card rm` keeps them), each once; how many are new to srs. Called once the pull has removed
     (at *now*) what the other side removed."""
     known: dict[str, list[Any]] = dict(get_setting(session, REMOVED_CARDS))
-    if since < 0 and not known:  # (a full download: Anki keeps the answers of every card ever removed; none is srs's)
+    if since < 0 and not known:
         return 0
+    # (after a full download, the answers of the cards srs removed only: Anki keeps those of every card ever removed)
     rows = col.db.all(
         "select id, cid, ease, time, ivl, lastIvl, factor, type from revlog "
         "where usn > ? and ease between 1 and 4 and cid not in (select id from cards) "
-        "and (? or cid in (select cast(key as integer) from json_each(?)))", since, int(since >= 0), json.dumps(known),
+        "and (? or cid in (select cast(key as integer) from json_each(?)))",
+        since, int(since >= 0), json.dumps(known if since < 0 else {}),
     )
     if not rows:
         return 0
@@ -774,11 +776,13 @@ def _keep_answers_to_removed(session: Session, col: Any, since: int, now: dateti
     rows = [row for row in rows if str(row[1]) in known]
     if not rows:
         return 0
+    guids = {known[str(row[1])][0] for row in rows}
     held: dict[tuple[str, int], list[int]] = {}
-    for guid, ord_, at in session.execute(
-        select(RemovedReview.guid, RemovedReview.ord, RemovedReview.reviewed_at)
-        .where(RemovedReview.guid.in_({known[str(row[1])][0] for row in rows}))
-    ):
+    for guid, ord_, at in [  # what srs holds of those cards: kept as removed, or answers of a card that came back since
+        *session.execute(select(RemovedReview.guid, RemovedReview.ord, RemovedReview.reviewed_at).where(RemovedReview.guid.in_(guids))),
+        *session.execute(select(Note.guid, Card.ord, Review.reviewed_at).join(Card, Card.id == Review.card_id).join(Note)
+                         .where(Note.guid.in_(guids))),
+    ]:
         held.setdefault((guid, ord_), []).append(to_ms(at))
     added = []
     for at, cid, ease, duration, ivl, last_ivl, factor, kind in sorted(rows):
