@@ -72,6 +72,7 @@ from srs.anki.formats import (
     preset_name,
 )
 from srs.anki.import_ import (
+    ANKI_KIND,
     MAX_DURATION_MS,
     apply_options,
     import_collection,
@@ -722,9 +723,14 @@ def _push(
     # removed in srs since the last sync: Anki's removal, so the deletion travels
     gone = list(replica.note_ids(_removed_since_last_sync(session)).values())
     if gone:
-        _note_removed_cards(session, col, gone, now)
+        _note_removed_cards(session, col, "c.nid", gone, now)
         col.remove_notes(gone)
         summary.notes_removed_there += len(gone)
+    # and cards srs removed from a note it keeps (Anki removes whole notes; srs can remove one card of several)
+    lone = _cards_removed_from_kept_notes(session, col)
+    if lone:
+        _note_removed_cards(session, col, "c.id", lone, now)
+        col.remove_cards_and_orphaned_notes(lone)
     # new in srs: Anki's importer adds them with their cards, schedule and answers
     maybe_new = set(conn.exec_driver_sql(
         f"SELECT guid FROM notes WHERE NOT orphaned AND guid NOT IN ({_SYNCED_GUIDS})"
@@ -740,12 +746,36 @@ def _push(
     return held
 
 
-def _note_removed_cards(session: Session, col: Any, note_ids: list[int], now: datetime) -> None:
-    """Remember the replica's cards of *note_ids* (about to be removed there) by their note and card (REMOVED_CARDS)."""
+def _cards_removed_from_kept_notes(session: Session, col: Any) -> list[int]:
+    """The replica's cards srs removed since the last sync from notes it still holds, with other cards.
+
+    Of the notes with more than one card, the cards the replica held at the last pull (update number at most the
+    watermark: what arrived since is the other side's, not yet merged) that srs no longer holds. (Single-card notes
+    go whole: _removed_since_last_sync.) A few milliseconds: the replica's cards are grouped in SQL.
+    """
+    rows = col.db.all(
+        "select c.id, n.guid, c.ord from cards c join notes n on n.id = c.nid "
+        f"where c.usn <= ? and c.nid in (select nid from cards group by nid having count() > 1) and {_taken(session)}",
+        int(get_setting(session, WATERMARK)),
+    )
+    if not rows:
+        return []
+    ours = session.connection().exec_driver_sql(
+        "SELECT n.guid, c.ord FROM notes n JOIN cards c ON c.note_id = n.id "
+        "WHERE NOT n.orphaned AND n.guid IN (SELECT value FROM json_each(?))",
+        (json.dumps(sorted({guid for _, guid, _ in rows})),),
+    ).all()
+    kept_notes, held = {guid for guid, _ in ours}, {(guid, ord_) for guid, ord_ in ours}
+    return [cid for cid, guid, ord_ in rows if guid in kept_notes and (guid, ord_) not in held]
+
+
+def _note_removed_cards(session: Session, col: Any, column: str, ids: list[int], now: datetime) -> None:
+    """Remember the replica's cards whose *column* ("c.nid" or "c.id") is one of *ids*, about to be removed there,
+    by their note and card (REMOVED_CARDS)."""
     known = dict(get_setting(session, REMOVED_CARDS))
     for cid, guid, ord_ in col.db.all(
-        "select c.id, n.guid, c.ord from cards c join notes n on n.id = c.nid where c.nid in (select value from json_each(?))",
-        json.dumps(note_ids),
+        f"select c.id, n.guid, c.ord from cards c join notes n on n.id = c.nid where {column} in (select value from json_each(?))",
+        json.dumps(ids),
     ):
         known[str(cid)] = [guid, int(ord_), to_ms(now)]
     set_setting(session, REMOVED_CARDS, known)
@@ -769,7 +799,7 @@ def _keep_answers_to_removed(session: Session, col: Any, since: int, now: dateti
         return 0
     unknown = sorted({row[1] for row in rows if str(row[1]) not in known})
     if unknown and since >= 0:  # removed on the other side, answered there before: which of srs's cards each was
-        found = _cards_removed_there(session, col, unknown, since, now)
+        found = _removed_cards_by_answers(session, col, unknown, since, now)
         if found:
             known.update(found)
             set_setting(session, REMOVED_CARDS, known)
@@ -800,7 +830,7 @@ def _keep_answers_to_removed(session: Session, col: Any, since: int, now: dateti
     return len(added)
 
 
-def _cards_removed_there(session: Session, col: Any, cids: list[int], since: int, now: datetime) -> dict[str, list[Any]]:
+def _removed_cards_by_answers(session: Session, col: Any, cids: list[int], since: int, now: datetime) -> dict[str, list[Any]]:
     """Which of srs's cards the replica's cards *cids* were, removed on the other side with their notes (the replica no
     longer says): told by their answers srs merged at earlier syncs, which this pull kept as removed (at *now*) when it
     removed their notes. A card none or more than one of whose answers match is left out. REMOVED_CARDS entries."""
@@ -1483,12 +1513,47 @@ def _pull(
         (json.dumps(col.db.list("select guid from notes")), int(remove_missing)),
     ).scalars()]
     summary.notes_removed_here += _remove_notes(session, gone, now)
+    _remove_cards_gone_there(session, col, since, now)
     session.flush()
     summary.answers_received += _keep_answers_to_removed(session, col, since, now)
     if since < 0:
         return 0
     _pull_deck_removals(session, col, now)
     return _push_merged(session, col, result.replayed_over_anki if card_ids else set(), now)
+
+
+def _remove_cards_gone_there(session: Session, col: Any, since: int, now: datetime) -> int:
+    """Remove the cards the other side removed from notes it keeps (Anki's Empty Cards, after a Cloze deletion or an
+    optional reverse was taken out), keeping their answers; how many.
+
+    Of the notes that changed there since the last sync (Anki removes such a card only once its note has changed),
+    those of Anki's own note types: srs never makes their cards itself, so a card srs holds and the replica lacks was
+    removed there. A card srs changed since the last sync (answered, moved) stays, as does everything at a first sync
+    (a merge keeps the union of both sides).
+    """
+    last = int(get_setting(session, LAST_SYNC) or 0)
+    if since < 0 or not last:
+        return 0
+    theirs = {
+        guid: {int(o) for o in str(ords).split(",")}
+        for guid, ords in col.db.all(
+            "select n.guid, group_concat(c.ord) from notes n join cards c on c.nid = n.id "
+            f"where n.usn > ? and {_taken(session)} group by n.id", since,
+        )
+    }
+    if not theirs:
+        return 0
+    stale = [
+        CardId(cid) for cid, guid, ord_ in session.connection().exec_driver_sql(
+            "SELECT c.id, n.guid, c.ord FROM cards c JOIN notes n ON n.id = c.note_id "
+            "WHERE n.kind = ? AND NOT n.orphaned AND c.modified <= ? AND n.guid IN (SELECT value FROM json_each(?))",
+            (ANKI_KIND, last, json.dumps(sorted(theirs))),
+        )
+        if ord_ not in theirs[guid]
+    ]
+    if stale:
+        remove(session, stale, now)
+    return len(stale)
 
 
 # what the sync says of the notes it left out, by reason

@@ -467,6 +467,70 @@ def test_a_phone_answer_to_a_card_srs_removed_is_kept_with_its_other_answers(wor
         phone.col.close()
 
 
+def test_one_card_srs_removes_of_a_note_with_several_is_removed_on_the_phone_and_stays_removed(world: dict) -> None:  # type: ignore[type-arg]
+    """srs removes one card of a Cloze note made on the phone (Anki removes whole notes; srs can remove one card):
+    the phone loses that card and keeps the note and its other card; an answer the phone gave the removed card
+    before it heard of the removal is kept with that card's answers in srs, and the card does not come back."""
+    db, now = world["db"], world["now"]
+    with local_timezone(world["zone"]):
+        phone = _synced_phone(world)
+        cloze = phone.col.new_note(phone.col.models.by_name("Cloze"))
+        cloze["Text"] = "{{c1::Paris}} is in {{c2::France}}"
+        phone.col.add_note(cloze, phone.col.decks.id("Phone"))
+        phone.sync()
+        ok(srs(db, "sync", now=now + timedelta(minutes=1)))
+
+        def srs_cards() -> dict[str, int]:
+            got = json.loads(ok(srs(db, "cards", "--json", "--search", "deck:Phone", now=now + timedelta(minutes=5))).output)
+            return {c["front"]: c["id"] for c in got}
+
+        assert set(srs_cards()) == {"[...] is in France", "Paris is in [...]"}
+        ok(srs(db, "card", "rm", str(srs_cards()["[...] is in France"]), now=now + timedelta(minutes=2)))  # the c1 card
+        removed, kept = (phone.col.db.scalar("select id from cards where nid = ? and ord = ?", cloze.id, o) for o in (0, 1))
+        phone.answer(removed, 3)  # before the phone hears of the removal
+        answered = int(phone.col.db.scalar("select max(id) from revlog where cid = ?", removed))
+        ok(srs(db, "sync", now=now + timedelta(minutes=3)))
+        phone.sync()
+        assert phone.col.db.list("select id from cards where nid = ?", cloze.id) == [kept]
+        phone.answer(kept, 3)
+        phone.sync()
+        ok(srs(db, "sync", now=now + timedelta(minutes=4)))
+        assert set(srs_cards()) == {"Paris is in [...]"}
+        assert _kept_answer_times(db, cloze.guid) == [answered]
+        phone.col.close()
+
+
+def test_a_card_the_phone_empties_out_of_a_cloze_note_is_removed_in_srs_with_its_answers_kept(world: dict) -> None:  # type: ignore[type-arg]
+    """The phone takes a deletion out of a Cloze note and runs Empty Cards: srs removes that card too (not left behind
+    with an empty question), keeps its answers (the one given just before included), and keeps the note's other card."""
+    db, now = world["db"], world["now"]
+    with local_timezone(world["zone"]):
+        phone = _synced_phone(world)
+        cloze = phone.col.new_note(phone.col.models.by_name("Cloze"))
+        cloze["Text"] = "{{c1::Paris}} is in {{c2::France}}"
+        phone.col.add_note(cloze, phone.col.decks.id("Phone"))
+        first, second = (phone.col.db.scalar("select id from cards where nid = ? and ord = ?", cloze.id, o) for o in (0, 1))
+        phone.answer(second, 3)
+        phone.sync()
+        ok(srs(db, "sync", now=now + timedelta(minutes=1)))
+        phone.answer(second, 4)
+        answers = phone.col.db.list("select id from revlog where cid = ? order by id", second)
+        cloze["Text"] = "{{c1::Paris}} is in France"
+        phone.col.update_note(cloze)
+        assert [c for n in phone.col.get_empty_cards().notes for c in n.card_ids] == [second]
+        phone.col.remove_cards_and_orphaned_notes([second])
+        phone.sync()
+        ok(srs(db, "sync", now=now + timedelta(minutes=2)))
+        got = json.loads(ok(srs(db, "cards", "--json", "--search", "deck:Phone", now=now + timedelta(minutes=2))).output)
+        assert [c["front"] for c in got] == ["[...] is in France"]
+        assert _kept_answer_times(db, cloze.guid) == answers and len(answers) == 2
+        ok(srs(db, "sync", now=now + timedelta(minutes=3)))
+        phone.sync()
+        assert phone.col.db.list("select id from cards where nid = ?", cloze.id) == [first]
+        assert _kept_answer_times(db, cloze.guid) == answers
+        phone.col.close()
+
+
 def test_notes_srs_cannot_take_are_left_out_and_said_and_the_rest_syncs(world: dict) -> None:  # type: ignore[type-arg]
     """Anki lets notes share a guid or have none (an add-on, an old import), its Check Database leaves them, and its sync
     carries them; so does a field longer than srs reads. srs takes the first note of a guid, leaves the others and the
@@ -2042,6 +2106,7 @@ _REMOVAL_OPS = st.one_of(
 @example(rounds=[[("srs rm", 0, 0), ("phone answer", 0, 3), ("phone sync", 0, 0)]])  # the phone's answer reaches the server first
 @example(rounds=[[("srs rm", 0, 0), ("srs sync", 0, 0), ("phone answer", 0, 1)]])  # srs's removal reaches it first
 @example(rounds=[[("phone answer", 0, 4), ("phone rm", 0, 0), ("phone sync", 0, 0), ("srs answer", 0, 3)]])  # both, then removed there
+@example(rounds=[[("phone answer", 2, 3), ("srs answer", 2, 3), ("phone answer", 2, 3)]])  # two answers milliseconds apart
 def test_every_answer_given_on_either_side_is_kept_in_srs_once_whatever_is_removed(world: dict, rounds: list) -> None:  # type: ignore[type-arg]
     """Whatever answers and note removals the two sides make between syncs, after each side has synced twice srs
     holds every answer given on either side exactly once: as an answer of its card, or, where either side removed the
@@ -2079,6 +2144,6 @@ def test_every_answer_given_on_either_side_is_kept_in_srs_once_whatever_is_remov
         held = _srs_answer_times(db, guids)
         for guid in guids:
             assert len(held[guid]) == len(given[guid]), guid  # none lost, none twice
-            for t in given[guid]:  # (srs moves an answer by a few ms where another holds the same millisecond)
-                assert sum(abs(t - h) < 64 for h in held[guid]) == 1, (guid, t)
+            for t, h in zip(sorted(given[guid]), held[guid]):  # (srs moves an answer by a few ms where another holds that one)
+                assert abs(t - h) < 64, (guid, t, h)
         phone.col.close()
