@@ -753,11 +753,9 @@ def _cards_removed_from_kept_notes(session: Session, col: Any) -> list[int]:
     watermark: what arrived since is the other side's, not yet merged) that srs no longer holds. (Single-card notes
     go whole: _removed_since_last_sync.) A few milliseconds: the replica's cards are grouped in SQL.
     """
-    rows = col.db.all(
-        "select c.id, n.guid, c.ord from cards c join notes n on n.id = c.nid "
-        f"where c.usn <= ? and c.nid in (select nid from cards group by nid having count() > 1) and {_taken(session)}",
-        int(get_setting(session, WATERMARK)),
-    )
+    rows = [(cid, guid, ord_) for cid, _, guid, ord_ in col.db.all(
+        _CARDS_OF_SEVERAL.format(usn=f" and c.usn <= ? and {_taken(session)}"), int(get_setting(session, WATERMARK)),
+    )]
     if not rows:
         return []
     ours = session.connection().exec_driver_sql(
@@ -1405,6 +1403,12 @@ def _chunks(values: list[int], size: int = 500) -> list[list[int]]:
 # --- pull: replica -> srs ------------------------------------------------------------------
 
 
+# the replica's cards of notes with more than one card (a note's cards are all its templates Anki found content for;
+# srs can remove one of them, and Anki's Empty Cards does): card id, note id, guid, ord; {usn} narrows them
+_CARDS_OF_SEVERAL = (
+    "select c.id, c.nid, n.guid, c.ord from cards c join notes n on n.id = c.nid "
+    "where c.nid in (select nid from cards group by nid having count() > 1){usn}"
+)
 _HOME_DECK = "case when c.odid != 0 then c.odid else c.did end"  # a card's own deck, also while in a filtered one
 _CARD_STATE = "type, queue, due, ivl, reps, lapses, data, did, odid"  # what a card row says, for telling srs's echo from a change
 
@@ -1416,6 +1420,9 @@ class _Pending:
     cards: dict[int, tuple[Any, ...]]
     notes: dict[int, int]  # note id -> mod
     revlog: set[int]
+    # the cards of the notes with more than one, as the replica holds them before the sync: card id -> (note id, guid,
+    # ord); one of them gone after it, its note still there, was removed on the other side (_remove_cards_gone_there)
+    several: dict[int, tuple[int, str, int]] = field(default_factory=dict)
 
     @staticmethod
     def of(col: Any, held: _Held | None = None) -> _Pending:
@@ -1428,6 +1435,7 @@ class _Pending:
             {row[0]: tuple(row[1:]) for row in rows},
             dict(col.db.all("select id, mod from notes where usn = -1")),
             set(col.db.list("select id from revlog where usn = -1")),
+            {cid: (nid, guid, ord_) for cid, nid, guid, ord_ in col.db.all(_CARDS_OF_SEVERAL.format(usn=""))},
         )
 
     def only_ours(self, col: Any, card_ids: list[int], since: int) -> set[int]:
@@ -1513,7 +1521,7 @@ def _pull(
         (json.dumps(col.db.list("select guid from notes")), int(remove_missing)),
     ).scalars()]
     summary.notes_removed_here += _remove_notes(session, gone, now)
-    _remove_cards_gone_there(session, col, since, now)
+    _remove_cards_gone_there(session, col, sent, now)
     session.flush()
     summary.answers_received += _keep_answers_to_removed(session, col, since, now)
     if since < 0:
@@ -1522,34 +1530,34 @@ def _pull(
     return _push_merged(session, col, result.replayed_over_anki if card_ids else set(), now)
 
 
-def _remove_cards_gone_there(session: Session, col: Any, since: int, now: datetime) -> int:
-    """Remove the cards the other side removed from notes it keeps (Anki's Empty Cards, after a Cloze deletion or an
-    optional reverse was taken out), keeping their answers; how many.
+def _remove_cards_gone_there(session: Session, col: Any, sent: _Pending | None, now: datetime) -> int:
+    """Remove, keeping their answers, the cards the other side removed from notes it keeps (Anki's Empty Cards, once a
+    Cloze deletion or an optional reverse card is taken out of the note): cards the replica held before Anki's sync
+    (*sent*) and lost in it, their notes still there; how many.
 
-    Of the notes that changed there since the last sync (Anki removes such a card only once its note has changed),
-    those of Anki's own note types: srs never makes their cards itself, so a card srs holds and the replica lacks was
-    removed there. A card srs changed since the last sync (answered, moved) stays, as does everything at a first sync
-    (a merge keeps the union of both sides).
+    Only the cards of Anki's own note types: srs's own notes keep the cards srs gives them. As a removed note is,
+    such a card is removed though srs answered it meanwhile; its answers are kept.
     """
-    last = int(get_setting(session, LAST_SYNC) or 0)
-    if since < 0 or not last:
+    if sent is None or not sent.several:
         return 0
-    theirs = {
-        guid: {int(o) for o in str(ords).split(",")}
-        for guid, ords in col.db.all(
-            "select n.guid, group_concat(c.ord) from notes n join cards c on c.nid = n.id "
-            f"where n.usn > ? and {_taken(session)} group by n.id", since,
-        )
-    }
-    if not theirs:
+    still = set(col.db.list("select id from cards where id in (select value from json_each(?))", json.dumps(sorted(sent.several))))
+    lost = [row for cid, row in sent.several.items() if cid not in still]
+    if not lost:
+        return 0
+    kept_notes = set(col.db.list(
+        f"select n.id from notes n where n.id in (select value from json_each(?)) and {_taken(session)}",
+        json.dumps(sorted({nid for nid, _, _ in lost})),
+    ))
+    removed = {(guid, ord_) for nid, guid, ord_ in lost if nid in kept_notes}
+    if not removed:
         return 0
     stale = [
         CardId(cid) for cid, guid, ord_ in session.connection().exec_driver_sql(
             "SELECT c.id, n.guid, c.ord FROM cards c JOIN notes n ON n.id = c.note_id "
-            "WHERE n.kind = ? AND NOT n.orphaned AND c.modified <= ? AND n.guid IN (SELECT value FROM json_each(?))",
-            (ANKI_KIND, last, json.dumps(sorted(theirs))),
+            "WHERE n.kind = ? AND NOT n.orphaned AND n.guid IN (SELECT value FROM json_each(?))",
+            (ANKI_KIND, json.dumps(sorted({guid for guid, _ in removed}))),
         )
-        if ord_ not in theirs[guid]
+        if (guid, ord_) in removed
     ]
     if stale:
         remove(session, stale, now)
