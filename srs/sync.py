@@ -779,10 +779,10 @@ def _note_removed_cards(session: Session, col: Any, column: str, ids: list[int],
     set_setting(session, REMOVED_CARDS, known)
 
 
-def _keep_answers_to_removed(session: Session, col: Any, since: int, now: datetime) -> int:
+def _keep_answers_to_removed(session: Session, col: Any, since: int, now: datetime, sent: _Pending | None = None) -> int:
     """Answers that arrived (past update number *since*) for cards removed on either side: kept with the other answers
     of those cards (as `srs card rm` keeps them), each once; how many are new to srs. Called once the pull has removed
-    (at *now*) what the other side removed."""
+    (at *now*) what the other side removed; *sent* tells the cards of notes with several as they were before the sync."""
     known: dict[str, list[Any]] = dict(get_setting(session, REMOVED_CARDS))
     if since < 0 and not known:
         return 0
@@ -796,8 +796,15 @@ def _keep_answers_to_removed(session: Session, col: Any, since: int, now: dateti
     if not rows:
         return 0
     unknown = sorted({row[1] for row in rows if str(row[1]) not in known})
-    if unknown and since >= 0:  # removed on the other side, answered there before: which of srs's cards each was
-        found = _removed_cards_by_answers(session, col, unknown, since, now)
+    if unknown and since >= 0:  # removed on the other side: which of srs's cards each was
+        found: dict[str, list[Any]] = {}
+        for cid in unknown:  # one card of a note with several: the replica had it before the sync
+            before = sent.several.get(cid) if sent is not None else None
+            if before is not None:
+                found[str(cid)] = [before[1], before[2], to_ms(now)]
+        rest = [cid for cid in unknown if str(cid) not in found]
+        if rest:  # a note's only card, or a sync killed after Anki's part: told by the answers srs merged before
+            found.update(_removed_cards_by_answers(session, col, rest, since, now))
         if found:
             known.update(found)
             set_setting(session, REMOVED_CARDS, known)
@@ -1523,7 +1530,7 @@ def _pull(
     summary.notes_removed_here += _remove_notes(session, gone, now)
     _remove_cards_gone_there(session, col, sent, now)
     session.flush()
-    summary.answers_received += _keep_answers_to_removed(session, col, since, now)
+    summary.answers_received += _keep_answers_to_removed(session, col, since, now, sent)
     if since < 0:
         return 0
     _pull_deck_removals(session, col, now)

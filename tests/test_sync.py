@@ -2212,6 +2212,7 @@ _CLOZE_WORDS = ("Paris", "France", "Europe")
 @given(rounds=st.lists(st.lists(_CLOZE_OPS, min_size=1, max_size=5), min_size=1, max_size=2))
 @example(rounds=[[("srs rm", 0, 1), ("phone answer", 0, 1), ("phone empty", 0, 2)]])  # the phone's edit makes srs's removed card again
 @example(rounds=[[("phone answer", 0, 0), ("phone empty", 0, 0), ("srs answer", 0, 0), ("srs rm", 0, 1)]])
+@example(rounds=[[("phone answer", 1, 2), ("phone empty", 1, 2)]])  # answered for the first time, then emptied: srs never saw it
 def test_cards_removed_from_cloze_notes_on_either_side_end_the_same_on_both_with_every_answer_in_srs(world: dict, rounds: list) -> None:  # type: ignore[type-arg]
     """Whatever answers and single-card removals both sides make on the cards of Cloze notes between syncs, after each
     side has synced twice both hold the same cards of those notes, and srs holds every answer given on either side
