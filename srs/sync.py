@@ -554,6 +554,7 @@ def _download_and_merge(
         # and its removals (those notes are not taken back from the server's collection; the push removes them there)
         summary.notes_sent += _push_note_text(session, db_path, col, -1, now, summary)
         removed_here = list(_Replica(session, col).note_ids(_removed_since_last_sync(session)).values())
+        _remove_single_cards_again(session, col, now)
     set_setting(session, WATERMARK, -1)  # everything in the replica is new to srs
     held_before = session.scalar(select(func.max(Review.id))) or 0
     placed = _placements(session)
@@ -569,6 +570,24 @@ def _download_and_merge(
         _send_back(session, db_path, col, auth, auth.endpoint, now, summary, step)
     _sync_media(col, auth, auth.endpoint)
     return col
+
+
+def _remove_single_cards_again(session: Session, col: Any, now: datetime) -> None:
+    """After a full download in mid-life: the single cards this sync's push removed from notes srs keeps (it recorded
+    them in REMOVED_CARDS at *now*) came back with the server's collection; out of the replica again before the pull
+    (which would take them back), the removal sent with srs's side."""
+    again = sorted(int(cid) for cid, (_, _, at) in get_setting(session, REMOVED_CARDS).items() if at == to_ms(now))
+    if not again:
+        return
+    rows = col.db.all(
+        "select c.id, n.guid from cards c join notes n on n.id = c.nid where c.id in (select value from json_each(?))", json.dumps(again),
+    )
+    kept = set(session.connection().exec_driver_sql(
+        "SELECT guid FROM notes WHERE NOT orphaned AND guid IN (SELECT value FROM json_each(?))", (json.dumps(sorted({g for _, g in rows})),),
+    ).scalars()) if rows else set()
+    cards = [cid for cid, guid in rows if guid in kept]  # (a note srs removed whole goes as removed_here says)
+    if cards:
+        col.remove_cards_and_orphaned_notes(cards)
 
 
 def _placements(session: Session) -> dict[tuple[str, int], tuple[DeckId, int]]:

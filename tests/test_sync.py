@@ -1961,6 +1961,39 @@ def test_a_full_sync_the_phone_forces_mid_life_merges_and_keeps_srs_unsynced_wor
         phone.col.close()
 
 
+def test_one_card_srs_removed_before_a_full_sync_the_phone_forced_stays_removed(world: dict) -> None:  # type: ignore[type-arg]
+    """srs removes one card of a Cloze note; before srs syncs, the phone changes a note type and uploads its whole
+    collection. srs's sync takes the server's collection whole: the removed card does not come back with it (nor its
+    answers twice), and the phone loses it on its next sync."""
+    db, now = world["db"], world["now"]
+    with local_timezone(world["zone"]):
+        phone = _synced_phone(world)
+        cloze = phone.col.new_note(phone.col.models.by_name("Cloze"))
+        cloze["Text"] = "{{c1::Paris}} is in {{c2::France}}"
+        phone.col.add_note(cloze, phone.col.decks.id("Phone"))
+        for cid in phone.col.db.list("select id from cards where nid = ?", cloze.id):
+            phone.answer(cid, 3)
+        phone.sync()
+        ok(srs(db, "sync", now=now + timedelta(minutes=1)))
+        answered = srs_reviews_of_card(db, srs_cards_of(db, cloze.guid)[0])
+        ok(srs(db, "card", "rm", str(srs_cards_of(db, cloze.guid)[0]), now=now + timedelta(minutes=2)))
+        basic = phone.col.models.by_name("Basic")
+        assert basic is not None
+        phone.col.models.add_field(basic, phone.col.models.new_field("Extra"))
+        phone.col.models.update_dict(basic)
+        out = phone.col.sync_collection(phone.auth, False)
+        assert out.required in (out.FULL_SYNC, out.FULL_UPLOAD)
+        phone.col.close_for_full_sync()
+        phone.col.full_upload_or_download(auth=phone.auth, server_usn=out.server_media_usn, upload=True)
+        phone.col.reopen(after_full_sync=True)
+        ok(srs(db, "sync", now=now + timedelta(minutes=3)))
+        assert list(srs_cards_of(db, cloze.guid)) == [1]
+        assert _kept_answer_times(db, cloze.guid) == answered and len(answered) == 1
+        phone.sync()
+        assert phone.col.db.list("select ord from cards where nid = ?", cloze.id) == [1]
+        phone.col.close()
+
+
 def test_a_card_srs_moved_or_suspended_keeps_that_when_the_phone_answers_it_before_syncing(world: dict) -> None:  # type: ignore[type-arg]
     """Anki's sync keeps one side's whole card row where both changed a card: the phone's answer, newer, would win the
     row and with it the old deck and suspension. srs keeps its move and its suspension on top of the phone's answer,
