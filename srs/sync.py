@@ -414,7 +414,7 @@ def _run_sync(
                 # take it whole and merge, then send srs's side back on top (what the push above put in the replica
                 # goes with it, and is sent again then: counted once)
                 summary.answers_sent = summary.notes_sent = summary.notes_removed_there = 0
-                col = _download_and_merge(session, db_path, col, auth, now, summary, step, False, out)
+                col = _download_and_merge(session, db_path, col, auth, now, summary, step, False, out, sent)
             else:
                 since = int(get_setting(session, WATERMARK))
                 texts = _push_note_text(session, db_path, col, since, now, summary)
@@ -535,9 +535,11 @@ def _add_stock_notetypes(col: Any) -> None:
 
 def _download_and_merge(
     session: Session, db_path: Path, col: Any, auth: Any, now: datetime, summary: SyncSummary, step: Step, replace: bool,
-    out: Any = None,
+    out: Any = None, sent: _Pending | None = None,
 ) -> Any:
-    """Take the server's collection into the replica and merge it into srs; then send srs's side back (unless *replace*)."""
+    """Take the server's collection into the replica and merge it into srs; then send srs's side back (unless *replace*).
+    In mid-life (a full sync the other side forced), *out* is what Anki's sync answered and *sent* what the replica
+    held before it."""
     step("asking the server", 0, 0)
     out = out or _sync(col, auth, auth.endpoint)
     server_empty = out.required == out.FULL_UPLOAD or (out.required == out.NO_CHANGES and col.note_count() == 0)
@@ -558,7 +560,7 @@ def _download_and_merge(
     set_setting(session, WATERMARK, -1)  # everything in the replica is new to srs
     held_before = session.scalar(select(func.max(Review.id))) or 0
     placed = _placements(session)
-    _pull(session, db_path, col, now, summary, step, remove_missing=replace, removed_here=removed_here)
+    _pull(session, db_path, col, now, summary, step, remove_missing=replace, sent=sent, removed_here=removed_here)
     summary.direction = "downloaded"
     if replace:
         return col

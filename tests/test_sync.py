@@ -1961,22 +1961,30 @@ def test_a_full_sync_the_phone_forces_mid_life_merges_and_keeps_srs_unsynced_wor
         phone.col.close()
 
 
-def test_one_card_srs_removed_before_a_full_sync_the_phone_forced_stays_removed(world: dict) -> None:  # type: ignore[type-arg]
-    """srs removes one card of a Cloze note; before srs syncs, the phone changes a note type and uploads its whole
-    collection. srs's sync takes the server's collection whole: the removed card does not come back with it (nor its
-    answers twice), and the phone loses it on its next sync."""
+def test_single_cards_removed_on_either_side_before_a_full_sync_the_phone_forced_stay_removed(world: dict) -> None:  # type: ignore[type-arg]
+    """srs removes one card of a Cloze note, the phone empties one card out of another; before srs syncs, the phone
+    changes a note type and uploads its whole collection. srs's sync takes the server's collection whole: the card srs
+    removed does not come back with it (nor its answers twice), the one the phone removed goes in srs too (its answers
+    kept), and the phone loses srs's on its next sync."""
     db, now = world["db"], world["now"]
     with local_timezone(world["zone"]):
         phone = _synced_phone(world)
-        cloze = phone.col.new_note(phone.col.models.by_name("Cloze"))
-        cloze["Text"] = "{{c1::Paris}} is in {{c2::France}}"
-        phone.col.add_note(cloze, phone.col.decks.id("Phone"))
-        for cid in phone.col.db.list("select id from cards where nid = ?", cloze.id):
-            phone.answer(cid, 3)
+        notes = []
+        for text in ("{{c1::Paris}} is in {{c2::France}}", "{{c1::Rome}} is in {{c2::Italy}}"):
+            cloze = phone.col.new_note(phone.col.models.by_name("Cloze"))
+            cloze["Text"] = text
+            phone.col.add_note(cloze, phone.col.decks.id("Phone"))
+            for cid in phone.col.db.list("select id from cards where nid = ?", cloze.id):
+                phone.answer(cid, 3)
+            notes.append(cloze)
+        ours, theirs = notes
         phone.sync()
         ok(srs(db, "sync", now=now + timedelta(minutes=1)))
-        answered = srs_reviews_of_card(db, srs_cards_of(db, cloze.guid)[0])
-        ok(srs(db, "card", "rm", str(srs_cards_of(db, cloze.guid)[0]), now=now + timedelta(minutes=2)))
+        answered = {note.guid: srs_reviews_of_card(db, srs_cards_of(db, note.guid)[0]) for note in notes}
+        ok(srs(db, "card", "rm", str(srs_cards_of(db, ours.guid)[0]), now=now + timedelta(minutes=2)))
+        theirs["Text"] = "Rome is in {{c2::Italy}}"
+        phone.col.update_note(theirs)
+        phone.col.remove_cards_and_orphaned_notes([c for n in phone.col.get_empty_cards().notes for c in n.card_ids])
         basic = phone.col.models.by_name("Basic")
         assert basic is not None
         phone.col.models.add_field(basic, phone.col.models.new_field("Extra"))
@@ -1987,10 +1995,12 @@ def test_one_card_srs_removed_before_a_full_sync_the_phone_forced_stays_removed(
         phone.col.full_upload_or_download(auth=phone.auth, server_usn=out.server_media_usn, upload=True)
         phone.col.reopen(after_full_sync=True)
         ok(srs(db, "sync", now=now + timedelta(minutes=3)))
-        assert list(srs_cards_of(db, cloze.guid)) == [1]
-        assert _kept_answer_times(db, cloze.guid) == answered and len(answered) == 1
+        for note in notes:
+            assert list(srs_cards_of(db, note.guid)) == [1], note["Text"]
+            assert _kept_answer_times(db, note.guid) == answered[note.guid] and len(answered[note.guid]) == 1
         phone.sync()
-        assert phone.col.db.list("select ord from cards where nid = ?", cloze.id) == [1]
+        for note in notes:
+            assert phone.col.db.list("select ord from cards where nid = ?", note.id) == [1]
         phone.col.close()
 
 
