@@ -111,8 +111,8 @@ SYNCED_DECKS = "sync_decks"  # the Anki ids of srs's decks the replica held afte
 # could have seen srs's text); kept until the other side's text arrives, or for SENT_TEXT_DAYS
 SENT_TEXTS = "sync_sent_texts"
 SENT_TEXT_DAYS = 30
-# card id in the replica -> [note guid, card ord, Unix ms] of each card a sync removed there (srs had removed its note,
-# at that time): an answer another device gave it before it heard of the removal arrives later, under that id only
+# card id in the replica -> [note guid, card ord, Unix ms of the sync] of each card removed on either side that a sync
+# knows of: an answer another device gave it before it heard of the removal arrives later, under that id only
 REMOVED_CARDS = "sync_removed_cards"
 LEFT_OUT = "sync_left_out"  # the notes the last pull left out (_left_out), with the state of the replica's notes then
 # that list as rows of SQL, for comparing guids inside SQLite (no setting yet: none)
@@ -819,9 +819,10 @@ def _keep_answers_to_removed(session: Session, col: Any, since: int, now: dateti
     unknown = sorted({row[1] for row in rows if str(row[1]) not in known})
     if unknown and since >= 0:  # removed on the other side: which of srs's cards each was
         found: dict[str, list[Any]] = {}
+        left_out = _left_out_for_guid(session)
         for cid in unknown:  # one card of a note with several: the replica had it before the sync
             before = sent.several.get(cid) if sent is not None else None
-            if before is not None:
+            if before is not None and before[0] not in left_out:
                 found[str(cid)] = [before[1], before[2], to_ms(now)]
         rest = [cid for cid in unknown if str(cid) not in found]
         if rest:  # a note's only card, or a sync killed after Anki's part: told by the answers srs merged before
@@ -1626,9 +1627,14 @@ def _left_out(session: Session, col: Any) -> dict[str, list[int]]:
 def _taken(session: Session) -> str:
     """The condition, in SQL on a replica note "n", that it is one srs takes: not one the last pull left out for its
     guid (_left_out; the ids are srs's own integers)."""
+    ids = _left_out_for_guid(session)
+    return f"n.id not in ({','.join(str(i) for i in sorted(ids))})" if ids else "1"
+
+
+def _left_out_for_guid(session: Session) -> set[int]:
+    """The replica's notes the last pull left out for their guid (another note's, or none)."""
     kept = get_setting(session, LEFT_OUT)
-    ids = [int(i) for i in kept.get("guid", [])] if isinstance(kept, dict) else []
-    return f"n.id not in ({','.join(str(i) for i in ids)})" if ids else "1"
+    return {int(i) for i in kept.get("guid", [])} if isinstance(kept, dict) else set()
 
 
 def _keep_draft(db_path: Path, guid: str, fields: dict[str, str], now: datetime) -> str:
