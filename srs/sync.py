@@ -350,6 +350,8 @@ class SyncSummary:
     notes_received: int = 0
     notes_removed_here: int = 0
     notes_removed_there: int = 0
+    cards_removed_here: int = 0  # single cards of notes that stay (a Cloze deletion, a reverse card)
+    cards_removed_there: int = 0
     media_received: int = 0
     notes_left_out: dict[str, int] = field(default_factory=dict)  # the server's notes srs does not take: how many, by reason
     conflicts: list[str] = field(default_factory=list)  # notes edited on both sides: where the losing text was kept
@@ -360,6 +362,8 @@ class SyncSummary:
         return (
             f"{head}: {self.answers_sent} answers and {self.notes_sent} notes sent; {self.answers_received} answers and "
             f"{self.notes_received} notes received; {self.notes_removed_here} notes removed here, {self.notes_removed_there} there"
+            + (f"; {self.cards_removed_here} cards of kept notes removed here, {self.cards_removed_there} there"
+               if self.cards_removed_here or self.cards_removed_there else "")
             + (f"; {self.media_received} media files received." if self.media_received else ".")
         )
 
@@ -413,7 +417,7 @@ def _run_sync(
                 # the server's collection changed shape (a note type edited on a phone, say), or was reset:
                 # take it whole and merge, then send srs's side back on top (what the push above put in the replica
                 # goes with it, and is sent again then: counted once)
-                summary.answers_sent = summary.notes_sent = summary.notes_removed_there = 0
+                summary.answers_sent = summary.notes_sent = summary.notes_removed_there = summary.cards_removed_there = 0
                 col = _download_and_merge(session, db_path, col, auth, now, summary, step, False, out, sent)
             else:
                 since = int(get_setting(session, WATERMARK))
@@ -556,7 +560,7 @@ def _download_and_merge(
         # and its removals (those notes are not taken back from the server's collection; the push removes them there)
         summary.notes_sent += _push_note_text(session, db_path, col, -1, now, summary)
         removed_here = list(_Replica(session, col).note_ids(_removed_since_last_sync(session)).values())
-        _remove_single_cards_again(session, col, now)
+        summary.cards_removed_there += _remove_single_cards_again(session, col, now)
     set_setting(session, WATERMARK, -1)  # everything in the replica is new to srs
     held_before = session.scalar(select(func.max(Review.id))) or 0
     placed = _placements(session)
@@ -574,13 +578,13 @@ def _download_and_merge(
     return col
 
 
-def _remove_single_cards_again(session: Session, col: Any, now: datetime) -> None:
+def _remove_single_cards_again(session: Session, col: Any, now: datetime) -> int:
     """After a full download in mid-life: the single cards this sync's push removed from notes srs keeps (it recorded
     them in REMOVED_CARDS at *now*) came back with the server's collection; out of the replica again before the pull
-    (which would take them back), the removal sent with srs's side."""
+    (which would take them back), the removal sent with srs's side. How many."""
     again = sorted(int(cid) for cid, (_, _, at) in get_setting(session, REMOVED_CARDS).items() if at == to_ms(now))
     if not again:
-        return
+        return 0
     rows = col.db.all(
         "select c.id, n.guid from cards c join notes n on n.id = c.nid where c.id in (select value from json_each(?))", json.dumps(again),
     )
@@ -590,6 +594,7 @@ def _remove_single_cards_again(session: Session, col: Any, now: datetime) -> Non
     cards = [cid for cid, guid in rows if guid in kept]  # (a note srs removed whole goes as removed_here says)
     if cards:
         col.remove_cards_and_orphaned_notes(cards)
+    return len(cards)
 
 
 def _placements(session: Session) -> dict[tuple[str, int], tuple[DeckId, int]]:
@@ -752,6 +757,7 @@ def _push(
     if lone:
         _note_removed_cards(session, col, "c.id", lone, now)
         col.remove_cards_and_orphaned_notes(lone)
+        summary.cards_removed_there += len(lone)
     # new in srs: Anki's importer adds them with their cards, schedule and answers
     maybe_new = set(conn.exec_driver_sql(
         f"SELECT guid FROM notes WHERE NOT orphaned AND guid NOT IN ({_SYNCED_GUIDS})"
@@ -1550,7 +1556,7 @@ def _pull(
         (json.dumps(col.db.list("select guid from notes")), int(remove_missing)),
     ).scalars()]
     summary.notes_removed_here += _remove_notes(session, gone, now)
-    _remove_cards_gone_there(session, col, sent, now)
+    summary.cards_removed_here += _remove_cards_gone_there(session, col, sent, now)
     session.flush()
     summary.answers_received += _keep_answers_to_removed(session, col, since, now, sent)
     if since < 0:

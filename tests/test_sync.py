@@ -489,7 +489,7 @@ def test_one_card_srs_removes_of_a_note_with_several_is_removed_on_the_phone_and
         removed, kept = (phone.col.db.scalar("select id from cards where nid = ? and ord = ?", cloze.id, o) for o in (0, 1))
         phone.answer(removed, 3)  # before the phone hears of the removal
         answered = int(phone.col.db.scalar("select max(id) from revlog where cid = ?", removed))
-        ok(srs(db, "sync", now=now + timedelta(minutes=3)))
+        assert "0 cards of kept notes removed here, 1 there" in ok(srs(db, "sync", now=now + timedelta(minutes=3))).output
         phone.sync()
         assert phone.col.db.list("select id from cards where nid = ?", cloze.id) == [kept]
         phone.answer(kept, 3)
@@ -554,7 +554,7 @@ def test_a_card_the_phone_empties_out_of_a_cloze_note_is_removed_in_srs_with_its
         assert [c for n in phone.col.get_empty_cards().notes for c in n.card_ids] == [second]
         phone.col.remove_cards_and_orphaned_notes([second])
         phone.sync()
-        ok(srs(db, "sync", now=now + timedelta(minutes=2)))
+        assert "; 1 cards of kept notes removed here, 0 there" in ok(srs(db, "sync", now=now + timedelta(minutes=2))).output
         got = json.loads(ok(srs(db, "cards", "--json", "--search", "deck:Phone", now=now + timedelta(minutes=2))).output)
         assert [c["front"] for c in got] == ["[...] is in France"]
         assert _kept_answer_times(db, cloze.guid) == sorted(answers) and len(answers) == 3
@@ -1994,7 +1994,7 @@ def test_single_cards_removed_on_either_side_before_a_full_sync_the_phone_forced
         phone.col.close_for_full_sync()
         phone.col.full_upload_or_download(auth=phone.auth, server_usn=out.server_media_usn, upload=True)
         phone.col.reopen(after_full_sync=True)
-        ok(srs(db, "sync", now=now + timedelta(minutes=3)))
+        assert "1 cards of kept notes removed here, 1 there" in ok(srs(db, "sync", now=now + timedelta(minutes=3))).output
         for note in notes:
             assert list(srs_cards_of(db, note.guid)) == [1], note["Text"]
             assert _kept_answer_times(db, note.guid) == answered[note.guid] and len(answered[note.guid]) == 1
