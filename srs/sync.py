@@ -550,6 +550,8 @@ def _download_and_merge(
     if server_empty and not replace:  # srs's collection goes up
         return _upload_from_srs(session, db_path, col, auth, now, summary, step)
     if out.required != out.NO_CHANGES or replace:
+        if sent is not None:  # (the download replaces the file: what it no longer holds is told against this)
+            sent.note_cards_of_several(col)
         step("downloading the server's collection", 0, 0)
         _full(col, auth, False, out.server_media_usn, auth.endpoint, step, "downloading the server's collection")
     _sync_media(col, auth, auth.endpoint)
@@ -809,7 +811,7 @@ def _note_removed_cards(session: Session, col: Any, column: str, ids: list[int],
 def _keep_answers_to_removed(session: Session, col: Any, since: int, now: datetime, sent: _Pending | None = None) -> int:
     """Answers that arrived (past update number *since*) for cards removed on either side: kept with the other answers
     of those cards (as `srs card rm` keeps them), each once; how many are new to srs. Called once the pull has removed
-    (at *now*) what the other side removed; *sent* tells the cards of notes with several as they were before the sync."""
+    (at *now*) what the other side removed; *sent* tells which cards Anki's sync removed."""
     known: dict[str, list[Any]] = dict(get_setting(session, REMOVED_CARDS))
     if since < 0 and not known:
         return 0
@@ -826,12 +828,13 @@ def _keep_answers_to_removed(session: Session, col: Any, since: int, now: dateti
     if unknown and since >= 0:  # removed on the other side: which of srs's cards each was
         found: dict[str, list[Any]] = {}
         left_out = _left_out_for_guid(session)
-        for cid in unknown:  # one card of a note with several: the replica had it before the sync
-            before = sent.several.get(cid) if sent is not None else None
+        gone = sent.removed_by_sync(col) if sent is not None else {}
+        for cid in unknown:  # removed by this sync: the replica noted the card, and its note
+            before = gone.get(cid)
             if before is not None and before[0] not in left_out:
                 found[str(cid)] = [before[1], before[2], to_ms(now)]
         rest = [cid for cid in unknown if str(cid) not in found]
-        if rest:  # a note's only card, or a sync killed after Anki's part: told by the answers srs merged before
+        if rest:  # a sync killed after Anki's part: told by the answers srs merged from the card before
             found.update(_removed_cards_by_answers(session, col, rest, since, now))
         if found:
             known.update(found)
@@ -1444,6 +1447,18 @@ _CARDS_OF_SEVERAL = (
     "select c.id, c.nid, n.guid, c.ord from cards c join notes n on n.id = c.nid "
     "where c.nid in (select nid from cards group by nid having count() > 1){usn}"
 )
+# temporary tables and triggers on the replica's connection that note each card and note removed from it (Anki's sync
+# applying the other side's removals), emptied before each sync; gone with the connection, never in the file
+_WATCH_REMOVALS = (
+    "create temp table if not exists srs_gone_cards (id integer primary key, nid integer not null, ord integer not null)",
+    "create temp table if not exists srs_gone_notes (id integer primary key, guid text not null)",
+    "create temp trigger if not exists srs_gone_card after delete on main.cards "
+    "begin insert or replace into srs_gone_cards values (old.id, old.nid, old.ord); end",
+    "create temp trigger if not exists srs_gone_note after delete on main.notes "
+    "begin insert or replace into srs_gone_notes values (old.id, old.guid); end",
+    "delete from temp.srs_gone_cards",
+    "delete from temp.srs_gone_notes",
+)
 _HOME_DECK = "case when c.odid != 0 then c.odid else c.did end"  # a card's own deck, also while in a filtered one
 _CARD_STATE = "type, queue, due, ivl, reps, lapses, data, did, odid"  # what a card row says, for telling srs's echo from a change
 
@@ -1455,23 +1470,47 @@ class _Pending:
     cards: dict[int, tuple[Any, ...]]
     notes: dict[int, int]  # note id -> mod
     revlog: set[int]
-    # the cards of the notes with more than one, as the replica holds them before the sync: card id -> (note id, guid,
-    # ord); one of them gone after it, its note still there, was removed on the other side (_remove_cards_gone_there)
+    # before a full download (which replaces the replica's file, so no removal is seen): the cards of the notes with
+    # more than one, card id -> (note id, guid, ord) (see removed_by_sync)
     several: dict[int, tuple[int, str, int]] = field(default_factory=dict)
 
     @staticmethod
     def of(col: Any, held: _Held | None = None) -> _Pending:
         """What waits to be sent now, and the cards whose rows srs *held* back (as they are: a sync that leaves them
-        so brought nothing new for them)."""
+        so brought nothing new for them). From here on the replica notes down each card and note Anki's sync removes."""
         rows = col.db.all(f"select id, {_CARD_STATE} from cards where usn = -1")
         for part in _chunks(sorted(held.cards) if held else []):
             rows += col.db.all(f"select id, {_CARD_STATE} from cards where id in ({','.join('?' * len(part))})", *part)
+        for sql in _WATCH_REMOVALS:
+            col.db.execute(sql)
         return _Pending(
             {row[0]: tuple(row[1:]) for row in rows},
             dict(col.db.all("select id, mod from notes where usn = -1")),
             set(col.db.list("select id from revlog where usn = -1")),
-            {cid: (nid, guid, ord_) for cid, nid, guid, ord_ in col.db.all(_CARDS_OF_SEVERAL.format(usn=""))},
         )
+
+    def note_cards_of_several(self, col: Any) -> None:
+        """Before a full download: note the cards of the notes with more than one (see removed_by_sync)."""
+        self.several.update({cid: (nid, guid, ord_) for cid, nid, guid, ord_ in col.db.all(_CARDS_OF_SEVERAL.format(usn=""))})
+
+    def removed_by_sync(self, col: Any) -> dict[int, tuple[int, str, int]]:
+        """The cards Anki's sync removed from the replica since *of*: card id -> (note id, note guid, ord). Their notes
+        may be gone with them, or still there (a card of several taken out). Noted as they went, by triggers on the
+        replica's connection (temporary: nothing of them is written to its file); after a full download, from the
+        cards noted before it that it no longer holds."""
+        gone: dict[int, tuple[int, str, int]] = {}
+        if col.db.scalar("select count() from sqlite_temp_master where name = 'srs_gone_cards'"):
+            for cid, nid, guid, ord_ in col.db.all(
+                "select c.id, c.nid, coalesce(n.guid, g.guid), c.ord from temp.srs_gone_cards c "
+                "left join main.notes n on n.id = c.nid left join temp.srs_gone_notes g on g.id = c.nid "
+                "where c.id not in (select id from main.cards)"  # (a row replaced in place is no removal)
+            ):
+                if guid is not None:
+                    gone[cid] = (nid, str(guid), ord_)
+        if self.several:
+            still = set(col.db.list("select id from cards where id in (select value from json_each(?))", json.dumps(sorted(self.several))))
+            gone.update({cid: row for cid, row in self.several.items() if cid not in still})
+        return gone
 
     def only_ours(self, col: Any, card_ids: list[int], since: int) -> set[int]:
         """Of *card_ids*, the cards whose every change since the last sync is the one srs sent."""
@@ -1567,16 +1606,13 @@ def _pull(
 
 def _remove_cards_gone_there(session: Session, col: Any, sent: _Pending | None, now: datetime) -> int:
     """Remove, keeping their answers, the cards the other side removed from notes it keeps (Anki's Empty Cards, once a
-    Cloze deletion or an optional reverse card is taken out of the note): cards the replica held before Anki's sync
-    (*sent*) and lost in it, their notes still there; how many.
+    Cloze deletion or an optional reverse card is taken out of the note): cards Anki's sync removed from the replica
+    (*sent*), their notes still there; how many.
 
     Only the cards of Anki's own note types: srs's own notes keep the cards srs gives them. As a removed note is,
     such a card is removed though srs answered it meanwhile; its answers are kept.
     """
-    if sent is None or not sent.several:
-        return 0
-    still = set(col.db.list("select id from cards where id in (select value from json_each(?))", json.dumps(sorted(sent.several))))
-    lost = [row for cid, row in sent.several.items() if cid not in still]
+    lost = list(sent.removed_by_sync(col).values()) if sent is not None else []
     if not lost:
         return 0
     kept_notes = set(col.db.list(

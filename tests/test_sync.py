@@ -467,6 +467,29 @@ def test_a_phone_answer_to_a_card_srs_removed_is_kept_with_its_other_answers(wor
         phone.col.close()
 
 
+def test_a_note_the_phone_answered_for_the_first_time_and_removed_keeps_that_answer_in_srs(world: dict) -> None:  # type: ignore[type-arg]
+    """A note srs holds but never saw answered: the phone answers its card, then removes the note, then syncs. Anki's
+    sync sends the answer without card or note, and srs has no earlier answer to tell the card by; the replica notes
+    what Anki's sync removes as it goes, so srs still keeps the answer with the removed card's."""
+    db, now = world["db"], world["now"]
+    with local_timezone(world["zone"]):
+        phone = _synced_phone(world)
+        note = phone.col.new_note(phone.col.models.by_name("Basic"))
+        note["Front"], note["Back"] = "Made on the phone", "answered once"
+        phone.col.add_note(note, phone.col.decks.id("Phone"))
+        phone.sync()
+        ok(srs(db, "sync", now=now + timedelta(minutes=1)))
+        assert srs_reviews(db, note.guid) == []
+        phone.answer(phone.card_of(note.guid), 3)
+        answered = [t for t, _ in phone.revlog(note.guid)]
+        phone.col.remove_notes([note.id])
+        phone.sync()
+        ok(srs(db, "sync", now=now + timedelta(minutes=2)))
+        assert not srs_cards_of(db, note.guid)
+        assert _kept_answer_times(db, note.guid) == answered and len(answered) == 1
+        phone.col.close()
+
+
 def test_one_card_srs_removes_of_a_note_with_several_is_removed_on_the_phone_and_stays_removed(world: dict) -> None:  # type: ignore[type-arg]
     """srs removes one card of a Cloze note made on the phone (Anki removes whole notes; srs can remove one card):
     the phone loses that card and keeps the note and its other card; an answer the phone gave the removed card
