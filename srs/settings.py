@@ -41,6 +41,9 @@ class SettingSpec:
 
 # the highest review id a sync has sent or received (srs.sync sets it; reviewing reads it without loading the sync)
 SYNCED_REVIEW = "sync_pushed_review"
+# whether srs removed a card of a note that keeps other cards since the last sync (srs.edit sets it, srs.sync clears it:
+# only then does a sync look for such removals, reading every card of the notes with several)
+CARDS_REMOVED = "sync_cards_removed"
 
 SETTINGS = {
     s.key: s
@@ -62,12 +65,13 @@ SETTINGS = {
         SettingSpec("sync_sent_texts", {}, "note guid -> when a sync sent srs's edited text, Unix ms (internal)"),
         SettingSpec("sync_left_out", {}, "the server's notes the last pull left out, by reason (internal)"),
         SettingSpec("sync_removed_cards", {}, "the replica's ids of the cards a sync removed there, with their note and card (internal)"),
+        SettingSpec("sync_cards_removed", False, "a card of a note that keeps others was removed since the last sync (internal)"),
     )
 }
 INTERNAL = {
     "builtin_decks_hash", "interview_date", "plan_max_minutes", "builtin_decks_off",
     "sync_watermark", "sync_last", "sync_pushed_review", "sync_notes", "sync_presets", "sync_decks",
-    "sync_sent_texts", "sync_left_out", "sync_removed_cards",
+    "sync_sent_texts", "sync_left_out", "sync_removed_cards", "sync_cards_removed",
 }  # set by their own commands
 PRESET_KEYS = {
     "desired_retention": "probability of recall FSRS aims for (0.70-0.99)",

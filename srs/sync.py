@@ -89,6 +89,7 @@ from srs.errors import SrsError
 from srs.files import write_atomically
 from srs.models import Card, Deck, Note, Preset, RemovedReview, Review
 from srs.settings import (
+    CARDS_REMOVED,
     SYNCED_REVIEW,
     clock_for,
     delete_setting,
@@ -699,6 +700,7 @@ def _finish(session: Session, col: Any, now: datetime, left_out: bool) -> None:
     """Remember what this sync leaves both sides holding; *left_out*: whether its pull left notes out."""
     set_setting(session, WATERMARK, _watermark(col))
     set_setting(session, LAST_SYNC, to_ms(now))
+    delete_setting(session, CARDS_REMOVED)
     set_setting(session, PUSHED_REVIEW, session.scalar(select(func.max(Review.id))) or 0)
     _record_synced_notes(session, col, left_out)
     set_setting(session, SYNCED_PRESETS, {p.name: _preset_values(p) for p in session.scalars(select(Preset))})
@@ -755,7 +757,7 @@ def _push(
         col.remove_notes(gone)
         summary.notes_removed_there += len(gone)
     # and cards srs removed from a note it keeps (Anki removes whole notes; srs can remove one card of several)
-    lone = _cards_removed_from_kept_notes(session, col)
+    lone = _cards_removed_from_kept_notes(session, col) if get_setting(session, CARDS_REMOVED) else []
     if lone:
         _note_removed_cards(session, col, "c.id", lone, now)
         col.remove_cards_and_orphaned_notes(lone)
