@@ -135,6 +135,26 @@ class Phone:
             self.col.full_upload_or_download(auth=self.auth, server_usn=out.server_media_usn, upload=out.required == out.FULL_UPLOAD)
             self.col.reopen(after_full_sync=True)
 
+    def add(self, notetype: str, deck: str, **fields: str) -> Any:
+        """A new note of *notetype* with *fields*, its cards in *deck*."""
+        note = self.col.new_note(self.col.models.by_name(notetype))
+        for name, value in fields.items():
+            note[name] = value
+        self.col.add_note(note, self.col.decks.id(deck))
+        return note
+
+    def change_a_note_type_and_upload(self) -> None:
+        """A schema change (a field added to Basic): Anki's next sync must be a full one, and the phone uploads."""
+        basic = self.col.models.by_name("Basic")
+        assert basic is not None
+        self.col.models.add_field(basic, self.col.models.new_field("Extra"))
+        self.col.models.update_dict(basic)
+        out = self.col.sync_collection(self.auth, False)
+        assert out.required in (out.FULL_SYNC, out.FULL_UPLOAD)
+        self.col.close_for_full_sync()
+        self.col.full_upload_or_download(auth=self.auth, server_usn=out.server_media_usn, upload=True)
+        self.col.reopen(after_full_sync=True)
+
     def sync_media(self) -> None:
         """Anki's media sync, waited for (it runs in the background)."""
         self.col.sync_media(self.auth)
@@ -383,9 +403,7 @@ def test_notes_added_edited_and_removed_reach_the_other_side(world: dict) -> Non
         basic = phone.col.new_note(phone.col.models.by_name("Basic"))
         basic["Front"], basic["Back"] = "Phone front", "Phone back"
         phone.col.add_note(basic, phone.col.decks.id("Phone"))
-        cloze = phone.col.new_note(phone.col.models.by_name("Cloze"))
-        cloze["Text"] = "{{c1::Paris}} is in {{c2::France}}"
-        phone.col.add_note(cloze, phone.col.decks.id("Phone"))
+        cloze = phone.add("Cloze", "Phone", Text="{{c1::Paris}} is in {{c2::France}}")
         guids = team_guids(db)
         phone.col.remove_notes([phone.col.db.scalar("select id from notes where guid = ?", guids[0])])
         phone.sync()
@@ -474,9 +492,7 @@ def test_a_note_the_phone_answered_for_the_first_time_and_removed_keeps_that_ans
     db, now = world["db"], world["now"]
     with local_timezone(world["zone"]):
         phone = _synced_phone(world)
-        note = phone.col.new_note(phone.col.models.by_name("Basic"))
-        note["Front"], note["Back"] = "Made on the phone", "answered once"
-        phone.col.add_note(note, phone.col.decks.id("Phone"))
+        note = phone.add("Basic", "Phone", Front="Made on the phone", Back="answered once")
         phone.sync()
         ok(srs(db, "sync", now=now + timedelta(minutes=1)))
         assert srs_reviews(db, note.guid) == []
@@ -497,9 +513,7 @@ def test_one_card_srs_removes_of_a_note_with_several_is_removed_on_the_phone_and
     db, now = world["db"], world["now"]
     with local_timezone(world["zone"]):
         phone = _synced_phone(world)
-        cloze = phone.col.new_note(phone.col.models.by_name("Cloze"))
-        cloze["Text"] = "{{c1::Paris}} is in {{c2::France}}"
-        phone.col.add_note(cloze, phone.col.decks.id("Phone"))
+        cloze = phone.add("Cloze", "Phone", Text="{{c1::Paris}} is in {{c2::France}}")
         phone.sync()
         ok(srs(db, "sync", now=now + timedelta(minutes=1)))
 
@@ -561,9 +575,7 @@ def test_a_card_the_phone_empties_out_of_a_cloze_note_is_removed_in_srs_with_its
     db, now = world["db"], world["now"]
     with local_timezone(world["zone"]):
         phone = _synced_phone(world)
-        cloze = phone.col.new_note(phone.col.models.by_name("Cloze"))
-        cloze["Text"] = "{{c1::Paris}} is in {{c2::France}}"
-        phone.col.add_note(cloze, phone.col.decks.id("Phone"))
+        cloze = phone.add("Cloze", "Phone", Text="{{c1::Paris}} is in {{c2::France}}")
         first, second = (phone.col.db.scalar("select id from cards where nid = ? and ord = ?", cloze.id, o) for o in (0, 1))
         phone.answer(second, 3)
         phone.sync()
@@ -1959,15 +1971,7 @@ def test_a_full_sync_the_phone_forces_mid_life_merges_and_keeps_srs_unsynced_wor
             note = phone.col.get_note(phone.col.db.scalar("select id from notes where guid = ?", guid))
             note.fields[0] = text
             phone.col.update_note(note)
-        basic = phone.col.models.by_name("Basic")
-        assert basic is not None
-        phone.col.models.add_field(basic, phone.col.models.new_field("Extra"))
-        phone.col.models.update_dict(basic)
-        out = phone.col.sync_collection(phone.auth, False)
-        assert out.required in (out.FULL_SYNC, out.FULL_UPLOAD)
-        phone.col.close_for_full_sync()
-        phone.col.full_upload_or_download(auth=phone.auth, server_usn=out.server_media_usn, upload=True)
-        phone.col.reopen(after_full_sync=True)
+        phone.change_a_note_type_and_upload()
         later = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=5)
         _answer_in_srs(db, ours, 4, later)
         removed_id = next(c["id"] for c in json.loads(ok(srs(db, "cards", "--json", now=later)).output) if c["guid"] == removed)
@@ -2019,15 +2023,7 @@ def test_single_cards_removed_on_either_side_before_a_full_sync_the_phone_forced
         theirs["Text"] = "Rome is in {{c2::Italy}}"
         phone.col.update_note(theirs)
         phone.col.remove_cards_and_orphaned_notes([c for n in phone.col.get_empty_cards().notes for c in n.card_ids])
-        basic = phone.col.models.by_name("Basic")
-        assert basic is not None
-        phone.col.models.add_field(basic, phone.col.models.new_field("Extra"))
-        phone.col.models.update_dict(basic)
-        out = phone.col.sync_collection(phone.auth, False)
-        assert out.required in (out.FULL_SYNC, out.FULL_UPLOAD)
-        phone.col.close_for_full_sync()
-        phone.col.full_upload_or_download(auth=phone.auth, server_usn=out.server_media_usn, upload=True)
-        phone.col.reopen(after_full_sync=True)
+        phone.change_a_note_type_and_upload()
         assert "1 cards of kept notes removed here, 1 there" in ok(srs(db, "sync", now=now + timedelta(minutes=3))).output
         for note in notes:
             assert list(srs_cards_of(db, note.guid)) == [1], note["Text"]
@@ -2204,6 +2200,15 @@ def _srs_answer_times(db: Path, guids: list[str]) -> dict[str, list[int]]:
     return {guid: sorted(t) for guid, t in times.items()}
 
 
+def _each_given_answer_held_once(given: dict[Any, list[int]], held: dict[Any, list[int]]) -> None:
+    """Each answer time of *given* is among srs's *held* ones exactly once, card by card (a key: a guid, or a guid and
+    an ord). srs moves an answer by a few ms where another holds that millisecond: times are paired in order."""
+    for key, times in given.items():
+        assert len(held.get(key, [])) == len(times), key  # none lost, none twice
+        for t, h in zip(sorted(times), held[key]):
+            assert abs(t - h) < 64, (key, t, h)
+
+
 # answers and removals on both sides: (what, card 0-5, button); timing steps as in _ANSWERS
 _REMOVAL_OPS = st.one_of(
     st.tuples(st.sampled_from(["srs answer", "phone answer"]), st.integers(0, 5), st.sampled_from([1, 3, 4])),
@@ -2252,11 +2257,7 @@ def test_every_answer_given_on_either_side_is_kept_in_srs_once_whatever_is_remov
         _both_synced_twice(db, phone, at)
         alive = set(team_guids(db)) & set(guids)
         assert alive == {guid for guid in guids if on_phone(guid)}
-        held = _srs_answer_times(db, guids)
-        for guid in guids:
-            assert len(held[guid]) == len(given[guid]), guid  # none lost, none twice
-            for t, h in zip(sorted(given[guid]), held[guid]):  # (srs moves an answer by a few ms where another holds that one)
-                assert abs(t - h) < 64, (guid, t, h)
+        _each_given_answer_held_once(given, _srs_answer_times(db, guids))
         phone.col.close()
 
 
@@ -2339,10 +2340,7 @@ def test_cards_removed_from_cloze_notes_on_either_side_end_the_same_on_both_with
             "select n.guid, c.ord from cards c join notes n on n.id = c.nid where n.guid in (?, ?)", *guids)}
         assert cards == theirs
         assert set(held) <= set(given)
-        for key, times in given.items():
-            assert len(held.get(key, [])) == len(times), key  # none lost, none twice
-            for t, h in zip(sorted(times), held[key]):  # (srs moves an answer by a few ms where another holds that one)
-                assert abs(t - h) < 64, (key, t, h)
+        _each_given_answer_held_once(given, held)
         phone.col.close()
 
 
@@ -2423,9 +2421,5 @@ def test_whatever_both_sides_do_they_end_agreeing_and_srs_keeps_every_answer(wor
             assert srs_deck_name_of(db, guid) == phone.col.decks.name(theirs.odid or theirs.did), guid
             assert srs_card(db, guid).suspended == (theirs.queue == -1), guid
             assert srs_reviews(db, guid) == [t for t, _ in phone.revlog(guid)], guid
-        held = _srs_answer_times(db, guids)
-        for guid in guids:
-            assert len(held[guid]) == len(given[guid]), guid  # none lost, none twice
-            for t, h in zip(sorted(given[guid]), held[guid]):  # (srs moves an answer by a few ms where another holds that one)
-                assert abs(t - h) < 64, (guid, t, h)
+        _each_given_answer_held_once(given, _srs_answer_times(db, guids))
         phone.col.close()
