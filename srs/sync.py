@@ -810,10 +810,12 @@ def _note_removed_cards(session: Session, col: Any, column: str, ids: list[int],
     set_setting(session, REMOVED_CARDS, known)
 
 
-def _keep_answers_to_removed(session: Session, col: Any, since: int, now: datetime, sent: _Pending | None = None) -> int:
+def _keep_answers_to_removed(
+    session: Session, col: Any, since: int, now: datetime, removed_by_sync: dict[int, tuple[int, str, int]],
+) -> int:
     """Answers that arrived (past update number *since*) for cards removed on either side: kept with the other answers
     of those cards (as `srs card rm` keeps them), each once; how many are new to srs. Called once the pull has removed
-    (at *now*) what the other side removed; *sent* tells which cards Anki's sync removed."""
+    (at *now*) what the other side removed; *removed_by_sync*: the cards Anki's sync removed (_Pending.removed_by_sync)."""
     known: dict[str, list[Any]] = dict(get_setting(session, REMOVED_CARDS))
     if since < 0 and not known:
         return 0
@@ -830,9 +832,8 @@ def _keep_answers_to_removed(session: Session, col: Any, since: int, now: dateti
     if unknown and since >= 0:  # removed on the other side: which of srs's cards each was
         found: dict[str, list[Any]] = {}
         left_out = _left_out_for_guid(session)
-        gone = sent.removed_by_sync(col) if sent is not None else {}
         for cid in unknown:  # removed by this sync: the replica noted the card, and its note
-            before = gone.get(cid)
+            before = removed_by_sync.get(cid)
             if before is not None and before[0] not in left_out:
                 found[str(cid)] = [before[1], before[2], to_ms(now)]
         rest = [cid for cid in unknown if str(cid) not in found]
@@ -1597,24 +1598,25 @@ def _pull(
         (json.dumps(col.db.list("select guid from notes")), int(remove_missing)),
     ).scalars()]
     summary.notes_removed_here += _remove_notes(session, gone, now)
-    summary.cards_removed_here += _remove_cards_gone_there(session, col, sent, now)
+    removed_by_sync = sent.removed_by_sync(col) if sent is not None else {}  # (read once: both steps below use it)
+    summary.cards_removed_here += _remove_cards_gone_there(session, col, removed_by_sync, now)
     session.flush()
-    summary.answers_received += _keep_answers_to_removed(session, col, since, now, sent)
+    summary.answers_received += _keep_answers_to_removed(session, col, since, now, removed_by_sync)
     if since < 0:
         return 0
     _pull_deck_removals(session, col, now)
     return _push_merged(session, col, result.replayed_over_anki if card_ids else set(), now)
 
 
-def _remove_cards_gone_there(session: Session, col: Any, sent: _Pending | None, now: datetime) -> int:
+def _remove_cards_gone_there(session: Session, col: Any, removed_by_sync: dict[int, tuple[int, str, int]], now: datetime) -> int:
     """Remove, keeping their answers, the cards the other side removed from notes it keeps (Anki's Empty Cards, once a
     Cloze deletion or an optional reverse card is taken out of the note): cards Anki's sync removed from the replica
-    (*sent*), their notes still there; how many.
+    (*removed_by_sync*), their notes still there; how many.
 
     Only the cards of Anki's own note types: srs's own notes keep the cards srs gives them. As a removed note is,
     such a card is removed though srs answered it meanwhile; its answers are kept.
     """
-    lost = list(sent.removed_by_sync(col).values()) if sent is not None else []
+    lost = list(removed_by_sync.values())
     if not lost:
         return 0
     kept_notes = set(col.db.list(
