@@ -86,7 +86,7 @@ from srs.decks import clean_deck_name, get_or_create_deck
 from srs.domain import AnkiDeckId, CardId, DeckId, NoteId, NoteKind, Rating, from_ms, to_ms
 from srs.edit import remove, remove_deck, remove_deck_plan, rename_deck
 from srs.errors import SrsError
-from srs.files import write_atomically
+from srs.files import read_limited, write_atomically
 from srs.models import Card, Deck, Note, Preset, RemovedReview, Review
 from srs.settings import (
     CARDS_REMOVED,
@@ -116,6 +116,8 @@ SENT_TEXT_DAYS = 30
 # knows of: an answer another device gave it before it heard of the removal arrives later, under that id only
 REMOVED_CARDS = "sync_removed_cards"
 LEFT_OUT = "sync_left_out"  # the notes the last pull left out (_left_out), with the state of the replica's notes then
+RUN = "sync_run"  # a token of the last completed sync (see _what_sync_removed)
+MAX_REMOVALS_BYTES = 1 << 28  # removed.json: about 60 bytes a card (millions of cards)
 # that list as rows of SQL, for comparing guids inside SQLite (no setting yet: none)
 _SYNCED_GUIDS = (
     f"SELECT value FROM json_each(coalesce((SELECT value FROM settings WHERE key = '{SYNCED_NOTES}'), '[]')) WHERE type = 'text'"
@@ -176,6 +178,11 @@ def media_folder(db_path: Path) -> Path:
 
 def auth_path(db_path: Path) -> Path:
     return sync_folder(db_path) / "auth.json"
+
+
+def removals_path(db_path: Path) -> Path:
+    """What Anki's sync removed from the replica during a sync whose pull has not committed yet (_what_sync_removed)."""
+    return sync_folder(db_path) / "removed.json"
 
 
 @dataclass(frozen=True)
@@ -398,7 +405,7 @@ def _run_sync(
     session.connection()
     col, summary.replica_set_aside = _open_or_set_aside(db_path, now)
     if summary.replica_set_aside is not None:  # what the old replica held is unknown: the next steps are a first sync's
-        for key in (LAST_SYNC, WATERMARK, PUSHED_REVIEW, SYNCED_NOTES, SYNCED_PRESETS, SYNCED_DECKS, SENT_TEXTS, LEFT_OUT):
+        for key in (LAST_SYNC, WATERMARK, PUSHED_REVIEW, SYNCED_NOTES, SYNCED_PRESETS, SYNCED_DECKS, SENT_TEXTS, LEFT_OUT, RUN):
             delete_setting(session, key)
         session.flush()  # (the guid comparisons read the settings table in SQL)
     try:
@@ -412,6 +419,7 @@ def _run_sync(
             sent = _Pending.of(col, held)
             step("syncing with the server", 0, 0)
             out = _sync(col, auth, who.endpoint)
+            _what_sync_removed(session, db_path, col, sent)  # (noted beside the replica at once: a media sync can take long)
             step("syncing media", 0, 0)
             _sync_media(col, auth, who.endpoint)
             if out.required in (out.FULL_SYNC, out.FULL_DOWNLOAD, out.FULL_UPLOAD):
@@ -509,6 +517,7 @@ def _upload_from_srs(session: Session, db_path: Path, col: Any, auth: Any, now: 
     # while it is written leaves the old replica as it was, and the next sync starts again
     summary.notes_sent = write_collection(session, building, now, media_folder(db_path), replica_media(db_path))
     delete_setting(session, REMOVED_CARDS)  # (the ids of the replica srs removed cards from go with it)
+    removals_path(db_path).unlink(missing_ok=True)  # (so do the removals a stopped sync noted in it)
     for suffix in ("-wal", "-shm"):  # the old file's log must not be applied to the new one
         Path(str(path) + suffix).unlink(missing_ok=True)
     os.replace(building, path)
@@ -555,6 +564,8 @@ def _download_and_merge(
             sent.note_cards_of_several(col)
         step("downloading the server's collection", 0, 0)
         _full(col, auth, False, out.server_media_usn, auth.endpoint, step, "downloading the server's collection")
+        if sent is not None:
+            _what_sync_removed(session, db_path, col, sent)
     _sync_media(col, auth, auth.endpoint)
     removed_here: list[int] = []
     if get_setting(session, LAST_SYNC) and not replace:
@@ -700,6 +711,7 @@ def _finish(session: Session, col: Any, now: datetime, left_out: bool) -> None:
     """Remember what this sync leaves both sides holding; *left_out*: whether its pull left notes out."""
     set_setting(session, WATERMARK, _watermark(col))
     set_setting(session, LAST_SYNC, to_ms(now))
+    set_setting(session, RUN, os.urandom(8).hex())  # (what a stopped sync noted beside the replica is stale from here)
     delete_setting(session, CARDS_REMOVED)
     set_setting(session, PUSHED_REVIEW, session.scalar(select(func.max(Review.id))) or 0)
     _record_synced_notes(session, col, left_out)
@@ -1553,6 +1565,8 @@ def _pull(
 
     since = int(get_setting(session, WATERMARK) if get_setting(session, WATERMARK) is not None else -1)
     collection = _anki()
+    # what Anki's sync removed (read once, before the merge: the card removal and the late answers below use it)
+    removed_by_sync = _what_sync_removed(session, db_path, col, sent) if sent is not None else {}
     # everything is new to srs after a full download: no need to ask the replica which cards changed
     card_ids: list[int] = [] if since < 0 else col.db.list(
         "select id from cards where usn > ? union select c.id from cards c join notes n on n.id = c.nid where n.usn > ? "
@@ -1598,7 +1612,6 @@ def _pull(
         (json.dumps(col.db.list("select guid from notes")), int(remove_missing)),
     ).scalars()]
     summary.notes_removed_here += _remove_notes(session, gone, now)
-    removed_by_sync = sent.removed_by_sync(col) if sent is not None else {}  # (read once: both steps below use it)
     summary.cards_removed_here += _remove_cards_gone_there(session, col, removed_by_sync, now)
     session.flush()
     summary.answers_received += _keep_answers_to_removed(session, col, since, now, removed_by_sync)
@@ -1606,6 +1619,50 @@ def _pull(
         return 0
     _pull_deck_removals(session, col, now)
     return _push_merged(session, col, result.replayed_over_anki if card_ids else set(), now)
+
+
+def _what_sync_removed(session: Session, db_path: Path, col: Any, sent: _Pending) -> dict[int, tuple[int, str, int]]:
+    """The cards Anki's sync removed from the replica during this srs sync (_Pending.removed_by_sync), with those an
+    earlier srs sync noted and could not pull (stopped before its pull committed), noted in a file beside the replica.
+
+    What the triggers saw lives only as long as the replica's connection, and the replica no longer holds what they
+    saw go: a sync stopped after Anki's part would lose it, and the next one would keep a card the other side emptied
+    out of its note, and lose an answer the other side gave just before removing a note srs had never seen answered.
+    So it is written down as soon as Anki's sync returns. The file names the last completed sync (RUN), which every
+    completed sync changes, and is read only while that is still the last: its pull took what it holds.
+    """
+    path = removals_path(db_path)
+    run = str(get_setting(session, RUN) or "")
+    carried = _read_removals(path, run)
+    gone = {**carried, **sent.removed_by_sync(col)}
+    if gone != carried:
+        cards = [[cid, nid, guid, ord_] for cid, (nid, guid, ord_) in sorted(gone.items())]
+        text = json.dumps({"run": run, "cards": cards})
+
+        def write(target: Path) -> None:
+            target.write_text(text, encoding="utf-8")
+
+        write_atomically(path, write, "sync record", SyncProblem)
+    return gone
+
+
+def _read_removals(path: Path, run: str) -> dict[int, tuple[int, str, int]]:
+    """The removals noted in *path* by a sync after the completed sync *run*; none when the file is missing, stale or
+    damaged (then it goes: what a damaged one held is lost, and the pull falls back on the removed cards' earlier
+    answers)."""
+    if not path.exists():
+        return {}
+    try:
+        data = json.loads(read_limited(path, MAX_REMOVALS_BYTES, "sync record", SyncProblem))
+        if data["run"] == run:
+            return {int(cid): (int(nid), str(guid), int(ord_)) for cid, nid, guid, ord_ in data["cards"]}
+    except (SyncProblem, ValueError, KeyError, TypeError):
+        pass
+    try:
+        path.unlink()
+    except OSError:
+        pass  # (replaced at the next write)
+    return {}
 
 
 def _remove_cards_gone_there(session: Session, col: Any, removed_by_sync: dict[int, tuple[int, str, int]], now: datetime) -> int:
@@ -1623,7 +1680,11 @@ def _remove_cards_gone_there(session: Session, col: Any, removed_by_sync: dict[i
         f"select n.id from notes n where n.id in (select value from json_each(?)) and {_taken(session)}",
         json.dumps(sorted({nid for nid, _, _ in lost})),
     ))
-    removed = {(guid, ord_) for nid, guid, ord_ in lost if nid in kept_notes}
+    # (a card the note has again, made anew since by an edit on the other side, stays)
+    present = {(nid, ord_) for nid, ord_ in col.db.all(
+        "select nid, ord from cards where nid in (select value from json_each(?))", json.dumps(sorted(kept_notes)),
+    )} if kept_notes else set()
+    removed = {(guid, ord_) for nid, guid, ord_ in lost if nid in kept_notes and (nid, ord_) not in present}
     if not removed:
         return 0
     stale = [

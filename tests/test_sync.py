@@ -32,7 +32,7 @@ from srs.cli import cli
 from srs.clock import Clock
 from srs.db import open_database
 from srs.models import Card, Deck, Note, RemovedReview, Review
-from srs.sync import _keep_draft
+from srs.sync import _keep_draft, removals_path
 
 from .anki_helpers import anki_collection, local_timezone
 from .conftest import sigint_as_at_a_terminal, write
@@ -597,6 +597,71 @@ def test_a_card_the_phone_empties_out_of_a_cloze_note_is_removed_in_srs_with_its
         phone.sync()
         assert phone.col.db.list("select id from cards where nid = ?", cloze.id) == [first]
         assert _kept_answer_times(db, cloze.guid) == sorted(answers)
+        phone.col.close()
+
+
+def test_a_card_the_phone_empties_and_makes_again_before_it_syncs_stays_in_srs(world: dict) -> None:  # type: ignore[type-arg]
+    """The phone takes a Cloze deletion out (Empty Cards removes its card), then puts it back (Anki makes the card
+    anew, with a new id), and syncs once: the note still has that card, so srs keeps its own, with its answers."""
+    db, now = world["db"], world["now"]
+    with local_timezone(world["zone"]):
+        phone = _synced_phone(world)
+        cloze = phone.add("Cloze", "Phone", Text="{{c1::Paris}} is in {{c2::France}}")
+        phone.sync()
+        ok(srs(db, "sync", now=now + timedelta(minutes=1)))
+        second = phone.col.db.scalar("select id from cards where nid = ? and ord = 1", cloze.id)
+        _answer_in_srs_card(db, srs_cards_of(db, cloze.guid)[1], 3, now + timedelta(minutes=1, seconds=30))
+        ok(srs(db, "sync", now=now + timedelta(minutes=2)))
+        phone.sync()
+        cloze["Text"] = "{{c1::Paris}} is in France"
+        phone.col.update_note(cloze)
+        phone.col.remove_cards_and_orphaned_notes([second])
+        cloze["Text"] = "{{c1::Paris}} is in {{c2::France}}"
+        phone.col.update_note(cloze)
+        again = phone.col.db.scalar("select id from cards where nid = ? and ord = 1", cloze.id)
+        assert again is not None and again != second
+        phone.sync()
+        out = ok(srs(db, "sync", now=now + timedelta(minutes=3))).output
+        assert "cards of kept notes removed here" not in out
+        assert set(srs_cards_of(db, cloze.guid)) == {0, 1} and len(srs_reviews_of_card(db, srs_cards_of(db, cloze.guid)[1])) == 1
+        phone.sync()
+        assert sorted(phone.col.db.list("select ord from cards where nid = ?", cloze.id)) == [0, 1]
+        phone.col.close()
+
+
+def test_removals_a_sync_stopped_after_ankis_part_saw_reach_srs_with_the_next_sync(world: dict) -> None:  # type: ignore[type-arg]
+    """The two removals only the replica's triggers can tell (a card the phone emptied out of a Cloze note it keeps; a
+    note the phone removed after answering it for the first time) survive an `srs sync` killed in its pull, after
+    Anki's sync applied them to the replica: the next sync removes the card in srs and keeps both answers."""
+    db, now = world["db"], world["now"]
+    with local_timezone(world["zone"]):
+        phone = _synced_phone(world)
+        cloze = phone.add("Cloze", "Phone", Text="{{c1::Paris}} is in {{c2::France}}")
+        basic = phone.add("Basic", "Phone", Front="Answered once, then removed", Back="on the phone")
+        phone.sync()
+        ok(srs(db, "sync", now=now + timedelta(minutes=1)))
+        first, second = (phone.col.db.scalar("select id from cards where nid = ? and ord = ?", cloze.id, o) for o in (0, 1))
+        phone.answer(second, 3)
+        phone.answer(phone.card_of(basic.guid), 3)
+        emptied, removed = [t for t, _ in phone.revlog(cloze.guid)], [t for t, _ in phone.revlog(basic.guid)]
+        cloze["Text"] = "{{c1::Paris}} is in France"
+        phone.col.update_note(cloze)  # (the edit makes the pull merge the note: the kill lands there)
+        phone.col.remove_cards_and_orphaned_notes([second])
+        phone.col.remove_notes([basic.id])
+        phone.sync()
+        _kill_paused_sync(db, now + timedelta(minutes=2), "merge")
+        assert set(srs_cards_of(db, cloze.guid)) == {0, 1} and set(srs_cards_of(db, basic.guid)) == {0}  # as before
+        assert removals_path(db).exists()
+        out = ok(srs(db, "sync", now=now + timedelta(minutes=3))).output
+        assert "1 notes removed here" in out and "1 cards of kept notes removed here" in out
+        assert set(srs_cards_of(db, cloze.guid)) == {0} and not srs_cards_of(db, basic.guid)
+        assert _kept_answer_times(db, cloze.guid) == emptied and _kept_answer_times(db, basic.guid) == removed
+        assert len(emptied) == len(removed) == 1
+        out = ok(srs(db, "sync", now=now + timedelta(minutes=4))).output  # settled: the record is spent, nothing changes
+        assert "0 notes removed here" in out and "cards of kept notes" not in out and not removals_path(db).exists()
+        assert set(srs_cards_of(db, cloze.guid)) == {0} and _kept_answer_times(db, cloze.guid) == emptied
+        phone.sync()
+        assert phone.col.db.list("select id from cards where nid = ?", cloze.id) == [first]
         phone.col.close()
 
 
@@ -2278,9 +2343,10 @@ def _srs_card_answers(db: Path, guids: list[str]) -> tuple[set[tuple[str, int]],
 
 
 # answers and card removals on the cards of two Cloze notes (note 0-1, deletion 0-2): srs's `card rm` of one card,
-# the phone taking a deletion out of the note's text and running Empty Cards; timing steps as in _ANSWERS
+# the phone taking a deletion out of the note's text and running Empty Cards, and putting it back (Anki makes the card
+# anew); timing steps as in _ANSWERS
 _CLOZE_OPS = st.one_of(
-    st.tuples(st.sampled_from(["srs answer", "phone answer", "srs rm", "phone empty"]), st.integers(0, 1), st.integers(0, 2)),
+    st.tuples(st.sampled_from(["srs answer", "phone answer", "srs rm", "phone empty", "phone restore"]), st.integers(0, 1), st.integers(0, 2)),
     st.tuples(st.sampled_from(["pause", "srs sync", "phone sync"]), st.just(0), st.just(0)),
 )
 _CLOZE_WORDS = ("Paris", "France", "Europe")
@@ -2291,6 +2357,7 @@ _CLOZE_WORDS = ("Paris", "France", "Europe")
 @example(rounds=[[("srs rm", 0, 1), ("phone answer", 0, 1), ("phone empty", 0, 2)]])  # the phone's edit makes srs's removed card again
 @example(rounds=[[("phone answer", 0, 0), ("phone empty", 0, 0), ("srs answer", 0, 0), ("srs rm", 0, 1)]])
 @example(rounds=[[("phone answer", 1, 2), ("phone empty", 1, 2)]])  # answered for the first time, then emptied: srs never saw it
+@example(rounds=[[("srs answer", 0, 1), ("srs sync", 0, 0), ("phone sync", 0, 0), ("phone empty", 0, 1), ("phone restore", 0, 1)]])
 def test_cards_removed_from_cloze_notes_on_either_side_end_the_same_on_both_with_every_answer_in_srs(world: dict, rounds: list) -> None:  # type: ignore[type-arg]
     """Whatever answers and single-card removals both sides make on the cards of Cloze notes between syncs, after each
     side has synced twice both hold the same cards of those notes, and srs holds every answer given on either side
@@ -2334,6 +2401,13 @@ def test_cards_removed_from_cloze_notes_on_either_side_end_the_same_on_both_with
                     empty = [c for n in phone.col.get_empty_cards().notes for c in n.card_ids]
                     assert empty == [cid]
                     phone.col.remove_cards_and_orphaned_notes(empty)
+                elif kind == "phone restore" and f"{{{{c{ord_ + 1}::" not in phone.col.get_note(notes[index].id)["Text"]:
+                    note = phone.col.get_note(notes[index].id)
+                    words = note["Text"].split(" ")
+                    words[ord_] = f"{{{{c{ord_ + 1}::{_CLOZE_WORDS[ord_]}}}}}"
+                    note["Text"] = " ".join(words)
+                    phone.col.update_note(note)  # (Anki makes the card of that deletion again)
+                    assert phone_card(guid, ord_) is not None
         _both_synced_twice(db, phone, at)
         cards, held = _srs_card_answers(db, guids)
         theirs = {(g, int(o)) for g, o in phone.col.db.all(
