@@ -66,12 +66,13 @@ SETTINGS = {
         SettingSpec("sync_left_out", {}, "the server's notes the last pull left out, by reason (internal)"),
         SettingSpec("sync_removed_cards", {}, "the replica's ids of the cards a sync removed there, with their note and card (internal)"),
         SettingSpec("sync_cards_removed", False, "a card of a note that keeps others was removed since the last sync (internal)"),
+        SettingSpec("sync_run", "", "a token of the last completed sync, named by what a stopped sync noted (internal)"),
     )
 }
 INTERNAL = {
     "builtin_decks_hash", "interview_date", "plan_max_minutes", "builtin_decks_off",
     "sync_watermark", "sync_last", "sync_pushed_review", "sync_notes", "sync_presets", "sync_decks",
-    "sync_sent_texts", "sync_left_out", "sync_removed_cards", "sync_cards_removed",
+    "sync_sent_texts", "sync_left_out", "sync_removed_cards", "sync_cards_removed", "sync_run",
 }  # set by their own commands
 PRESET_KEYS = {
     "desired_retention": "probability of recall FSRS aims for (0.70-0.99)",

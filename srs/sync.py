@@ -849,7 +849,7 @@ def _keep_answers_to_removed(
             if before is not None and before[0] not in left_out:
                 found[str(cid)] = [before[1], before[2], to_ms(now)]
         rest = [cid for cid in unknown if str(cid) not in found]
-        if rest:  # a sync killed after Anki's part: told by the answers srs merged from the card before
+        if rest:  # a sync killed during Anki's part (removed.json never written): told by the answers srs merged from the card before
             found.update(_removed_cards_by_answers(session, col, rest, since, now))
         if found:
             known.update(found)
