@@ -506,16 +506,22 @@ def test_a_note_the_phone_answered_for_the_first_time_and_removed_keeps_that_ans
         phone.col.close()
 
 
+def _a_cloze_note_on_both(world: dict) -> tuple[Phone, Any]:  # type: ignore[type-arg]
+    """A phone synced with srs, and a Cloze note of two cards it made, synced to srs (at a minute past the world's time)."""
+    phone = _synced_phone(world)
+    cloze = phone.add("Cloze", "Phone", Text="{{c1::Paris}} is in {{c2::France}}")
+    phone.sync()
+    ok(srs(world["db"], "sync", now=world["now"] + timedelta(minutes=1)))
+    return phone, cloze
+
+
 def test_one_card_srs_removes_of_a_note_with_several_is_removed_on_the_phone_and_stays_removed(world: dict) -> None:  # type: ignore[type-arg]
     """srs removes one card of a Cloze note made on the phone (Anki removes whole notes; srs can remove one card):
     the phone loses that card and keeps the note and its other card; an answer the phone gave the removed card
     before it heard of the removal is kept with that card's answers in srs, and the card does not come back."""
     db, now = world["db"], world["now"]
     with local_timezone(world["zone"]):
-        phone = _synced_phone(world)
-        cloze = phone.add("Cloze", "Phone", Text="{{c1::Paris}} is in {{c2::France}}")
-        phone.sync()
-        ok(srs(db, "sync", now=now + timedelta(minutes=1)))
+        phone, cloze = _a_cloze_note_on_both(world)
 
         def srs_cards() -> dict[str, int]:
             got = json.loads(ok(srs(db, "cards", "--json", "--search", "deck:Phone", now=now + timedelta(minutes=5))).output)
@@ -605,10 +611,7 @@ def test_a_card_the_phone_empties_and_makes_again_before_it_syncs_stays_in_srs(w
     anew, with a new id), and syncs once: the note still has that card, so srs keeps its own, with its answers."""
     db, now = world["db"], world["now"]
     with local_timezone(world["zone"]):
-        phone = _synced_phone(world)
-        cloze = phone.add("Cloze", "Phone", Text="{{c1::Paris}} is in {{c2::France}}")
-        phone.sync()
-        ok(srs(db, "sync", now=now + timedelta(minutes=1)))
+        phone, cloze = _a_cloze_note_on_both(world)
         second = phone.col.db.scalar("select id from cards where nid = ? and ord = 1", cloze.id)
         _answer_in_srs_card(db, srs_cards_of(db, cloze.guid)[1], 3, now + timedelta(minutes=1, seconds=30))
         ok(srs(db, "sync", now=now + timedelta(minutes=2)))
