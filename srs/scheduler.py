@@ -465,7 +465,9 @@ class Scheduler:
 
         assert self.deadline_day is not None
         left = self.deadline_day - today
-        recall = _power(1 + self._factor * left / stability, self._decay)
+        # (on the eve of the interview or after it every interval is kept: no recall is asked of those days, whose
+        # negative distance would make the power's base negative)
+        recall = _power(1 + self._factor * np.maximum(left, 0) / stability, self._decay)
         keep = (left <= 1) | (today + days < self.deadline_day) | (recall >= self.desired_retention)
         return np.where(keep, days, np.maximum(1, left - np.clip(left // 5, 1, 3)))
 

@@ -44,6 +44,29 @@ def test_interval_past_the_interview_is_capped_only_when_recall_would_drop() -> 
     assert far.aim_at_deadline(30, 5.0, today) == 30  # seen again before the interview anyway
 
 
+def test_after_the_interview_the_plan_leaves_schedules_alone_and_warns_of_nothing() -> None:
+    """An interview date left set once it has passed: cards answered days after it (a forgotten card, whose recall on
+    a day long gone the aim must not ask for) are scheduled as without a plan, one at a time and in a replay, with no
+    warning from the arithmetic (the suite turns warnings into errors)."""
+    import numpy as np
+
+    clock = Clock(BERLIN, 4)
+    today = clock.today(NOW)
+    plain = Scheduler(clock, fuzz=True)
+    past = Scheduler(clock, fuzz=True, deadline_day=today - 30)
+    answers = [(Rating.AGAIN, NOW), (Rating.AGAIN, NOW + timedelta(days=60)), (Rating.GOOD, NOW + timedelta(days=61))]
+    ours = theirs = NEW
+    for rating, at in answers:
+        ours, theirs = past.review(ours, rating, at, 7), plain.review(theirs, rating, at, 7)
+        assert ours == theirs
+    assert past.aim_at_deadline(40, 0.5, today) == 40
+    ms = np.array([int(at.timestamp() * 1000) for _, at in answers], dtype=np.int64)
+    replay = past.replay_batch(np.array([7]), np.array([0, 3]), np.array([int(r) for r, _ in answers]), ms)
+    expected = plain.replay_batch(np.array([7]), np.array([0, 3]), np.array([int(r) for r, _ in answers]), ms)
+    for a, b in zip(replay, expected):
+        assert np.array_equal(a, b)
+
+
 def test_daily_cap_follows_minutes_and_answer_times(db: Database) -> None:
     """The review limit becomes minutes x 60 / median answer time; the user's own times count from 30 answers on."""
     ids = add_notes(db, 40)

@@ -181,7 +181,7 @@ def test_preview_matches_review() -> None:
 
 
 import pytest  # noqa: E402
-from hypothesis import given, settings  # noqa: E402
+from hypothesis import example, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 
@@ -337,6 +337,7 @@ def _py_fsrs_review(s: Scheduler, memory, rating: int, now: datetime, card_id: i
     st.sampled_from(["Europe/Berlin", "America/New_York", "UTC"]),
 )
 @settings(max_examples=150, deadline=None)
+@example([(1, 579_600_000), (1, 5_184_000_000)], 1, (), 20_640, "Europe/Berlin")  # answered two months after the interview
 def test_review_agrees_with_py_fsrs(history, card_id, steps, deadline, zone) -> None:  # type: ignore[no-untyped-def]
     """srs's kernel and py-fsrs give the same states, steps, due days and counts; memory within FLOAT_TOLERANCE."""
     from srs.scheduler import FLOAT_TOLERANCE
