@@ -360,6 +360,7 @@ class SyncSummary:
     notes_removed_there: int = 0
     cards_removed_here: int = 0  # single cards of notes that stay (a Cloze deletion, a reverse card)
     cards_removed_there: int = 0
+    media_sent: int = 0  # media files srs put into the replica for Anki's media sync
     media_received: int = 0
     notes_left_out: dict[str, int] = field(default_factory=dict)  # the server's notes srs does not take: how many, by reason
     conflicts: list[str] = field(default_factory=list)  # notes edited on both sides: where the losing text was kept
@@ -372,7 +373,9 @@ class SyncSummary:
             f"{self.notes_received} notes received; {self.notes_removed_here} notes removed here, {self.notes_removed_there} there"
             + (f"; {self.cards_removed_here} cards of kept notes removed here, {self.cards_removed_there} there"
                if self.cards_removed_here or self.cards_removed_there else "")
-            + (f"; {self.media_received} media files received." if self.media_received else ".")
+            + (f"; {self.media_sent} media files sent" if self.media_sent else "")
+            + (f"; {self.media_received} media files received" if self.media_received else "")
+            + "."
         )
 
 
@@ -516,6 +519,7 @@ def _upload_from_srs(session: Session, db_path: Path, col: Any, auth: Any, now: 
     # srs's collection written as an Anki collection file, which Anki opens as the replica: a process killed
     # while it is written leaves the old replica as it was, and the next sync starts again
     summary.notes_sent = write_collection(session, building, now, media_folder(db_path), replica_media(db_path))
+    summary.media_sent = len(_media_names(db_path))  # (the replica's media folder was emptied above: srs's files only)
     delete_setting(session, REMOVED_CARDS)  # (the ids of the replica srs removed cards from go with it)
     removals_path(db_path).unlink(missing_ok=True)  # (so do the removals a stopped sync noted in it)
     for suffix in ("-wal", "-shm"):  # the old file's log must not be applied to the new one
@@ -779,7 +783,7 @@ def _push(
         f"SELECT guid FROM notes WHERE NOT orphaned AND guid NOT IN ({_SYNCED_GUIDS})"
     ).scalars())
     present = replica.note_ids(maybe_new)
-    summary.notes_sent += _add_new_notes(session, db_path, col, now, {g for g in maybe_new if g not in present})
+    summary.notes_sent += _add_new_notes(session, db_path, col, now, {g for g in maybe_new if g not in present}, summary)
     summary.answers_sent += _push_answers(session, col, replica, up_to)
     decks = _ReplicaDecks(session, col)
     decks.push_names()
@@ -1126,8 +1130,9 @@ def _touch(col: Any) -> None:
     col.db.execute("update col set mod = max(mod + 1, ?)", int(time.time() * 1000))
 
 
-def _add_new_notes(session: Session, db_path: Path, col: Any, now: datetime, guids: set[str] | None) -> int:
-    """Put srs's notes with *guids* (all when None) into the replica through an export and Anki's importer."""
+def _add_new_notes(session: Session, db_path: Path, col: Any, now: datetime, guids: set[str] | None, summary: SyncSummary) -> int:
+    """Put srs's notes with *guids* (all when None) into the replica through an export and Anki's importer; how many.
+    The media files they bring that the replica lacked are counted as sent (Anki's media sync takes them)."""
     if guids is not None and not guids:
         return 0
     note_ids: set[NoteId] | None = None
@@ -1139,14 +1144,25 @@ def _add_new_notes(session: Session, db_path: Path, col: Any, now: datetime, gui
     collection = _anki()
     with tempfile.TemporaryDirectory(prefix="srs-sync-") as work:
         package = Path(work) / f"push{EXPORT_SUFFIX}"
-        export_package(session, package, now, only_notes=note_ids, media_folder=media_folder(db_path))
+        exported = export_package(session, package, now, only_notes=note_ids, media_folder=media_folder(db_path))
+        held = _media_names(db_path) if exported.media else set()
         col.import_anki_package(
             collection.ImportAnkiPackageRequest(
                 package_path=str(package),
                 options=collection.ImportAnkiPackageOptions(with_scheduling=True, with_deck_configs=True),
             )
         )
+    if exported.media:
+        summary.media_sent += len(_media_names(db_path) - held)
     return len({c.note_id for c in cards})
+
+
+def _media_names(db_path: Path) -> set[str]:
+    """The names of the files in the replica's media folder."""
+    try:
+        return {entry.name for entry in os.scandir(replica_media(db_path)) if entry.is_file()}
+    except FileNotFoundError:
+        return set()
 
 
 def _anki_values(stories: StoryIndex, note: Note) -> list[str] | None:

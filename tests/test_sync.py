@@ -886,11 +886,36 @@ def test_a_picture_travels_from_the_phone_to_srs_and_from_srs_to_the_phone(world
         package = export_apkg(other, tmp / "shared.apkg", media=True)
         other.close()
         ok(srs(db, "import", str(package), now=now + timedelta(minutes=2)))
-        ok(srs(db, "sync", now=now + timedelta(minutes=3)))
+        assert "; 1 media files sent." in ok(srs(db, "sync", now=now + timedelta(minutes=3))).output
         phone.sync()
         phone.sync_media()
         assert phone.col.db.scalar("select count() from notes where guid = ?", shared.guid) == 1
         assert (Path(phone.col.media.dir()) / other_name).read_bytes() == PNG + b"2"
+        phone.col.close()
+
+
+def test_a_first_upload_sends_the_pictures_of_srs_notes_and_says_how_many(world: dict) -> None:  # type: ignore[type-arg]
+    """A picture in a note srs imported before it ever synced goes up with the first sync's upload (counted in the
+    summary) and reaches the phone through Anki's media sync."""
+    db, now, tmp = world["db"], world["now"], world["tmp"]
+    with local_timezone(world["zone"]):
+        (tmp / "other").mkdir()
+        other = anki_collection(tmp / "other" / "collection.anki2")
+        name = other.media.write_data("uploaded.png", PNG + b"3")
+        shared = other.new_note(other.models.by_name("Basic"))
+        shared["Front"], shared["Back"] = f'<img src="{name}">', "shared"
+        other.add_note(shared, other.decks.id("Shared"))
+        from .anki_helpers import export_apkg
+
+        package = export_apkg(other, tmp / "shared.apkg", media=True)
+        other.close()
+        ok(srs(db, "import", str(package), now=now - timedelta(minutes=1)))
+        out = ok(srs(db, "sync", now=now)).output
+        assert out.startswith("Uploaded srs's collection") and "; 1 media files sent." in out
+        phone = Phone(tmp / "phone", world["server"])
+        phone.sync()
+        phone.sync_media()
+        assert (Path(phone.col.media.dir()) / name).read_bytes() == PNG + b"3"
         phone.col.close()
 
 
