@@ -606,6 +606,21 @@ def test_a_card_the_phone_empties_out_of_a_cloze_note_is_removed_in_srs_with_its
         phone.col.close()
 
 
+def test_a_stale_or_damaged_record_of_removals_beside_the_replica_removes_nothing(world: dict) -> None:  # type: ignore[type-arg]
+    """removed.json is read only while it names the last completed sync: one left from before it (or one that is not
+    JSON) removes nothing, and goes."""
+    db = world["db"]
+    with local_timezone(world["zone"]):
+        phone, cloze = _a_cloze_note_on_both(world)
+        second = phone.col.db.scalar("select id from cards where nid = ? and ord = 1", cloze.id)
+        for n, text in enumerate([json.dumps({"run": "an earlier sync", "cards": [[second, cloze.id, cloze.guid, 1]]}), "\x00{not json"]):
+            removals_path(db).write_text(text, encoding="utf-8")
+            out = ok(srs(db, "sync", now=world["now"] + timedelta(minutes=2 + n))).output
+            assert "cards of kept notes" not in out and set(srs_cards_of(db, cloze.guid)) == {0, 1}
+            assert not removals_path(db).exists()
+        phone.col.close()
+
+
 def test_a_card_the_phone_empties_and_makes_again_before_it_syncs_stays_in_srs(world: dict) -> None:  # type: ignore[type-arg]
     """The phone takes a Cloze deletion out (Empty Cards removes its card), then puts it back (Anki makes the card
     anew, with a new id), and syncs once: the note still has that card, so srs keeps its own, with its answers."""
