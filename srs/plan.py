@@ -82,13 +82,27 @@ def seconds_per_review(session: Session) -> float:
     return answer_time(session)[0]
 
 
-def daily_review_cap(session: Session) -> int | None:
-    """Reviews per day that fit the plan's minutes, if the plan sets minutes."""
+def daily_review_cap(session: Session, now: datetime | None = None) -> int | None:
+    """Reviews per day that fit the plan's minutes, if the plan sets minutes (and, given *now*, its interview day has
+    not passed: the budget was for the days up to it)."""
 
     minutes = int(get_setting(session, "plan_max_minutes") or 0)
     if not get_setting(session, "interview_date") or minutes <= 0:
         return None
+    if now is not None and plan_ended(session, now):
+        return None
     return max(1, int(minutes * 60 // seconds_per_review(session)))
+
+
+def plan_ended(session: Session, now: datetime) -> bool:
+    """Whether a plan is set and its interview day is over (the day after it has begun, on the collection's clock).
+
+    The plan then stops shaping the days: no review budget, no new-card pace, and the interval cap keeps every
+    interval (its aim is past). The date stays until the user sets the next one or clears it.
+    """
+    clock = clock_for(session)
+    target_day = interview_day(session, clock)
+    return target_day is not None and clock.today(now) > target_day
 
 
 # New cards are introduced over the plan's first days and not in its last
@@ -276,8 +290,11 @@ def plan_report(session: Session, now: datetime) -> dict[str, Any]:
     if target_day is None:
         raise ConfigError("no interview date set: srs plan --interview YYYY-MM-DD")
     today = clock.today(now)
-    per_answer, own = answer_time(session)
     minutes = int(get_setting(session, "plan_max_minutes") or 0) or None
+    if today > target_day:  # nothing left to plan: say so, and how to go on
+        return {"interview": clock.date_of_day(target_day).isoformat(), "days_left": target_day - today, "ended": True,
+                "max_minutes": minutes}
+    per_answer, own = answer_time(session)
     budget = max(1, int(minutes * 60 // per_answer)) if minutes else None
     sim = simulate_plan(session, now, target_day, budget)
     recall_day, recall_later = sim["recall_day"], sim["recall_later"]
@@ -289,6 +306,7 @@ def plan_report(session: Session, now: datetime) -> dict[str, Any]:
     return {
         "interview": clock.date_of_day(target_day).isoformat(),
         "days_left": target_day - today,
+        "ended": False,
         "max_minutes": minutes,
         "seconds_per_answer": round(per_answer, 1),
         "seconds_per_answer_from": f"your last {own} answers" if own else f"the default (fewer than {MIN_OWN_ANSWERS} answers of yours)",

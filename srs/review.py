@@ -54,7 +54,7 @@ class Limits:
         """Limits from flags or settings; an interview plan with minutes caps reviews, and raises new cards to its pace (given *now*)."""
 
         review_limit = reviews if reviews is not None else int(get_setting(session, "reviews_per_day"))
-        cap = daily_review_cap(session)
+        cap = daily_review_cap(session, now)
         new_limit = new if new is not None else int(get_setting(session, "new_per_day"))
         if new is None and now is not None:
             pace = planned_new_today(session, now)

@@ -713,6 +713,13 @@ PLAN_TABLE_DAYS = 30  # days shown one per row; the rest are summed
 
 def plan_view(report: dict[str, Any]) -> Group:
     """`srs plan`: the goal's numbers, what does not fit, and the days ahead (the first 30, then a summary)."""
+    if report["ended"]:
+        ago = -report["days_left"]
+        return Group(
+            Text(f"Interview {report['interview']}: {ago} day{'s' if ago != 1 else ''} ago. The plan has ended.", style="bold"),
+            Text("Scheduling is plain FSRS again, with no daily budget. Aim at the next interview with srs plan --interview "
+                 "YYYY-MM-DD, or drop this one with srs plan --clear."),
+        )
     recall = report["recall_on_the_day"]
     later = report["recall_two_weeks_later"]["mean"]
     lines: list[RenderableType] = [

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from srs.cli import cli
 from srs.clock import Clock
-from srs.db import Database
+from srs.db import Database, open_database
 from srs.domain import Rating
 from srs.models import Card
 from srs.plan import daily_review_cap, plan_report, planned_new_today, set_plan
@@ -115,6 +115,34 @@ def test_plan_cli_and_bad_input(tmp_path: Path) -> None:
     assert (data["interview"], data["days_left"], data["max_minutes"], data["daily_review_cap"]) == ("2026-12-10", 15, 15, 15)
     assert run("--clear").output == "Plan cleared: scheduling is plain FSRS again.\n"
     assert run().exit_code == 1
+
+
+def test_a_plan_ends_the_day_after_its_interview(tmp_path: Path) -> None:
+    """On the interview day the plan still shapes the day (its budget caps reviews); from the next day on it has ended:
+    `srs plan` says so and how to go on (exit 0), the JSON says `ended`, and the budget no longer caps reviews."""
+    db = str(tmp_path / "e.db")
+    runner = CliRunner()
+
+    def run(at: str, *args: str):  # type: ignore[no-untyped-def]
+        return runner.invoke(cli, ["--db", db, "--now", at, "plan", *args])
+
+    assert runner.invoke(cli, ["--db", db, "config", "timezone", "Europe/Berlin"]).exit_code == 0
+    assert runner.invoke(cli, ["--db", db, "config", "reviews_per_day", "200"]).exit_code == 0
+    assert run("2026-11-25T08:00:00", "--interview", "2026-11-30", "--max-minutes", "5").exit_code == 0
+    on_the_day = json.loads(run("2026-11-30T08:00:00", "--json").output)
+    assert (on_the_day["days_left"], on_the_day["ended"], on_the_day["daily_review_cap"]) == (0, False, 5)
+    after = run("2026-12-03T08:00:00")
+    assert after.exit_code == 0
+    assert "Interview 2026-11-30: 3 days ago. The plan has ended." in after.output and "srs plan --clear" in after.output
+    assert json.loads(run("2026-12-03T08:00:00", "--json").output) == {
+        "interview": "2026-11-30", "days_left": -3, "ended": True, "max_minutes": 5,
+    }
+    database = open_database(db)
+    with database.session() as session:
+        assert Limits.from_settings(session, now=NOW + timedelta(days=5)).reviews_per_day == 5  # 2026-11-30, Berlin
+        assert Limits.from_settings(session, now=NOW + timedelta(days=6)).reviews_per_day == 200
+        assert daily_review_cap(session, NOW + timedelta(days=6)) is None and daily_review_cap(session) == 5
+    database.close()
 
 
 def test_new_cards_are_planned_and_stories_come_first_when_minutes_are_short(tmp_path: Path) -> None:

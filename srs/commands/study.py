@@ -76,7 +76,7 @@ def mock(obj: Context, count: int, seed: int | None) -> None:
         questions = pick_questions(session, obj.now(), count, random.Random(seed))
         if not questions:
             raise SrsError("no questions to ask: build a deck of questions first (srs deck build GUIDE.md)")
-        study = ReviewSession(session, Limits.from_settings(session))
+        study = ReviewSession(session, Limits.from_settings(session, now=obj.now()))
         run_mock(study, questions, screen, read_key, obj.clock(), screen.is_terminal)
 
 
