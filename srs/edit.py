@@ -53,7 +53,7 @@ from srs.models import (
 )
 from srs.scheduler import NEW, apply_memory
 from srs.search import find_cards
-from srs.settings import CARDS_REMOVED, get_setting, set_setting
+from srs.settings import CARDS_REMOVED, after_reviews_deleted, get_setting, set_setting
 from srs.templates import sides_of
 
 if TYPE_CHECKING:
@@ -237,6 +237,7 @@ def remove(session: Session, card_ids: Sequence[CardId], now: datetime, purge: b
             kept += keep_removed(session, part, now)
         session.execute(delete(Review).where(Review.card_id.in_(part)))
         session.execute(delete(Card).where(Card.id.in_(part)))
+    after_reviews_deleted(session)
     empty = [n for n in notes if session.scalar(select(Card.id).where(Card.note_id == n).limit(1)) is None]
     if len(empty) < len(notes):  # a note keeps other cards: the next sync takes this one out of it there too
         set_setting(session, CARDS_REMOVED, True)

@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from srs.clock import Clock, load_timezone
 from srs.domain import DeckId, PresetId
 from srs.errors import ConfigError
-from srs.models import Card, Deck, Preset, Setting
+from srs.models import Card, Deck, Preset, Review, Setting
 from srs.scheduler import (
     DEFAULT_DESIRED_RETENTION,
     DEFAULT_LEARNING_STEPS,
@@ -100,6 +100,21 @@ def delete_setting(session: Session, key: str) -> None:
     row = session.get(Setting, key)
     if row is not None:
         session.delete(row)
+
+
+def after_reviews_deleted(session: Session) -> None:
+    """Call after deleting review rows: keep the sync's mark of the answers it sent (SYNCED_REVIEW, the highest review
+    id sent) at or below the highest id left.
+
+    SQLite gives a new row the highest id plus one, so deleting the rows at the top frees their ids for the next
+    answers; with the mark left above them, the sync would take those answers for sent ones and never send them.
+    """
+    sent = int(get_setting(session, SYNCED_REVIEW) or 0)
+    if sent:
+        session.flush()
+        top = int(session.scalar(select(func.max(Review.id))) or 0)
+        if top < sent:
+            set_setting(session, SYNCED_REVIEW, top)
 
 
 def clock_for(session: Session) -> Clock:

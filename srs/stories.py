@@ -27,7 +27,7 @@ from srs.lint import lint_story, speaking_seconds
 from srs.models import Card, Note, Review, Story, StoryLink
 from srs.pitch import get_pitch
 from srs.scheduler import memory_of
-from srs.settings import Schedulers, clock_for
+from srs.settings import Schedulers, after_reviews_deleted, clock_for
 from srs.story_format import (
     ALL_SECTIONS,
     SCORES,
@@ -135,6 +135,7 @@ def remove_story(session: Session, story_id: int, now: datetime, purge: bool = F
         card_ids = list(session.scalars(select(Card.id).where(Card.note_id == note.id)))
         session.execute(delete(Review).where(Review.card_id.in_(card_ids)))
         session.execute(delete(Card).where(Card.id.in_(card_ids)))
+        after_reviews_deleted(session)
         session.execute(delete(StoryLink).where(StoryLink.story_id == note.id))
         session.delete(story)
         session.flush()

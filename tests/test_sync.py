@@ -2476,6 +2476,7 @@ _MIXED_OPS = st.one_of(
 @given(rounds=st.lists(st.lists(_MIXED_OPS, min_size=1, max_size=6), min_size=1, max_size=2))
 @example(rounds=[[("phone move", 0, "Desk"), ("phone answer", 0, "3"), ("srs rm", 0, ""), ("srs edit", 1, ""), ("phone rm", 1, "")]])
 @example(rounds=[[("srs suspend", 2, ""), ("phone edit", 2, ""), ("srs answer", 3, "1"), ("phone answer", 3, "4"), ("phone rm", 3, "")]])
+@example(rounds=[[("srs answer", 3, "1"), ("pause", 0, ""), ("srs sync", 0, ""), ("srs rm", 3, ""), ("srs answer", 0, "1")]])
 def test_whatever_both_sides_do_they_end_agreeing_and_srs_keeps_every_answer(world: dict, rounds: list) -> None:  # type: ignore[type-arg]
     """Answers, deck moves, suspensions, text edits and note removals on both sides, in any order between syncs: after
     each side has synced twice both hold the same notes, and each card the same text, deck, suspension and answers on
