@@ -873,6 +873,22 @@ def test_killed_mid_sync_loses_nothing_and_the_next_sync_completes(world: dict) 
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000") + b"srs-test-picture"
 
 
+def _package_with_a_picture(tmp: Path, file_name: str, data: bytes) -> tuple[Path, str, str]:
+    """An .apkg written by the anki library: one Basic note in deck "Shared" showing a picture. (package, the picture's
+    stored name, the note's guid)"""
+    from .anki_helpers import export_apkg
+
+    (tmp / "other").mkdir()
+    other = anki_collection(tmp / "other" / "collection.anki2")
+    name = other.media.write_data(file_name, data)
+    shared = other.new_note(other.models.by_name("Basic"))
+    shared["Front"], shared["Back"] = f'<img src="{name}">', "shared"
+    other.add_note(shared, other.decks.id("Shared"))
+    package = export_apkg(other, tmp / "shared.apkg", media=True)
+    other.close()
+    return package, name, shared.guid
+
+
 def test_a_picture_travels_from_the_phone_to_srs_and_from_srs_to_the_phone(world: dict) -> None:  # type: ignore[type-arg]
     db, now, tmp = world["db"], world["now"], world["tmp"]
     with local_timezone(world["zone"]):
@@ -890,21 +906,12 @@ def test_a_picture_travels_from_the_phone_to_srs_and_from_srs_to_the_phone(world
         assert (db.parent / "media" / name).read_bytes() == PNG
 
         # a picture in a note srs imported from elsewhere goes up to the phone
-        (tmp / "other").mkdir()
-        other = anki_collection(tmp / "other" / "collection.anki2")
-        other_name = other.media.write_data("from-srs.png", PNG + b"2")
-        shared = other.new_note(other.models.by_name("Basic"))
-        shared["Front"], shared["Back"] = f'<img src="{other_name}">', "shared"
-        other.add_note(shared, other.decks.id("Shared"))
-        from .anki_helpers import export_apkg
-
-        package = export_apkg(other, tmp / "shared.apkg", media=True)
-        other.close()
+        package, other_name, shared_guid = _package_with_a_picture(tmp, "from-srs.png", PNG + b"2")
         ok(srs(db, "import", str(package), now=now + timedelta(minutes=2)))
         assert "; 1 media files sent." in ok(srs(db, "sync", now=now + timedelta(minutes=3))).output
         phone.sync()
         phone.sync_media()
-        assert phone.col.db.scalar("select count() from notes where guid = ?", shared.guid) == 1
+        assert phone.col.db.scalar("select count() from notes where guid = ?", shared_guid) == 1
         assert (Path(phone.col.media.dir()) / other_name).read_bytes() == PNG + b"2"
         phone.col.close()
 
@@ -914,16 +921,7 @@ def test_a_first_upload_sends_the_pictures_of_srs_notes_and_says_how_many(world:
     summary) and reaches the phone through Anki's media sync."""
     db, now, tmp = world["db"], world["now"], world["tmp"]
     with local_timezone(world["zone"]):
-        (tmp / "other").mkdir()
-        other = anki_collection(tmp / "other" / "collection.anki2")
-        name = other.media.write_data("uploaded.png", PNG + b"3")
-        shared = other.new_note(other.models.by_name("Basic"))
-        shared["Front"], shared["Back"] = f'<img src="{name}">', "shared"
-        other.add_note(shared, other.decks.id("Shared"))
-        from .anki_helpers import export_apkg
-
-        package = export_apkg(other, tmp / "shared.apkg", media=True)
-        other.close()
+        package, name, _ = _package_with_a_picture(tmp, "uploaded.png", PNG + b"3")
         ok(srs(db, "import", str(package), now=now - timedelta(minutes=1)))
         out = ok(srs(db, "sync", now=now)).output
         assert out.startswith("Uploaded srs's collection") and "; 1 media files sent." in out
