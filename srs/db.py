@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import QueuePool
 
@@ -376,14 +376,31 @@ class Database:
         with Session(bind, expire_on_commit=False) as session:
             try:
                 yield session
-            except BaseException:
+                if write:
+                    session.commit()
+            except BaseException as exc:
                 session.rollback()
+                interrupt = _interrupt_behind(exc)
+                if interrupt is not None:
+                    raise interrupt from None
                 raise
-            if write:
-                session.commit()
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _interrupt_behind(exc: BaseException) -> KeyboardInterrupt | None:
+    """The Ctrl-C an SQLAlchemy error stands in for, if any.
+
+    A Ctrl-C that lands while SQLAlchemy closes a flush's inner transaction
+    comes out of the flush as "This transaction is closed" (its clean-up then
+    finds the transaction closed, and its error replaces the interrupt): the
+    user pressed Ctrl-C, and that is what the commands must see.
+    """
+    seen: BaseException | None = exc
+    while isinstance(seen, SQLAlchemyError):
+        seen = seen.__context__
+    return seen if isinstance(seen, KeyboardInterrupt) and seen is not exc else None
 
 
 def _configure(engine: Engine, read_only: bool) -> None:

@@ -284,3 +284,56 @@ def test_ctrl_c_during_import_says_nothing_was_imported(big_package: Path, tmp_p
         else:  # the signal came after the import had committed, on the way out
             assert counts(db) == whole, (process.returncode, err)
     assert interrupted >= 2
+
+
+@pytest.mark.parametrize("which", ["first", "last"])
+def test_ctrl_c_inside_a_flush_of_an_import_still_says_it_was_interrupted(big_package: Path, tmp_path: Path, which: str) -> None:
+    """A Ctrl-C that lands while SQLAlchemy closes a flush's inner transaction (during the import's merge, or in the
+    flush of its commit) comes out of SQLAlchemy as "This transaction is closed": srs must still say it was
+    interrupted and that nothing was imported, and import nothing. The interrupt is raised where the signal lands,
+    from SQLAlchemy's own hook at the end of that inner transaction (found under load by the test above, which sends
+    real signals at chosen moments)."""
+    from click.testing import CliRunner
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session, SessionTransaction
+
+    from srs.cli import cli
+
+    db = tmp_path / "target.db"
+    base = ["--db", str(db), "--now", "2026-11-25T08:00:00"]
+    assert CliRunner().invoke(cli, [*base, "status"]).exit_code == 0
+    empty = counts(db)
+    ends: list[int] = []
+
+    def count(_session: Session, transaction: SessionTransaction) -> None:
+        if transaction.parent is not None:  # a flush's inner transaction
+            ends.append(1)
+
+    event.listen(Session, "after_transaction_end", count)
+    try:
+        assert CliRunner().invoke(cli, [*base, "import", str(big_package)]).exit_code == 0
+    finally:
+        event.remove(Session, "after_transaction_end", count)
+    assert counts(db) != empty and len(ends) >= 2
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    assert CliRunner().invoke(cli, [*base, "status"]).exit_code == 0
+    target = 1 if which == "first" else len(ends)
+    seen: list[int] = []
+
+    def interrupt(_session: Session, transaction: SessionTransaction) -> None:
+        if transaction.parent is not None:
+            seen.append(1)
+            if len(seen) == target:
+                raise KeyboardInterrupt
+
+    event.listen(Session, "after_transaction_end", interrupt)
+    try:
+        result = CliRunner().invoke(cli, [*base, "import", str(big_package)])
+    finally:
+        event.remove(Session, "after_transaction_end", interrupt)
+    assert len(seen) >= target
+    assert result.exit_code == 1, result.output
+    lines = [line for line in result.output.splitlines() if line.startswith("Error:")]
+    assert lines == [f"Error: interrupted: nothing from {big_package.name} was imported (an import is all or nothing)"], result.output
+    assert counts(db) == empty
