@@ -364,6 +364,31 @@ def test_ctrl_c_while_the_database_closes_is_one_line(tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr and done.stderr.strip().splitlines()[-1] == "Aborted!", done.stderr
 
 
+@pytest.mark.parametrize("module", ["sqlalchemy.orm", "click", "srs.commands.common"])
+def test_ctrl_c_while_srs_starts_is_one_line(tmp_path: Path, module: str) -> None:
+    """A Ctrl-C in the first tenths of a second, while Python loads srs's modules (before click handles Ctrl-C): "Aborted!",
+    status 1, no traceback, nothing made. The interrupt is raised where the signal would land: in the import of *module*."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "class Interrupted:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        f"        if name == {module!r}:\n"
+        "            raise KeyboardInterrupt\n"
+        "        return None\n"
+        "sys.meta_path.insert(0, Interrupted())\n"
+        "sys.argv = ['srs', *sys.argv[1:]]\n"
+        "from srs.__main__ import run\n"
+        "run()\n"
+    )
+    db = tmp_path / "c.db"
+    done = subprocess.run([sys.executable, "-c", script, "--db", str(db), "--now", NOW, "status"], capture_output=True, text=True)
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.splitlines() == ["Aborted!"] and done.stdout == "", done.stderr
+    assert not db.exists()
+
 def _read_only_runner(folder: Path):  # type: ignore[no-untyped-def]
     """Run srs on *folder* made read-only: a read-only bind mount when this machine allows one, else srs told so.
 
