@@ -870,6 +870,46 @@ def test_killed_mid_sync_loses_nothing_and_the_next_sync_completes(world: dict) 
         phone.col.close()
 
 
+
+def test_ctrl_c_during_a_sync_says_in_one_line_that_srs_is_as_before(world: dict) -> None:  # type: ignore[type-arg]
+    """Ctrl-C once srs has opened its replica (the sync under way): one line saying srs's collection is as before, exit
+    1, and it is true; or, when the signal comes after the commit, the sync is whole. The next sync completes."""
+    from srs.sync import replica_path
+
+    from .test_crash import _wait_until_open
+
+    db, now = world["db"], world["now"]
+    with local_timezone(world["zone"]):
+        phone, guids = _phone_answering(world, 3)
+        before = _counts(db)
+        synced = (before[0], before[1], before[2] + 3)
+        env = {**os.environ, "SRS_SYNC_PASSWORD": PASSWORD}
+        interrupted = 0
+        for delay in (0.0, 0.0, 0.05, 0.15):
+            held = _counts(db)
+            process = subprocess.Popen(
+                [sys.executable, "-m", "srs", "--db", str(db), "--now", iso(now + timedelta(minutes=5)), "sync"],
+                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=sigint_as_at_a_terminal,
+            )
+            _wait_until_open(process, replica_path(db))
+            time.sleep(delay)
+            process.send_signal(signal.SIGINT)
+            _, err = process.communicate(timeout=60)
+            if process.returncode == 1:
+                interrupted += 1
+                assert err.splitlines() == ["Error: interrupted: srs's collection is as it was before this sync; run srs sync again to finish it"], err
+                assert _counts(db) == held
+            else:  # the signal came after the commit
+                assert process.returncode == 0 and err == "", err
+                assert _counts(db) == synced
+        assert interrupted >= 2
+        ok(srs(db, "sync", now=now + timedelta(minutes=6)))
+        assert _counts(db) == synced
+        phone.sync()
+        for guid in guids:
+            assert sorted(srs_reviews(db, guid)) == sorted(t for t, _ in phone.revlog(guid))
+        phone.col.close()
+
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000") + b"srs-test-picture"
 
 

@@ -8,6 +8,7 @@ import sys
 import click
 
 from srs.commands.common import Context, agreed, json_option, progress_bar, say, show
+from srs.errors import SrsError
 from srs.sync import (
     LEFT_OUT_BECAUSE,
     check_anki_available,
@@ -16,6 +17,11 @@ from srs.sync import (
     run_sync,
     sync_status,
 )
+
+
+# What a Ctrl-C during a sync leaves: srs's database changes in one transaction at the end, so it is as it was; what
+# the interrupted sync sent or put in the replica is picked up by the next one
+INTERRUPTED = "interrupted: srs's collection is as it was before this sync; run srs sync again to finish it"
 
 
 @click.group(invoke_without_command=True)
@@ -51,8 +57,11 @@ def sync(ctx: click.Context, upload: bool, download: bool, yes: bool) -> None:
         return
     db = obj.database()
     # a bar on a terminal: the transfer's bytes on a full sync, the notes and answers merged
-    with progress_bar("Syncing:") as progress, db.session(write=True) as session:
-        summary = run_sync(session, db.path, obj.now(), force, progress)
+    try:
+        with progress_bar("Syncing:") as progress, db.session(write=True) as session:
+            summary = run_sync(session, db.path, obj.now(), force, progress)
+    except KeyboardInterrupt:  # (out of the session: its transaction was rolled back)
+        raise SrsError(INTERRUPTED) from None
     say(summary.line())
     if summary.replica_set_aside is not None:
         say(f"The sync replica could not be opened (damaged); it was moved to {summary.replica_set_aside} and this sync merged "
