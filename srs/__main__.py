@@ -16,6 +16,7 @@ would: "Aborted!" on one line, exit status 1, no traceback.
 from __future__ import annotations
 
 import gc
+import os
 import sys
 from typing import NoReturn
 
@@ -26,7 +27,10 @@ def run() -> NoReturn:
         from srs.cli import main
     except KeyboardInterrupt:
         sys.stderr.write("Aborted!\n")
-        sys.exit(1)
+        sys.stderr.flush()
+        # (at once, as srs.cli ends: the interpreter, having seen the interrupt in the middle of an import, would
+        # otherwise end itself by SIGINT on the way out, whatever the status)
+        os._exit(1)
     main(startup_paused=True)
 
 
