@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
@@ -86,3 +88,15 @@ def sigint_as_at_a_terminal() -> None:
 
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
+
+def wait_until_open(process: subprocess.Popen, path: Path) -> None:  # type: ignore[type-arg]
+    """Until *process* has *path* open (Linux: /proc/PID/fd)."""
+    deadline = time.monotonic() + 60
+    fds = Path(f"/proc/{process.pid}/fd")
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            if any(Path(os.readlink(fd)) == path for fd in fds.iterdir()):
+                return
+        except OSError:
+            pass  # an fd closed while we looked
+        time.sleep(0.005)

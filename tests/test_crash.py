@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import sigint_as_at_a_terminal
+from .conftest import sigint_as_at_a_terminal, wait_until_open
 
 
 @pytest.fixture(scope="module")
@@ -237,19 +237,6 @@ def test_sigkill_inside_an_answers_transaction(tmp_path: Path) -> None:
     database.close()
 
 
-def _wait_until_open(process: subprocess.Popen, path: Path) -> None:  # type: ignore[type-arg]
-    """Until *process* has *path* open (Linux: /proc/PID/fd)."""
-    deadline = time.monotonic() + 60
-    fds = Path(f"/proc/{process.pid}/fd")
-    while time.monotonic() < deadline and process.poll() is None:
-        try:
-            if any(Path(os.readlink(fd)) == path for fd in fds.iterdir()):
-                return
-        except OSError:
-            pass  # an fd closed while we looked
-        time.sleep(0.005)
-
-
 def test_ctrl_c_during_import_says_nothing_was_imported(big_package: Path, tmp_path: Path) -> None:
     """SIGINT (Ctrl-C) during an import: one line saying nothing was imported, a failing exit status, and it is true."""
     db = tmp_path / "target.db"
@@ -271,7 +258,7 @@ def test_ctrl_c_during_import_says_nothing_was_imported(big_package: Path, tmp_p
         fresh()
         process = subprocess.Popen([*cmd, "import", str(big_package)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                    preexec_fn=sigint_as_at_a_terminal)
-        _wait_until_open(process, big_package)  # past Python's start-up, inside the import
+        wait_until_open(process, big_package)  # past Python's start-up, inside the import
         time.sleep(duration * fraction)
         process.send_signal(signal.SIGINT)
         _, err = process.communicate(timeout=60)

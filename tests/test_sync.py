@@ -35,7 +35,7 @@ from srs.models import Card, Deck, Note, RemovedReview, Review
 from srs.sync import _keep_draft, removals_path
 
 from .anki_helpers import anki_collection, local_timezone
-from .conftest import sigint_as_at_a_terminal, write
+from .conftest import sigint_as_at_a_terminal, wait_until_open, write
 
 USER, PASSWORD = "phone-user", "s3cret pass"
 GUIDE = """\
@@ -876,8 +876,6 @@ def test_ctrl_c_during_a_sync_says_in_one_line_that_srs_is_as_before(world: dict
     1, and it is true; or, when the signal comes after the commit, the sync is whole. The next sync completes."""
     from srs.sync import replica_path
 
-    from .test_crash import _wait_until_open
-
     db, now = world["db"], world["now"]
     with local_timezone(world["zone"]):
         phone, guids = _phone_answering(world, 3)
@@ -891,7 +889,7 @@ def test_ctrl_c_during_a_sync_says_in_one_line_that_srs_is_as_before(world: dict
                 [sys.executable, "-m", "srs", "--db", str(db), "--now", iso(now + timedelta(minutes=5)), "sync"],
                 env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=sigint_as_at_a_terminal,
             )
-            _wait_until_open(process, replica_path(db))
+            wait_until_open(process, replica_path(db))
             time.sleep(delay)
             process.send_signal(signal.SIGINT)
             _, err = process.communicate(timeout=60)
