@@ -8,21 +8,25 @@ project's machine. So the collector waits until the command's module is
 loaded; then those objects are set apart from its passes (``gc.freeze``, in
 ``srs.cli``) and collection resumes for what the command itself makes.
 
+The pause is this module's first statement, before even `typing` is loaded
+(which alone makes enough objects for a pass).
+
 A Ctrl-C while Python loads those modules (the first few tenths of a
 second, before click's own handling of it) ends the process as click
 would: "Aborted!" on one line, exit status 1, no traceback.
 """
 
-from __future__ import annotations
-
 import gc
-import os
-import sys
-from typing import NoReturn
+
+gc.disable()  # resumed by srs.cli once the command's module is loaded
+
+import os  # noqa: E402  (after the pause, on purpose)
+import sys  # noqa: E402
+from typing import NoReturn  # noqa: E402
 
 
 def run() -> NoReturn:
-    gc.disable()  # resumed by srs.cli once the command's module is loaded
+    gc.disable()  # again, for a caller that imported this module earlier and let the collector run since
     try:
         from srs.cli import main
     except KeyboardInterrupt:

@@ -14,11 +14,11 @@ from sqlalchemy import Select, func, select
 from srs.domain import CardId, CardState, DeckId, Rating
 from srs.errors import NotFoundError
 from srs.models import Card, Deck, Note, Preset, Review
-from srs.review import Limits, ReviewSession
+from srs.review import Limits, ReviewSession, linked_for
 from srs.scheduler import Scheduler
 from srs.search import search_condition
 from srs.settings import clock_for
-from srs.templates import sides_of
+from srs.templates import card_sides, sides_of
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -64,6 +64,7 @@ class CardRow(TypedDict):
     """One line of the card browser; its keys are the ``srs cards --json`` keys."""
 
     id: int
+    note_id: int
     guid: str
     deck: str
     kind: str
@@ -106,7 +107,7 @@ def list_cards(
         select(
             Card.id, Card.ord, Card.state, Card.suspended, Card.due, Card.stability, Card.difficulty,
             Card.last_review, Card.reps, Card.lapses, Note.guid, Note.kind, Note.fields, Note.tags,
-            Deck.name, Deck.preset_id, Card.buried_until,
+            Deck.name, Deck.preset_id, Card.buried_until, Card.note_id,
         )
         .join(Note, Note.id == Card.note_id)
         .join(Deck, Deck.id == Card.deck_id)
@@ -124,12 +125,13 @@ def list_cards(
     today = clock.today(now)
     for (
         card_id, ord_, state, suspended, due, stability, difficulty, last_review, reps, lapses,
-        guid, kind, fields, tags, deck, preset_id, buried_until,
+        guid, kind, fields, tags, deck, preset_id, buried_until, note_id,
     ) in session.execute(query):
         r = recall_now(presets[preset_id], stability, last_review, now)
         rows.append(
             {
                 "id": card_id,
+                "note_id": note_id,
                 "guid": guid,
                 "deck": deck,
                 "kind": kind,
@@ -179,7 +181,7 @@ def card_detail(session: Session, card_id: CardId, now: datetime) -> dict[str, A
     clock = clock_for(session)
     scheduler = Scheduler.from_preset(card.deck.preset, clock)
     note = card.note
-    sides = sides_of(note.kind, note.fields, note.tags, card.ord)
+    sides = card_sides(note, card.ord, linked_for(session, note))  # as `srs review` shows it: linked stories, pitch
     today = clock.today(now)
     history = [
         {
@@ -188,7 +190,9 @@ def card_detail(session: Session, card_id: CardId, now: datetime) -> dict[str, A
             "seconds": round(review.duration_ms / 1000, 1),
             "state_before": STATE_NAMES[review.prev_state],
             "state_after": STATE_NAMES[review.state],
-            "interval_days": review.interval if review.interval > 0 else round(review.interval / 86_400, 3),
+            # Anki's convention in the stored log: a positive interval is days, a negative one a learning step's seconds
+            "interval_days": review.interval if review.interval >= 0 else None,
+            "step_seconds": -review.interval if review.interval < 0 else None,
             "stability": round(review.stability, 4),
             "difficulty": round(review.difficulty, 4),
             "due": review.due.isoformat(),

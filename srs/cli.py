@@ -12,6 +12,7 @@ from __future__ import annotations
 import atexit
 import gc
 import importlib
+import io
 import os
 import sys
 import threading
@@ -22,7 +23,7 @@ from typing import Any, NoReturn
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
-from srs.commands.common import Context
+from srs.commands.common import DB_HELP, Context, Group, accept_db_anywhere
 from srs.errors import SrsError
 from srs.sanitize import printable
 
@@ -49,7 +50,7 @@ COMMANDS = {
 }
 
 
-class SrsGroup(click.Group):
+class SrsGroup(Group):
     """The root group: loads a command's module when it runs, and turns errors into one-line messages."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -61,6 +62,7 @@ class SrsGroup(click.Group):
         module, name = COMMANDS[cmd_name]
         command = getattr(importlib.import_module(module), name)
         assert isinstance(command, click.Command)
+        accept_db_anywhere(command)
         _end_startup()
         return command
 
@@ -94,7 +96,7 @@ def _parse_now(_ctx: click.Context, _param: click.Parameter, value: str | None) 
     "db_path",
     type=click.Path(path_type=Path),
     envvar="SRS_DB",
-    help="Database file (default: srs.db in your data folder; env SRS_DB).",
+    help=DB_HELP,
 )
 @click.option("--now", callback=_parse_now, hidden=True, help="Pretend it is this UTC time (tests, benchmarks).")
 @click.option("--keys-from-stdin", is_flag=True, hidden=True, help="Read review and mock keys from standard input (scripts, tests).")
@@ -132,13 +134,23 @@ def main(startup_paused: bool = False) -> NoReturn:
     try:
         code = cli.main(prog_name="srs", standalone_mode=False)
     except click.ClickException as exc:
-        exc.message = printable(exc.message)
-        exc.show()
+        _show(exc)
         _leave(exc.exit_code)
     except click.Abort:
         click.echo("Aborted!", err=True)
         _leave(1)
     _leave(code if isinstance(code, int) else 0)
+
+
+def _show(exc: click.ClickException) -> None:
+    """Show click's message (a usage error with its usage lines) through ``printable``: it may quote what was typed.
+
+    (The message itself is not rewritten: click 8.2+ declares ``ClickException.message`` final.)
+    """
+    text = io.StringIO()
+    exc.show(file=text)
+    sys.stderr.write(printable(text.getvalue()))
+    sys.stderr.flush()
 
 
 def _leave(code: int) -> NoReturn:

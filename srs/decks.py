@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime
@@ -77,6 +78,23 @@ def clean_deck_name(name: str) -> str:
     if not cleaned or any(not part for part in cleaned.split("::")):
         raise GuideError(f"bad deck name {name!r}: parts of a name are separated by '::' and none may be empty")
     return cleaned
+
+
+# A default deck name fits a listing's deck column beside the card's text (`srs cards` at 80 columns).
+SHORT_NAME = 32
+
+
+def short_deck_name(title: str) -> str:
+    """A guide's deck name by default: its title's words (no emoji or marks, no `::`), cut at a word to fit
+    SHORT_NAME characters; "" when nothing is left. (`srs deck build --deck NAME` picks any name.)"""
+    words = re.sub(r"[^\w&+'’.,()/-]+", " ", title.replace("::", " ")).split()
+    name = ""
+    for word in words:
+        longer = f"{name} {word}".strip()
+        if len(longer) > SHORT_NAME:
+            break
+        name = longer
+    return name.rstrip(",.-/&+") or (words[0][:SHORT_NAME] if words else "")
 
 
 def get_or_create_deck(session: Session, name: str, now: datetime, source: str | None = None) -> Deck:
@@ -300,7 +318,7 @@ def build_from_file(
             fed.name = target
             session.flush()
         return sync_guide(session, guide, fed.name, fed.source, now)
-    name = clean_deck_name(deck_name or guide.title or path.stem)
+    name = clean_deck_name(deck_name or short_deck_name(guide.title) or short_deck_name(path.stem) or "Guide")
     taken = session.scalars(select(Deck).where(func.lower(Deck.name) == name.lower())).first()
     if taken is not None and taken.guide is not None and taken.guide != guide_identity(path):
         raise GuideError(f"deck {taken.name!r} is built from another guide ({Path(taken.guide).name}); choose another name with --deck")

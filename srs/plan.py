@@ -19,7 +19,7 @@ from srs.clock import Clock
 from srs.competencies import COMPETENCIES
 from srs.domain import CardState, NoteKind, Rating
 from srs.errors import ConfigError
-from srs.models import Card, Deck, Note, Story
+from srs.models import Card, Deck, Note, Review, Story
 from srs.scheduler import NEW, Memory, Scheduler, memory_of
 from srs.settings import (
     Schedulers,
@@ -158,6 +158,8 @@ def simulate_plan(session: Session, now: datetime, target_day: int, budget: int 
         (new if card.state == CardState.NEW else cards).append(sim)
     new.sort(key=lambda c: (NEW_CARD_ORDER.get(c.kind, 3), c.card_id))
     reviewed = len(cards)
+    # Today is partly spent: its answers use the budget, and the new cards already introduced today use its pace.
+    answered_today, introduced_today = _spent_today(session, clock.day_start(today))
     days = target_day - today
     intro_days = max(1, days - CONSOLIDATION_DAYS)
     schedule: list[dict[str, int]] = []
@@ -170,6 +172,9 @@ def simulate_plan(session: Session, now: datetime, target_day: int, budget: int 
         due = [c for c in cards if c.due_day is not None and c.due_day <= day]
         # an even pace before the last days; in them, whatever is still waiting, as the budget allows
         pace = -(-len(pending_new) // max(1, intro_days - offset)) if offset < intro_days else len(pending_new)
+        if offset == 0:
+            room = max(0, room - answered_today)
+            pace = max(0, pace - introduced_today)
         reviews = introduced = answers = 0
         # the user's own stories and pitch first (their reviews, then their new cards), then the rest
         for own in (True, False):
@@ -195,7 +200,7 @@ def simulate_plan(session: Session, now: datetime, target_day: int, budget: int 
                 answers += spent
                 introduced += 1
                 cards.append(c)
-        schedule.append({"day": day, "new": introduced, "reviews": reviews, "answers": answers})
+        schedule.append({"day": day, "new": introduced, "reviews": reviews, "answers": answers, "last_days": offset >= intro_days})
     later = interview_morning + timedelta(days=FOLLOW_UP_DAYS)
     # a card the plan leaves unseen counts, at no recall: the goal is the mean over every card, not over those that fit
     recall_day = [_recall(c, interview_morning) for c in cards] + [0.0] * len(pending_new)
@@ -216,6 +221,14 @@ def simulate_plan(session: Session, now: datetime, target_day: int, budget: int 
         "deferred_reviews": deferred, "reviewed": reviewed, "new_total": len(new), "stories": stories,
         "new_cost": sum(_introduce_cost(c) for c in pending_new),
     }
+
+
+def _spent_today(session: Session, start: datetime) -> tuple[int, int]:
+    """Answers given since *start* (the day's beginning), and how many of them introduced a new card."""
+    answered, introduced = session.execute(
+        select(func.count(Review.id), func.count(Review.id).filter(Review.prev_state == CardState.NEW)).where(Review.reviewed_at >= start)
+    ).one()
+    return int(answered or 0), int(introduced or 0)
 
 
 def _introduce_cost(card: _Sim) -> int:
@@ -287,8 +300,8 @@ def plan_report(session: Session, now: datetime) -> dict[str, Any]:
     """Days left, the plan day by day (new cards and reviews), and recall on the day and two weeks later."""
     clock = clock_for(session)
     target_day = interview_day(session, clock)
-    if target_day is None:
-        raise ConfigError("no interview date set: srs plan --interview YYYY-MM-DD")
+    if target_day is None:  # not an error: the answer is how to set one
+        return {"interview": None, "days_left": None, "ended": False, "set_with": "srs plan --interview YYYY-MM-DD [--max-minutes N]"}
     today = clock.today(now)
     minutes = int(get_setting(session, "plan_max_minutes") or 0) or None
     if today > target_day:  # nothing left to plan: say so, and how to go on
@@ -315,6 +328,8 @@ def plan_report(session: Session, now: datetime) -> dict[str, Any]:
         "reviewed_cards": sim["reviewed"],
         "new_cards": sim["new_total"],
         "reachable": left_out == 0 and sim["deferred_reviews"] == 0,
+        # new cards the budget leaves no room for earlier, first seen in the last CONSOLIDATION_DAYS
+        "new_in_last_days": sum(d["new"] for d in sim["schedule"] if d["last_days"]),
         "left_out": {"cards": left_out, "by_deck": sim["left_out"], "deferred_reviews": sim["deferred_reviews"],
                      "more_minutes_a_day": round(extra, 1)},
         "recall_on_the_day": {

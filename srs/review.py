@@ -82,6 +82,9 @@ class Queue:
     counts: Counts
     next_due: datetime | None  # when something is next due, if nothing is now
     new_limited: bool  # new cards wait only because of today's limit
+    new_limit: int = 0  # today's limit of new cards (collection-wide)
+    introduced: int = 0  # new cards first answered today, anywhere (they use up the limit)
+    introduced_in_anki: int = 0  # ... of which in Anki: answers brought by an import or a sync
 
 
 class ReviewSession:
@@ -123,19 +126,23 @@ class ReviewSession:
         # Today's answers, found through the time index (a handful of rows):
         # what the limits have used up, and which notes are buried.
         todays = s.execute(
-            select(Review.prev_state, Card.note_id, Card.deck_id)
+            select(Review.prev_state, Card.note_id, Card.deck_id, Review.anki_type.is_not(None))
             .join(Card, Card.id == Review.card_id)
             .where(Review.reviewed_at >= start)
         ).all()
         # The daily limits are collection-wide: answers in any deck use them
         # up, so `--deck` shows and studies what is left of the day's limits.
+        # Answers given in Anki today count too (as Anki's own daily counts
+        # travel with a sync); the queue says how many, for the message.
         done: Counter[int] = Counter()
         introduced: Counter[int] = Counter()
-        for prev_state, _, deck_id in todays:
+        introduced_in_anki = 0
+        for prev_state, _, deck_id, from_anki in todays:
             done[prev_state] += 1
             if prev_state == CardState.NEW:
                 introduced[deck_id] += 1
-        seen_notes = {note_id for _, note_id, _ in todays}
+                introduced_in_anki += bool(from_anki)
+        seen_notes = {note_id for _, note_id, _, _ in todays}
         new_left = max(0, self.limits.new_per_day - done[CardState.NEW])
         review_left = max(0, self.limits.reviews_per_day - done[CardState.REVIEW])
 
@@ -212,7 +219,10 @@ class ReviewSession:
             next_due = s.scalar(
                 select(func.min(Card.due)).where(base, Card.state != CardState.NEW, Card.due > now)
             )
-        return Queue(card_id, counts, next_due, new_left == 0 and new_available > 0)
+        return Queue(
+            card_id, counts, next_due, new_left == 0 and new_available > 0,
+            self.limits.new_per_day, done[CardState.NEW], introduced_in_anki,
+        )
 
     def _catch_up(self, now: datetime, today: int, base: ColumnElement[bool], fresh_note: ColumnElement[bool]) -> CardId | None:
         """In an interview plan's last days, with nothing due and the day's reviews not used up: the card

@@ -565,6 +565,11 @@ def matching_cards(session: Session, query: str, clock: Clock, now: datetime) ->
     return Card.id.in_(found)
 
 
+def any_card(session: Session, condition: ColumnElement[bool]) -> bool:
+    """Whether any card meets *condition* (from ``matching_cards``)."""
+    return session.scalar(select(Card.id).where(condition).limit(1)) is not None
+
+
 def find_cards(session: Session, query: str, clock: Clock, now: datetime) -> list[CardId]:
     """The ids of the cards *query* finds (of notes not removed), in id order."""
     condition = search_condition(session, query, clock, now)

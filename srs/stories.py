@@ -70,10 +70,29 @@ def spec_of(note: Note, story: Story) -> StorySpec:
 # --- storage ------------------------------------------------------------------
 
 
+def removed_story_like(session: Session, spec: StorySpec) -> Note | None:
+    """The removed story (history kept) that *spec* brings back: the same title, as a guide rebuild matches its
+    questions (case, punctuation and spacing ignored); the most recently removed one if several share it."""
+    title = normalise(spec.title)
+    removed = session.scalars(
+        select(Note).join(Story, Story.note_id == Note.id).where(Note.orphaned.is_(True)).order_by(Note.modified.desc(), Note.id.desc())
+    )
+    return next((note for note in removed if normalise(note.fields.get("Title", "")) == title), None)
+
+
 def save_story(session: Session, spec: StorySpec, now: datetime, story_id: int | None = None) -> Note:
-    """Create a story, or update story *story_id* in place; the caller commits."""
+    """Create a story, or update story *story_id* in place; the caller commits.
+
+    A new story whose title is that of a story removed with its history kept
+    is that story back: the same note, its cards with their progress, its links.
+    """
 
 
+    if story_id is None and (returning := removed_story_like(session, spec)) is not None:
+        returning.orphaned = False
+        returning.modified = now
+        session.flush()
+        story_id = returning.id
     if story_id is None:
         note = Note(
             guid=new_guid(),
@@ -116,6 +135,16 @@ def save_story(session: Session, spec: StorySpec, now: datetime, story_id: int |
             card.modified = now
     session.flush()
     return note
+
+
+def story_card_count(session: Session, story_id: int) -> int:
+    """How many cards story *story_id* has (what removing it takes out of the reviews)."""
+    return session.scalar(select(func.count(Card.id)).where(Card.note_id == story_id)) or 0
+
+
+def story_link_count(session: Session, story_id: int) -> int:
+    """How many questions story *story_id* is linked to."""
+    return session.scalar(select(func.count()).select_from(StoryLink).where(StoryLink.story_id == story_id)) or 0
 
 
 def get_story(session: Session, story_id: int) -> tuple[Note, Story]:
@@ -211,52 +240,70 @@ def list_stories(session: Session, now: datetime, rank: bool = False) -> list[di
 # --- links ----------------------------------------------------------------------
 
 
-def find_question(session: Session, ref: str) -> Note:
-    """A question note by id, or by a unique text match."""
+def _deck_of(question: Note) -> str:
+    return question.cards[0].deck.name if question.cards else "no deck"
 
+
+def find_question(session: Session, ref: str) -> list[Note]:
+    """A question, by note id or by words that match one question's text: every note that asks it, one per deck
+    (a guide deck may ask a question a built-in deck asks too; linking a story to it reaches all of them)."""
+
+    questions = list(
+        session.scalars(select(Note).where(Note.kind == NoteKind.QUESTION, Note.orphaned.is_(False)).order_by(Note.id))
+    )
     if ref.strip().isdigit():
         note = session.get(Note, int(ref))
         if note is None or note.kind != NoteKind.QUESTION:
-            raise NotFoundError(f"no question with id {ref}")
-        return note
+            raise NotFoundError(f"no question with id {ref} (question ids are note ids: srs cards --search kind:question)")
+        same = normalise(note.fields.get("Question", ""))
+        return [note, *(q for q in questions if q.id != note.id and normalise(q.fields.get("Question", "")) == same)]
 
     wanted = normalise(ref)
     if not wanted:
         raise NotFoundError("give a question id or some words of the question")
-    questions = list(
-        session.scalars(select(Note).where(Note.kind == NoteKind.QUESTION, Note.orphaned.is_(False)).order_by(Note.id))
-    )
     hits = [q for q in questions if wanted in normalise(q.fields.get("Question", ""))]
     if not hits:
-        texts = {normalise(q.fields.get("Question", "")): q for q in questions}
+        texts: dict[str, list[Note]] = {}
+        for q in questions:
+            texts.setdefault(normalise(q.fields.get("Question", "")), []).append(q)
         close = difflib.get_close_matches(wanted, list(texts), n=3, cutoff=0.6)
-        hits = [texts[c] for c in close]
+        hits = [q for c in close for q in texts[c]]
     if not hits:
         raise NotFoundError(f"no question matches {ref!r}")
-    if len(hits) > 1:
-        shown = "; ".join(f"{q.id}: {q.fields.get('Question', '')}" for q in hits[:5])
+    if len({normalise(q.fields.get("Question", "")) for q in hits}) > 1:
+        shown = "; ".join(f"question {q.id} in {_deck_of(q)}: {q.fields.get('Question', '')}" for q in hits[:5])
         raise NotFoundError(f"{len(hits)} questions match {ref!r}, give an id: {shown}")
-    return hits[0]
+    return hits
 
 
-def link_story(session: Session, story_id: int, question_ref: str, now: datetime) -> Note:
+def link_story(session: Session, story_id: int, question_ref: str, now: datetime) -> list[Note]:
+    """Link a story to a question, in every deck that asks it; returns those question notes."""
     note, _ = get_story(session, story_id)
-    question = find_question(session, question_ref)
-    if session.get(StoryLink, (note.id, question.id)) is None:
-        session.add(StoryLink(story_id=note.id, question_id=question.id, created=now))
-        session.flush()
-    return question
-
-
-def unlink_story(session: Session, story_id: int, question_ref: str) -> Note:
-    note, _ = get_story(session, story_id)
-    question = find_question(session, question_ref)
-    link = session.get(StoryLink, (note.id, question.id))
-    if link is None:
-        raise NotFoundError(f"story {story_id} is not linked to question {question.id}")
-    session.delete(link)
+    questions = find_question(session, question_ref)
+    for question in questions:
+        if session.get(StoryLink, (note.id, question.id)) is None:
+            session.add(StoryLink(story_id=note.id, question_id=question.id, created=now))
     session.flush()
-    return question
+    return questions
+
+
+def unlink_story(session: Session, story_id: int, question_ref: str) -> list[Note]:
+    """Remove a story's link to a question, in every deck that asks it; returns the question notes unlinked."""
+    note, _ = get_story(session, story_id)
+    questions = find_question(session, question_ref)
+    links = [link for q in questions if (link := session.get(StoryLink, (note.id, q.id))) is not None]
+    if not links:
+        raise NotFoundError(f"story {story_id} is not linked to question {questions[0].id}")
+    for link in links:
+        session.delete(link)
+    session.flush()
+    return [q for q in questions if any(link.question_id == q.id for link in links)]
+
+
+def decks_asking(questions: list[Note]) -> str:
+    """Where a question is asked, for a message: "deck A" or "2 decks: A, B"."""
+    names = list(dict.fromkeys(_deck_of(q) for q in questions))
+    return f"deck {names[0]}" if len(names) == 1 else f"{len(names)} decks: {', '.join(names)}"
 
 
 class StoryIndex:

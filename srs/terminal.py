@@ -28,7 +28,7 @@ from srs.errors import AnswerSentError
 from srs.lint import LONG_ANSWER_SECONDS, Finding
 from srs.mock import MockAnswer, MockQuestion, MockSummary
 from srs.models import Card
-from srs.review import Counts, ReviewSession
+from srs.review import Counts, Queue, ReviewSession
 from srs.sanitize import one_line, shown
 from srs.sanitize import printable as safe
 
@@ -70,10 +70,24 @@ def counts_text(counts: Counts) -> Text:
     return text
 
 
-def describe_next_due(next_due: datetime | None, now: datetime, clock: Clock, new_limited: bool) -> str:
+def new_limit_reached(queue: Queue) -> str:
+    """Why no new card comes today: the limit, how many were introduced today and where, and the way past it."""
+    where = ""
+    if queue.introduced_in_anki:
+        here = queue.introduced - queue.introduced_in_anki
+        where = f": {here} here, {queue.introduced_in_anki} in Anki (brought by an import or a sync)"
+    return (
+        f"The daily limit of {queue.new_limit} new cards is reached ({queue.introduced} introduced today{where}); "
+        f"`srs review --new-limit {queue.introduced + 10}` allows 10 more today."
+    )
+
+
+def describe_next_due(queue: Queue, now: datetime, clock: Clock) -> str:
+    """What the session says when nothing is left to show now."""
+    next_due = queue.next_due
     if next_due is None:
-        if new_limited:
-            return "Done for today: the daily limit of new cards is reached. More tomorrow."
+        if queue.new_limited:
+            return f"Done for today. {new_limit_reached(queue)}"
         return "Nothing is due, and there are no cards waiting."
     local = next_due.astimezone(clock.tz)
     days = clock.day_of(next_due) - clock.today(now)
@@ -83,7 +97,7 @@ def describe_next_due(next_due: datetime | None, now: datetime, clock: Clock, ne
         when = f"tomorrow ({local:%a %d %b})"
     else:
         when = f"in {days} days ({local:%a %d %b})"
-    extra = " The daily limit of new cards is reached." if new_limited else ""
+    extra = f" {new_limit_reached(queue)}" if queue.new_limited else ""
     return f"Nothing due now. Next card due {when}.{extra}"
 
 
@@ -162,7 +176,7 @@ def run_review(
         card_id = forced or queue.card_id
         forced = None
         if card_id is None:
-            console.print(Text(describe_next_due(queue.next_due, at, clock, queue.new_limited), style="bold"))
+            console.print(Text(describe_next_due(queue, at, clock), style="bold"))
             summary.stop_reason = "done"
             break
         card = review.card(card_id)
@@ -324,16 +338,24 @@ def card_view(data: dict[str, Any]) -> Group:
     for name in ("when", "rating", "time", "before", "after", "interval", "S", "D"):
         table.add_column(name, justify="right" if name in ("time", "interval", "S", "D") else "left")
     for row in data["history"]:
-        interval = row["interval_days"]
         table.add_row(
             _local(row["at"]) + ("" if row["counts"] else " *"), row["rating"], f"{row['seconds']:.0f}s", row["state_before"],
-            row["state_after"], f"{interval}d" if isinstance(interval, int) else f"{interval * 1440:.0f}m",
+            row["state_after"], f"{row['interval_days']}d" if row["step_seconds"] is None else _step(row["step_seconds"]),
             f"{row['stability']:.1f}", f"{row['difficulty']:.1f}",
         )
     parts.append(table)
     if any(not row["counts"] for row in data["history"]):
         parts.append(Text("* before the card was reset to new: kept as history, not counted in its memory", style="dim"))
     return Group(*parts)
+
+
+def _step(seconds: int) -> str:
+    """A learning step as its length: `1m`, `10m`, `1h`, `1h30m` (a step is never negative, whatever the log stores)."""
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return f"{max(minutes, 1)}m" if seconds >= 60 else f"{seconds}s"
+    hours, rest = divmod(minutes, 60)
+    return f"{hours}h{rest}m" if rest else f"{hours}h"
 
 
 def _due_cell(iso: str | None, state: str) -> str:
@@ -445,7 +467,7 @@ def print_listing(console: Console, header: list[Column], rows: list[list[str]])
 
 
 CARD_COLUMNS = [
-    Column("id", right=True), Column("deck", drop=3, flex=True, min_width=16, keep_end=True), Column("front", flex=True, min_width=32),
+    Column("card", right=True), Column("deck", drop=3, flex=True, min_width=16, keep_end=True), Column("front", flex=True, min_width=32),
     Column("state"), Column("due", drop=2), Column("S", drop=5, right=True), Column("D", drop=5, right=True),
     Column("R", drop=1, right=True), Column("reps", drop=4, right=True), Column("lapses", drop=4, right=True),
 ]
@@ -520,7 +542,7 @@ def lint_report(report: list[dict[str, Any]]) -> Group:
 
 
 STORY_COLUMNS = [
-    Column("id", right=True), Column("title", flex=True, min_width=32), Column("framework", drop=3),
+    Column("story", right=True), Column("title", flex=True, min_width=32), Column("framework", drop=3),
     Column("competencies", drop=2, flex=True, min_width=14), Column("impact", drop=4, right=True),
     Column("scope", drop=4, right=True), Column("involv.", drop=4, right=True), Column("score", drop=1, right=True),
     Column("recall", right=True), Column("links", drop=1, right=True),
@@ -713,6 +735,8 @@ PLAN_TABLE_DAYS = 30  # days shown one per row; the rest are summed
 
 def plan_view(report: dict[str, Any]) -> Group:
     """`srs plan`: the goal's numbers, what does not fit, and the days ahead (the first 30, then a summary)."""
+    if report["interview"] is None:
+        return Group(Text(f"No interview date set: `{report['set_with']}` sets one, and srs aims the schedule at it."))
     if report["ended"]:
         ago = -report["days_left"]
         return Group(
@@ -742,8 +766,14 @@ def plan_view(report: dict[str, Any]) -> Group:
     left = report["left_out"]
     if report["max_minutes"]:
         lines.append(Text(f"Budget: {report['max_minutes']} min a day, about {report['daily_review_cap']} answers."))
-    if report["reachable"]:
-        lines.append(Text("Every card fits in the budget.", style="green"))
+    late = report["new_in_last_days"]
+    if report["reachable"] and not late:
+        lines.append(Text("Every card fits: each new card comes in before the last three days.", style="green"))
+    elif report["reachable"]:
+        lines.append(Text(
+            f"Every card is seen before the interview, but {late} new card{'s' if late != 1 else ''} only in the last three "
+            "days: the budget leaves no room for them earlier.", style="yellow",
+        ))
     else:
         where = ", ".join(f"{safe(one_line(d))} {n}" for d, n in sorted(left["by_deck"].items())) or "-"
         lines.append(Text(

@@ -60,3 +60,54 @@ def test_every_view_a_command_names_exists() -> None:
                     names.add(view.value)
     assert len(names) >= 8
     assert [name for name in sorted(names) if not callable(getattr(srs.terminal, name, None))] == []
+
+
+ROOT = SRS.parent
+CHECKERS = {"pytest", "pytest-xdist", "hypothesis", "mypy", "types-pyyaml", "import-linter"}
+
+
+def _requirements() -> list[str]:
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    extras = project["optional-dependencies"]
+    return [*project["dependencies"], *(req for reqs in extras.values() for req in reqs)]
+
+
+def _split(requirement: str) -> tuple[str, str, str]:
+    match = re.fullmatch(r"([A-Za-z0-9_.-]+)\s*(==|>=)\s*([0-9][0-9A-Za-z.]*)(,<\S+)?", requirement)
+    assert match, f"{requirement}: neither pinned (==) nor a range with a floor (>=)"
+    return match.group(1).lower(), match.group(2), match.group(3)
+
+
+def test_checkers_are_pinned_and_libraries_have_the_floors_the_suite_ran_on() -> None:
+    """Tools that judge the code are pinned exactly; each library's floor is the version `.ci/lowest.txt` installs,
+    and click's is 8.2 or later (8.1's `click.edit` runs $EDITOR through a shell)."""
+    lowest = {}
+    for line in (ROOT / ".ci" / "lowest.txt").read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, version = line.split("==")
+            lowest[name.lower()] = version
+    floors = {}
+    for requirement in _requirements():
+        name, operator, version = _split(requirement)
+        if name in CHECKERS:
+            assert operator == "==", f"{requirement}: a checker is pinned"
+        else:
+            assert operator == ">=", f"{requirement}: a library keeps a range"
+            assert floors.setdefault(name, version) == version, f"{name}: one floor everywhere"
+    assert floors == lowest
+    assert tuple(int(part) for part in floors["click"].split(".")[:2]) >= (8, 2)
+
+
+def test_ci_installs_into_a_new_virtual_environment_and_runs_the_readme_test_command() -> None:
+    """`.ci/run` makes a new venv in a temporary folder, installs as the README says and runs its test command there."""
+    script = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert re.search(r'venv=\$\(mktemp -d .*\)\n.*\npython3 -m venv "\$venv"\n', script)
+    assert "--system-site-packages" not in script
+    install = re.search(r"python3 -m pip install (-e '\.\[test\]') && python3 -m pytest (-q -n 2)", readme)
+    assert install, "the README's install and test command"
+    assert f'"$py" -m pip install --quiet --disable-pip-version-check "${{constraints[@]}}" {install.group(1)}' in script
+    assert f'"$py" -m pytest {install.group(2)}' in script
+    assert '"$py" -m mypy' in script and '"$venv/bin/lint-imports"' in script

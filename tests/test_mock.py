@@ -36,10 +36,10 @@ def test_draw_covers_competencies_weakest_first(db: Database) -> None:
         picked = pick_questions(session, NOW, 8, random.Random(4))
         assert len({q.competency for q in picked}) == 8
         impact = [q for q in picked if q.competency == "impact"]
-        assert impact and impact[0].question != linked.fields["Question"]
+        assert impact and impact[0].question != linked[0].fields["Question"]
         everything = pick_questions(session, NOW, 100, random.Random(4))
         impact_all = [q.question for q in everything if q.competency == "impact"]
-        assert impact_all[-1] == linked.fields["Question"]  # the one with a story is the least weak
+        assert impact_all[-1] == linked[0].fields["Question"]  # the one with a story is the least weak
 
 
 def test_mock_loop_times_rates_and_sums_up(db: Database) -> None:

@@ -110,11 +110,15 @@ def test_plan_cli_and_bad_input(tmp_path: Path) -> None:
     assert run("--interview", "2026-12-10", "--max-minutes", "601").output == "Error: --max-minutes must be between 1 and 600, got 601\n"
     far = run("--interview", "3026-01-01")
     assert (far.exit_code, far.output) == (1, "Error: the interview date 3026-01-01 is more than a year away; a plan aims at an interview within 365 days\n")
-    assert run().output == "Error: no interview date set: srs plan --interview YYYY-MM-DD\n"
+    unset = run()
+    assert (unset.exit_code, " ".join(unset.output.split())) == (
+        0, "No interview date set: `srs plan --interview YYYY-MM-DD [--max-minutes N]` sets one, and srs aims the schedule at it.")
+    assert json.loads(run("--json").output) == {
+        "interview": None, "days_left": None, "ended": False, "set_with": "srs plan --interview YYYY-MM-DD [--max-minutes N]"}
     data = json.loads(run("--interview", "2026-12-10", "--max-minutes", "15", "--json").output)
     assert (data["interview"], data["days_left"], data["max_minutes"], data["daily_review_cap"]) == ("2026-12-10", 15, 15, 15)
     assert run("--clear").output == "Plan cleared: scheduling is plain FSRS again.\n"
-    assert run().exit_code == 1
+    assert run().output.startswith("No interview date set")
 
 
 def test_a_plan_ends_the_day_after_its_interview(tmp_path: Path) -> None:

@@ -245,7 +245,10 @@ def test_link_shows_beats_on_question_back(tmp_path: Path) -> None:
     run(tmp_path, "story", "add", "--file", str(write(tmp_path / "s.md", STORY)))
     (sid,) = story_ids(tmp_path)
     result = run(tmp_path, "story", "link", str(sid), "biggest business impact")
-    assert result.output == f"Linked story {sid} to question 30: Tell me about the project with the biggest business impact you have had.\n"
+    assert result.output == (
+        f"Linked story {sid} to question 30 (deck Interview::Behavioral questions): "
+        "Tell me about the project with the biggest business impact you have had.\n"
+    )
     db = open_database(tmp_path / "s.db")
     with db.session() as session:
         from srs.models import Note
@@ -262,13 +265,56 @@ def test_link_shows_beats_on_question_back(tmp_path: Path) -> None:
     assert "No story linked yet" in other_back
 
 
+def _question_card(tmp_path: Path, note_id: int) -> int:
+    cards = json.loads(run(tmp_path, "cards", "--search", "kind:question", "--json").output)
+    return next(c["id"] for c in cards if c["note_id"] == note_id)
+
+
+def test_card_show_shows_the_linked_story_as_review_does(tmp_path: Path) -> None:
+    """`srs card show` (text and --json) puts a linked story's beats on a question's back, not "No story linked yet"."""
+    run(tmp_path, "story", "add", "--file", str(write(tmp_path / "s.md", STORY)))
+    (sid,) = story_ids(tmp_path)
+    card_id = _question_card(tmp_path, 30)
+    assert "No story linked yet" in json.loads(run(tmp_path, "card", "show", str(card_id), "--json").output)["back"]
+    run(tmp_path, "story", "link", str(sid), "30")
+    data = json.loads(run(tmp_path, "card", "show", str(card_id), "--json").output)
+    assert "Your story — Cut ranking latency by 40%:" in data["back"] and "No story linked yet" not in data["back"]
+    text = run(tmp_path, "card", "show", str(card_id)).output
+    assert "Your story — Cut ranking latency by 40%:" in text and "No story linked yet" not in text
+
+
+def test_one_link_reaches_a_question_asked_in_two_decks(tmp_path: Path) -> None:
+    """A guide deck that asks a built-in question again: words that match both link the story to both, and the
+    message names the decks; an id links its twins too; unlinking takes both away."""
+    guide = write(tmp_path / "g.md", "# Mine\n## Conflict\n- Tell me about a conflict you resolved.\n")
+    assert run(tmp_path, "deck", "build", str(guide)).exit_code == 0
+    run(tmp_path, "story", "add", "--file", str(write(tmp_path / "s.md", STORY)))
+    (sid,) = story_ids(tmp_path)
+    questions = [c for c in json.loads(run(tmp_path, "cards", "--search", "kind:question", "--json").output)
+                 if c["front"] == "Tell me about a conflict you resolved."]
+    assert sorted(c["deck"] for c in questions) == ["Interview::Behavioral questions", "Mine"]
+    first, second = sorted(c["note_id"] for c in questions)
+    linked = run(tmp_path, "story", "link", str(sid), "conflict you resolved")
+    assert linked.output == (
+        f"Linked story {sid} to questions {first}, {second} (2 decks: Interview::Behavioral questions, Mine): "
+        "Tell me about a conflict you resolved.\n"
+    )
+    for card in questions:
+        assert "Your story — Cut ranking latency by 40%:" in json.loads(run(tmp_path, "card", "show", str(card["id"]), "--json").output)["back"]
+    assert run(tmp_path, "story", "unlink", str(sid), str(second)).output == (
+        f"Unlinked story {sid} from questions {second}, {first} (2 decks: Mine, Interview::Behavioral questions)\n"
+    )
+    assert run(tmp_path, "story", "link", str(sid), str(second)).output.startswith(f"Linked story {sid} to questions {second}, {first} ")
+
+
 def test_link_errors(tmp_path: Path) -> None:
     """Unknown stories and ambiguous or unknown questions are one-line errors."""
     run(tmp_path, "story", "add", "--file", str(write(tmp_path / "s.md", STORY)))
     (sid,) = story_ids(tmp_path)
     assert run(tmp_path, "story", "link", "9999", "conflict").output == "Error: no story with id 9999 (see `srs story list`)\n"
     ambiguous = run(tmp_path, "story", "link", str(sid), "disagree")
-    assert ambiguous.exit_code == 1 and "2 questions match 'disagree', give an id: " in ambiguous.output
+    assert ambiguous.exit_code == 1 and "2 questions match 'disagree', give an id: question " in ambiguous.output
+    assert " in Interview::Behavioral questions: " in ambiguous.output
     assert run(tmp_path, "story", "link", str(sid), "zebra husbandry").output == "Error: no question matches 'zebra husbandry'\n"
 
 
@@ -307,23 +353,51 @@ def test_rm_keeps_history_unless_purged(tmp_path: Path) -> None:
     run(tmp_path, "story", "add", "--file", str(write(tmp_path / "s.md", STORY)))
     (sid,) = story_ids(tmp_path)
     run(tmp_path, "review", "--deck", "Interview::Stories", input=" 4q")
-    assert run(tmp_path, "story", "rm", str(sid)).output == f"Removed story {sid} (review history kept).\n"
+    assert run(tmp_path, "story", "rm", str(sid)).output == (
+        f"Remove 1 story and 3 cards:\n  story {sid}: Cut ranking latency by 40%\n"
+        "Error: this would remove 1 story and 3 cards; add --yes to do it without a terminal, or --dry-run to see it\n"
+    )
+    assert story_ids(tmp_path) == [sid]  # without a terminal, nothing happens without --yes
+    assert run(tmp_path, "story", "rm", str(sid), "--yes").output == (
+        f"Remove 1 story and 3 cards:\n  story {sid}: Cut ranking latency by 40%\nRemoved story {sid} (review history kept).\n"
+    )
     assert story_ids(tmp_path) == []
     db = open_database(tmp_path / "s.db")
     with db.session() as session:
         assert session.scalar(select(func.count(Review.id))) == 1
         assert all(c.suspended for c in session.scalars(select(Card).where(Card.note_id == sid)))
     db.close()
-    assert run(tmp_path, "story", "rm", str(sid)).exit_code == 1  # already gone
-    run(tmp_path, "story", "add", "--file", str(tmp_path / "s.md"))
+    assert run(tmp_path, "story", "rm", str(sid), "--yes").exit_code == 1  # already gone
+    run(tmp_path, "story", "add", "--file", str(write(tmp_path / "other.md", CARL)))
     (sid2,) = story_ids(tmp_path)
     run(tmp_path, "review", "--deck", "Interview::Stories", input=" 4q", now="2026-11-26T08:00:00")
-    assert run(tmp_path, "story", "rm", str(sid2), "--purge").exit_code == 0
+    assert run(tmp_path, "story", "rm", str(sid2), "--purge", "--yes").exit_code == 0
     db = open_database(tmp_path / "s.db")
     with db.session() as session:
         assert session.scalar(select(func.count(Card.id)).where(Card.note_id == sid2)) == 0
         assert session.scalar(select(func.count(Review.id))) == 1  # only the first story's review
     db.close()
+
+
+def test_a_removed_story_added_again_comes_back_with_its_history_and_links(tmp_path: Path) -> None:
+    """`story add` of a story removed with its history kept revives it: the same id, cards with their answers
+    (unsuspended), its links; the question's back shows it again."""
+    run(tmp_path, "story", "add", "--file", str(write(tmp_path / "s.md", STORY)))
+    (sid,) = story_ids(tmp_path)
+    run(tmp_path, "story", "link", str(sid), "biggest business impact")
+    run(tmp_path, "review", "--deck", "Interview::Stories", input=" 4 4 4q")
+    before = {c["id"]: c["reps"] for c in json.loads(run(tmp_path, "cards", "--deck", "Interview::Stories", "--json").output)}
+    assert sorted(before.values()) == [0, 0, 1]  # one answered (its siblings wait for another day)
+    run(tmp_path, "story", "rm", str(sid), "--yes")
+    again = run(tmp_path, "story", "add", "--file", str(write(tmp_path / "again.md", STORY.replace("Cut ranking latency", "cut ranking  latency"))))
+    assert again.output.startswith(
+        f"Story {sid} is back: cut ranking  latency by 40% (removed earlier; its cards keep their progress, and its 1 link to questions)\n"
+    )
+    assert story_ids(tmp_path) == [sid]
+    after = json.loads(run(tmp_path, "cards", "--deck", "Interview::Stories", "--json").output)
+    assert {c["id"]: c["reps"] for c in after} == before and not any(c["suspended"] for c in after)
+    shown = json.loads(run(tmp_path, "card", "show", str(_question_card(tmp_path, 30)), "--json").output)
+    assert "Your story — cut ranking  latency by 40%:" in shown["back"]
 
 
 def test_rank_orders_by_impact_scope_involvement(tmp_path: Path) -> None:

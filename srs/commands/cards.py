@@ -10,6 +10,7 @@ import click
 from srs.browse import card_detail
 from srs.commands.common import (
     Context,
+    Group,
     agreed,
     dry_run_option,
     edit_until_valid,
@@ -41,7 +42,7 @@ if TYPE_CHECKING:
     from srs.edit import Preview
 
 
-@click.group()
+@click.group(cls=Group)
 def card() -> None:
     """Look at, edit, suspend, bury, reset, move and remove cards.
 

@@ -90,6 +90,60 @@ class Context:
             self._db.close()
 
 
+# --- groups and the options every command takes ----------------------------------------
+
+
+class Group(click.Group):
+    """A group of commands that suggests the nearest name for a mistyped one, and shows its help (exit 0) alone."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not args and not self.invoke_without_command and not ctx.resilient_parsing:
+            click.echo(ctx.get_help(), color=ctx.color)
+            ctx.exit(0)  # asked for nothing: the help is the answer, not a usage error
+        return super().parse_args(ctx, args)
+
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> tuple[str | None, click.Command | None, list[str]]:
+        name = args[0] if args else ""
+        if args and not name.startswith("-") and self.get_command(ctx, name) is None and not ctx.resilient_parsing:
+            import difflib
+
+            near = difflib.get_close_matches(name, self.list_commands(ctx), n=3, cutoff=0.6)
+            hint = f" Did you mean {' or '.join(repr(n) for n in near)}?" if near else ""
+            raise click.UsageError(f"No such command {name!r}.{hint}", ctx)
+        return super().resolve_command(ctx, args)
+
+
+def _db_after_command(ctx: click.Context, _param: click.Parameter, value: Path | None) -> None:
+    """--db given after a command's name: the same as before it (where it also shows in the root's help)."""
+    if value is None:
+        return
+    ctx.meta["srs.db_path"] = value  # for shell completion, which runs no command
+    obj = ctx.find_object(Context)
+    if obj is not None:
+        obj.db_path = value
+
+
+DB_HELP = "Database file (default: srs.db in your data folder; env SRS_DB)."
+
+
+def accept_db_anywhere(command: click.Command) -> None:
+    """Give *command* (and, for a group, each of its commands) the root's --db, so it may follow the command's name."""
+    if not any(param.name == "db_after" for param in command.params):
+        command.params.append(
+            click.Option(["--db", "db_after"], type=click.Path(path_type=Path), expose_value=False,
+                         callback=_db_after_command, is_eager=True, help=DB_HELP)
+        )
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            accept_db_anywhere(sub)
+
+
+def db_path_for_completion(ctx: click.Context) -> Path:
+    """The database a completion reads: --db where it was typed (before or after the command), else the default."""
+    raw = ctx.meta.get("srs.db_path") or ctx.find_root().params.get("db_path")
+    return Path(raw) if raw else default_db_path()
+
+
 # --- printing -----------------------------------------------------------------------
 
 
@@ -208,8 +262,7 @@ def _completion_rows(ctx: click.Context, sql: str) -> list[tuple[Any, ...]]:
     """
 
 
-    raw = ctx.find_root().params.get("db_path")
-    path = Path(raw) if raw else default_db_path()
+    path = db_path_for_completion(ctx)
     try:
         conn = sqlite3.connect(sqlite_uri(path, read_only=True), uri=True, timeout=0.2)
         try:

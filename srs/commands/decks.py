@@ -10,6 +10,7 @@ import click
 from srs.browse import deck_summaries
 from srs.commands.common import (
     Context,
+    Group,
     agreed,
     complete_decks,
     dry_run_option,
@@ -29,7 +30,7 @@ from srs.edit import enable_builtin, remove_deck, remove_deck_plan, rename_deck
 from srs.sanitize import printable
 
 
-@click.group()
+@click.group(cls=Group)
 def deck() -> None:
     """Build, list, rename and remove decks."""
 

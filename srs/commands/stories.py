@@ -9,6 +9,7 @@ import click
 
 from srs.commands.common import (
     Context,
+    Group,
     agreed,
     complete_stories,
     draw,
@@ -28,6 +29,7 @@ from srs.stories import (
     coverage as get_coverage,
 )
 from srs.stories import (
+    decks_asking,
     get_story,
     import_brag,
     link_story,
@@ -35,9 +37,12 @@ from srs.stories import (
     list_stories,
     plan_brag,
     remove_story,
+    removed_story_like,
     save_story,
     spec_of,
     stories_named,
+    story_card_count,
+    story_link_count,
     unlink_story,
 )
 from srs.story_format import (
@@ -53,7 +58,7 @@ def _show_lint(spec: StorySpec, wpm: int = 150) -> None:
     draw("findings_text", lint_story(spec, wpm))
 
 
-@click.group()
+@click.group(cls=Group)
 def story() -> None:
     """Your own STAR/CARL stories, reviewed like everything else."""
 
@@ -69,8 +74,14 @@ def story_add(obj: Context, path: Path | None) -> None:
     db = obj.database()
     spec = parse_story(read_user_file(path)) if path else edit_until_valid(obj, render_story(blank_story()), parse_story, "story")
     with db.session(write=True) as session:
+        returning = removed_story_like(session, spec)
         story_id = save_story(session, spec, obj.now()).id
-    say(f"Added story {story_id}: {spec.title}")
+        links = story_link_count(session, story_id) if returning is not None else 0
+    if returning is not None:
+        say(f"Story {story_id} is back: {spec.title} (removed earlier; its cards keep their progress"
+            + (f", and its {links} link{'s' if links != 1 else ''} to questions" if links else "") + ")")
+    else:
+        say(f"Added story {story_id}: {spec.title}")
     _show_lint(spec)
 
 
@@ -138,13 +149,14 @@ def story_rm(obj: Context, story_ids: tuple[int, ...], purge: bool, yes: bool, d
     ids = list(dict.fromkeys(story_ids))
     with obj.database().session(write=not dry_run) as session:
         titles = stories_named(session, ids)  # every id checked before anything changes
-        if dry_run or len(ids) > 1:
-            say(f"Remove {len(ids)} stor{'ies' if len(ids) != 1 else 'y'}" + (" (dry run: nothing changes):" if dry_run else ":"))
-            for story_id, title in titles.items():
-                say(f"  {story_id}: {title}")
+        cards = sum(story_card_count(session, story_id) for story_id in ids)
+        what = f"{len(ids)} stor{'ies' if len(ids) != 1 else 'y'} and {cards} card{'s' if cards != 1 else ''}"
+        say(f"Remove {what}" + (" (dry run: nothing changes):" if dry_run else ":"))
+        for story_id, title in titles.items():
+            say(f"  story {story_id}: {title}")
         if dry_run:
             return
-        if len(ids) > 1 and not agreed(f"Remove {len(ids)} stories?", yes, f"this would remove {len(ids)} stories"):
+        if not agreed(f"Remove {what}" + (" and their review history?" if purge else "?"), yes, f"this would remove {what}"):
             session.rollback()
             say("Nothing changed.")
             return
@@ -164,8 +176,10 @@ def story_link(obj: Context, story_id: int, question: str) -> None:
     Example: srs story link 12 "conflict you resolved"
     """
     with obj.database().session(write=True) as session:
-        q = link_story(session, story_id, question, obj.now())
-        say(f"Linked story {story_id} to question {q.id}: {q.fields.get('Question', '')}")
+        questions = link_story(session, story_id, question, obj.now())
+        ids = ", ".join(str(q.id) for q in questions)
+        say(f"Linked story {story_id} to question{'s' if len(questions) > 1 else ''} {ids} "
+            f"({decks_asking(questions)}): {questions[0].fields.get('Question', '')}")
 
 
 @story.command("unlink")
@@ -178,8 +192,9 @@ def story_unlink(obj: Context, story_id: int, question: str) -> None:
     Example: srs story unlink 12 34
     """
     with obj.database().session(write=True) as session:
-        q = unlink_story(session, story_id, question)
-        say(f"Unlinked story {story_id} from question {q.id}")
+        questions = unlink_story(session, story_id, question)
+        ids = ", ".join(str(q.id) for q in questions)
+        say(f"Unlinked story {story_id} from question{'s' if len(questions) > 1 else ''} {ids} ({decks_asking(questions)})")
 
 
 @story.command("lint")
@@ -228,7 +243,7 @@ def story_import(obj: Context, brag: Path, dry_run: bool) -> None:
     say(f"{len(created)} draft stories added, {skipped} already in the bank. Fill them in with `srs story edit ID`.")
 
 
-@click.group(invoke_without_command=True)
+@click.group(cls=Group, invoke_without_command=True)
 @click.pass_context
 def pitch(ctx: click.Context) -> None:
     """Your "Tell me about yourself" pitch (shows it; `edit` changes it)."""

@@ -13,13 +13,14 @@ from srs.commands.common import (
     deck_ids,
     deck_option,
     edit_until_valid,
+    say,
 )
 from srs.errors import SrsError
 from srs.mock import pick_questions
 from srs.models import Card
 from srs.pitch import get_pitch, parse_pitch, render_pitch, save_pitch
 from srs.review import Limits, ReviewSession, editable_behind
-from srs.search import matching_cards
+from srs.search import any_card, matching_cards
 from srs.settings import clock_for
 from srs.stories import get_story, save_story, spec_of
 from srs.story_format import parse_story, render_story
@@ -51,6 +52,9 @@ def review(obj: Context, deck: str | None, new_limit: int | None, review_limit: 
     with obj.database().session(write=True) as session:
         limits = Limits.from_settings(session, new_limit, review_limit, obj.now())
         only = matching_cards(session, query, clock_for(session), obj.now()) if query is not None else None
+        if only is not None and not any_card(session, only):
+            say(f"No cards match {query!r}.")  # as `srs cards --search` says it
+            return
         study = ReviewSession(session, limits, deck_ids(session, deck), only=only)
         run_review(
             study, screen, read_key, obj.clock(), live_timer=screen.is_terminal,

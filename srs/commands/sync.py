@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from srs.commands.common import Context, agreed, json_option, progress_bar, say, show
+from srs.commands.common import Context, Group, agreed, json_option, progress_bar, say, show
 from srs.errors import SrsError
 from srs.sync import (
     LEFT_OUT_BECAUSE,
@@ -24,7 +24,7 @@ from srs.sync import (
 INTERRUPTED = "interrupted: srs's collection is as it was before this sync; run srs sync again to finish it"
 
 
-@click.group(invoke_without_command=True)
+@click.group(cls=Group, invoke_without_command=True)
 @click.option("--upload", is_flag=True, help="Replace the server's collection with srs's (asks first).")
 @click.option("--download", is_flag=True, help="Replace srs's synced notes with the server's (asks first).")
 @click.option("--yes", "-y", is_flag=True, help="Do --upload or --download without asking.")
