@@ -29,6 +29,10 @@ class StoryError(SrsError):
     """A story or pitch file cannot be read."""
 
 
+class NothingChanged(SrsError):
+    """The user closed the editor without changing the text: nothing is saved (a command may say so and succeed)."""
+
+
 class EditorError(SrsError):
     """The user's editor failed; the text typed so far is kept in a draft file."""
 

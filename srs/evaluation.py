@@ -33,7 +33,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from srs.domain import from_ms
-from srs.errors import SrsError
 from srs.optimize import MIN_ITEMS, _fsrs_items
 from srs.scheduler import Scheduler
 from srs.settings import clock_for
@@ -45,10 +44,6 @@ SPLITS = 5  # srs-benchmark: TimeSeriesSplit(n_splits=5)
 MIN_SCORED = (SPLITS + 1) * MIN_ITEMS // 2  # the first segment must be enough to fit parameters on (half of what optimize asks)
 BOOTSTRAP_SAMPLES = 200
 BOOTSTRAP_SEED = 20_240_601
-
-
-class NotEnoughHistory(SrsError):
-    pass
 
 
 @dataclass(frozen=True)
@@ -255,11 +250,18 @@ def evaluate_user(session: Session, now: datetime) -> dict[str, Any]:
     answers = user_answers(session)
     order = sorted(range(len(answers)), key=lambda k: (answers[k].at, k))
     scorable = [k for k in order if answers[k].elapsed > 0 and answers[k].number > 1]
-    if len(scorable) < MIN_SCORED:
-        raise NotEnoughHistory(
-            f"not enough history to evaluate: {len(scorable)} answers given a day or more after the card's previous one; "
-            f"{MIN_SCORED} are needed ({MIN_SCORED - len(scorable)} more)"
-        )
+    if len(scorable) < MIN_SCORED:  # a report, as `srs optimize` gives one: why, and how many more answers it needs
+        return {
+            "enough_history": False,
+            "answers": len(answers),
+            "scorable": len(scorable),
+            "needed": MIN_SCORED,
+            "more_needed": MIN_SCORED - len(scorable),
+            "message": (
+                f"Not enough history to evaluate yet: {len(scorable)} answers given a day or more after the card's "
+                f"previous one; {MIN_SCORED} are needed ({MIN_SCORED - len(scorable)} more)."
+            ),
+        }
     clock = clock_for(session)
     defaults = Scheduler(clock).parameters
     default_p = _predictions(answers, defaults, clock)
@@ -280,6 +282,7 @@ def evaluate_user(session: Session, now: datetime) -> dict[str, Any]:
             predicted["constant average"].append(average)
     rows = [_row(name, scored, p).as_dict() for name, p in predicted.items()]
     return {
+        "enough_history": True,
         "answers": len(answers),
         "scored": len(scored),
         "folds": SPLITS,

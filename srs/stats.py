@@ -123,13 +123,24 @@ def collection_stats(session: Session, now: datetime) -> dict[str, Any]:
 
 def write_png(data: dict[str, Any], path: Any) -> None:
     """The same charts as the terminal view, as one PNG image (needs the `charts` extra)."""
+    import matplotlib.pyplot as plt
+
+    fig = chart_figure(data)
+    try:
+        write_atomically(Path(path), lambda target: fig.savefig(target, format="png", dpi=100), "chart", ConfigError)
+    finally:
+        plt.close(fig)
+
+
+def chart_figure(data: dict[str, Any]) -> Any:
+    """The four charts of `srs stats --png` as a matplotlib figure; a panel with nothing to show says so in words."""
     try:
         import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        raise ConfigError("--png needs matplotlib: pip install 'srs[charts]'") from None
+        raise ConfigError("--png needs matplotlib: pip install '.[charts]' (from srs's folder)") from None
     activity = data["activity"]
     first = date_type.fromisoformat(activity[0]["date"])
     cells = [None] * first.weekday() + [a["reviews"] for a in activity]
@@ -145,22 +156,34 @@ def write_png(data: dict[str, Any], path: Any) -> None:
     ax.set_yticks(range(7), list("MTWTFSS"))
     ax.set_xticks([])
     ax = axes[0][1]
-    ax.bar([f["date"][5:] for f in data["forecast"]], [f["due"] for f in data["forecast"]], color="tab:cyan")
     ax.set_title("Due in the next 30 days")
-    ax.tick_params(axis="x", labelrotation=90, labelsize=7)
+    if any(f["due"] for f in data["forecast"]):
+        ax.bar([f["date"][5:] for f in data["forecast"]], [f["due"] for f in data["forecast"]], color="tab:cyan")
+        ax.tick_params(axis="x", labelrotation=90, labelsize=7)
+    else:
+        _no_data(ax, "Nothing due in the next 30 days")
     ax = axes[1][0]
-    months = data["retention_by_month"]
-    ax.plot([m["period"] for m in months], [m["retention"] for m in months], marker="o")
-    ax.set_ylim(0, 1)
     ax.set_title("True retention by month")
+    months = data["retention_by_month"]
+    if months:
+        ax.plot([m["period"] for m in months], [m["retention"] for m in months], marker="o")
+        ax.set_ylim(0, 1)
+    else:
+        _no_data(ax, "No reviews of review cards yet")
     ax = axes[1][1]
-    decks = data["recall_by_deck"]
-    ax.barh([d["deck"] for d in decks], [d["recall"] for d in decks], color="tab:green")
-    ax.set_xlim(0, 1)
     ax.set_title("Recall now, by deck")
+    decks = data["recall_by_deck"]
+    if decks:
+        ax.barh([d["deck"] for d in decks], [d["recall"] for d in decks], color="tab:green")
+        ax.set_xlim(0, 1)
+    else:
+        _no_data(ax, "No studied cards yet")
     fig.tight_layout()
+    return fig
 
-    try:
-        write_atomically(Path(path), lambda target: fig.savefig(target, format="png", dpi=100), "chart", ConfigError)
-    finally:
-        plt.close(fig)
+
+def _no_data(ax: Any, text: str) -> None:
+    """A panel that has nothing to draw: its title and a sentence, no empty axis."""
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, color="grey")

@@ -101,7 +101,7 @@ from srs.stories import StoryIndex, remove_story
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-INSTALL_HINT = "srs sync needs the anki package: pip install 'srs[sync]'"
+INSTALL_HINT = "srs sync needs the anki package: pip install '.[sync]' (from srs's folder)"
 WATERMARK = "sync_watermark"  # the highest update sequence number the replica held after the last pull
 LAST_SYNC = "sync_last"  # Unix ms of the last completed sync
 PUSHED_REVIEW = SYNCED_REVIEW  # the highest review id pushed
@@ -224,6 +224,8 @@ def _explain(exc: Exception, endpoint: str) -> SyncProblem:
     name = type(exc).__name__
     text = " ".join(str(exc).split()) or name
     if name == "NetworkError":
+        # the anki library's message leaves the address out ("error sending request for url ()"): put it back
+        text = text.replace("for url ()", f"for {endpoint}")
         return SyncProblem(f"cannot reach the sync server at {endpoint}: {text}")
     if name == "SyncError":
         lowered = text.lower()
@@ -362,6 +364,8 @@ class SyncSummary:
     cards_removed_there: int = 0
     media_sent: int = 0  # media files srs put into the replica for Anki's media sync
     media_received: int = 0
+    cards_sent: int = 0  # cards srs moved to another deck, suspended or unsuspended: their rows sent
+    schedules_sent: int = 0  # cards answered on both sides: the schedule srs worked out from all their answers, sent
     notes_left_out: dict[str, int] = field(default_factory=dict)  # the server's notes srs does not take: how many, by reason
     conflicts: list[str] = field(default_factory=list)  # notes edited on both sides: where the losing text was kept
     replica_set_aside: Path | None = None  # a replica Anki could not open, moved here; the sync merged as a first sync
@@ -373,6 +377,8 @@ class SyncSummary:
             f"{self.notes_received} notes received; {self.notes_removed_here} notes removed here, {self.notes_removed_there} there"
             + (f"; {self.cards_removed_here} cards of kept notes removed here, {self.cards_removed_there} there"
                if self.cards_removed_here or self.cards_removed_there else "")
+            + (f"; {self.cards_sent} cards moved or (un)suspended here sent" if self.cards_sent else "")
+            + (f"; {self.schedules_sent} schedules of cards answered on both sides sent" if self.schedules_sent else "")
             + (f"; {self.media_sent} media files sent" if self.media_sent else "")
             + (f"; {self.media_received} media files received" if self.media_received else "")
             + "."
@@ -441,7 +447,9 @@ def _run_sync(
                     _sync(col, auth, who.endpoint)
                 held.arrived(col)
                 merged = _pull(session, db_path, col, now, summary, step, sent=sent)
-                if merged + _settle_held(session, col, held, now):  # the merged schedules and srs's changed cards go out now
+                summary.schedules_sent += merged
+                summary.cards_sent += _settle_held(session, col, held, now)
+                if merged or summary.cards_sent:  # the merged schedules and srs's changed cards go out now
                     _send_back(session, db_path, col, auth, who.endpoint, now, summary, step)
         _finish(session, col, now, bool(summary.notes_left_out))
     finally:
@@ -528,7 +536,8 @@ def _upload_from_srs(session: Session, db_path: Path, col: Any, auth: Any, now: 
     col = _open_replica(db_path)
     col.set_config("fsrs", True)  # srs schedules with FSRS: the other devices do too
     _add_stock_notetypes(col)
-    summary.answers_sent = int(col.db.scalar("select count() from revlog") or 0)
+    # answers only: a reset to new is a revlog row too (ease 0, type 4), but not an answer (`srs sync status` counts so)
+    summary.answers_sent = int(col.db.scalar("select count() from revlog where ease > 0") or 0)
     step("uploading", 0, 0)
     out = _sync(col, auth, auth.endpoint)
     if out.required in (out.FULL_SYNC, out.FULL_UPLOAD, out.FULL_DOWNLOAD):

@@ -137,7 +137,7 @@ def run_review(
     read_key: Callable[[], str],
     now: Callable[[], datetime],
     live_timer: bool = False,
-    edit: Callable[[Card], str | None] | None = None,
+    edit: Callable[[Card], str | Group | None] | None = None,
 ) -> SessionSummary:
     """Study until nothing is due or the user quits; commits every answer."""
     summary = SessionSummary()
@@ -241,13 +241,15 @@ def run_review(
     return summary
 
 
-def _edit(edit: Callable[[Card], str | None] | None, card: Card, console: Console) -> None:
-    """Run the editor behind *card* and say what came of it; the session goes on either way."""
+def _edit(edit: Callable[[Card], str | Group | None] | None, card: Card, console: Console) -> None:
+    """Run the editor behind *card* and say what came of it (a story's lint with it); the session goes on either way."""
     message = edit(card) if edit is not None else None
     if message is None:
         console.print(Text("No story behind this card to edit (link one with `srs story link`).", style="yellow"))
-    else:
+    elif isinstance(message, str):
         console.print(Text(safe(message), style="yellow"))
+    else:
+        console.print(message)
 
 
 def _wait(
@@ -517,27 +519,36 @@ def _pct(value: float | None) -> str:
     return "new" if value is None else f"{value:.0%}"
 
 
-def findings_text(findings: list[Finding]) -> Text:
+def hanging(label: Text, body: Text, indent: int = 2) -> Table:
+    """*label* then *body* on one line; where *body* wraps, its lines start under its first word, not at the margin."""
+    grid = Table.grid(padding=(0, 1, 0, 0))
+    if indent:
+        grid.add_column(width=indent - 1)  # (plus the column's one space of padding)
+    grid.add_column(no_wrap=True)
+    grid.add_column(overflow="fold", ratio=1)
+    grid.add_row(*([""] if indent else []), label, body)
+    return grid
+
+
+def _finding(rule: str, place: str, message: str) -> Table:
+    return hanging(Text.assemble((rule, "bold"), (f" [{place}]", "cyan")), Text(safe(message)))
+
+
+def findings_text(findings: list[Finding]) -> Group:
     if not findings:
-        return Text("Lint: no findings.", style="green")
-    text = Text(f"Lint: {len(findings)} finding(s)\n", style="yellow")
-    for f in findings:
-        text.append(f"  {f.rule}", style="bold")
-        text.append(f" [{f.place}] ", style="cyan")
-        text.append(safe(f.message) + "\n")
-    text.rstrip()
-    return text
+        return Group(Text("Lint: no findings.", style="green"))
+    return Group(Text(f"Lint: {len(findings)} finding(s)", style="yellow"), *(_finding(f.rule, f.place, f.message) for f in findings))
 
 
 def lint_report(report: list[dict[str, Any]]) -> Group:
-    parts = []
+    parts: list[RenderableType] = []
     for entry in report:
-        header = Text.assemble((f"{entry['id']}: ", "bold"), safe(entry["title"]), (f"  (~{entry['seconds']} s aloud)", "dim"))
+        header = Text.assemble((f"story {entry['id']}: ", "bold"), safe(entry["title"]), (f"  (~{entry['seconds']} s aloud)", "dim"))
         parts.append(header)
         if not entry["findings"]:
             parts.append(Text("  no findings", style="green"))
         for f in entry["findings"]:
-            parts.append(Text.assemble(("  " + f["rule"], "bold"), (f" [{f['place']}] ", "cyan"), safe(f["message"])))
+            parts.append(_finding(f["rule"], f["place"], f["message"]))
     return Group(*parts)
 
 
@@ -577,15 +588,16 @@ def coverage_view(data: dict[str, Any]) -> Group:
         table.add_row(label, *(cells.get(s["id"], "") for s in stories), str(len(row["stories"])) + (" !" if row["too_few"] else ""))
     parts: list[RenderableType] = [table]
     if stories:
-        parts.append(Text("Stories: " + "; ".join(f"{s['id']} = {safe(s['title'])}" for s in stories), style="dim"))
+        parts.append(Text("Stories (the columns):", style="dim"))
+        parts.extend(hanging(Text(f"story {s['id']}", style="dim"), Text(safe(s["title"]), style="dim")) for s in stories)
     thin = [r["label"] for r in data["competencies"] if r["too_few"]]
     if thin:
-        parts.append(Text(f"Fewer than two stories: {', '.join(thin)}", style="yellow"))
+        parts.append(hanging(Text("Fewer than two stories:", style="yellow"), Text(", ".join(thin), style="yellow"), indent=0))
     missing = data["questions_without_story"]
     if missing:
         parts.append(Text(f"{len(missing)} question(s) have no linked story, e.g.:", style="yellow"))
         for q in missing[:5]:
-            parts.append(Text(f"  {q['id']}: {safe(q['question'])}"))
+            parts.append(hanging(Text(f"question {q['id']}:"), Text(safe(q["question"]))))
     return Group(*parts)
 
 
@@ -811,6 +823,8 @@ def sync_view(data: dict[str, Any]) -> Text:
 
 def eval_view(data: dict[str, Any]) -> Group:
     """`srs eval`: the three models side by side, with intervals."""
+    if not data["enough_history"]:
+        return Group(Text(data["message"]))
     table = Table(title=f"{data['scored']} of your {data['answers']} answers predicted ({data['folds']}-fold time-series split)", title_justify="left")
     for name in ("model", "log loss", "RMSE(bins)", "AUC"):
         table.add_column(name, justify="left" if name == "model" else "right")

@@ -157,6 +157,11 @@ def test_cli_eval_json_and_too_little_history(history, tmp_path: Path) -> None: 
         assert len(json.loads(out.output)["rows"]) == 3
         shown = CliRunner(env={"COLUMNS": "160"}).invoke(cli, ["--db", str(history["db"]), "eval"])
         assert shown.exit_code == 0 and "RMSE(bins)" in shown.output and "constant average" in shown.output
-    empty = CliRunner().invoke(cli, ["--db", str(tmp_path / "new.db"), "eval"])
-    assert empty.exit_code == 1
-    assert empty.output == f"Error: not enough history to evaluate: 0 answers given a day or more after the card's previous one; {MIN_SCORED} are needed ({MIN_SCORED} more)\n"
+    empty = CliRunner(env={"COLUMNS": "200"}).invoke(cli, ["--db", str(tmp_path / "new.db"), "eval"])
+    assert empty.exit_code == 0
+    assert empty.output == f"Not enough history to evaluate yet: 0 answers given a day or more after the card's previous one; {MIN_SCORED} are needed ({MIN_SCORED} more).\n"
+    as_json = CliRunner().invoke(cli, ["--db", str(tmp_path / "new.db"), "eval", "--json"])
+    assert as_json.exit_code == 0 and json.loads(as_json.output) == {
+        "enough_history": False, "answers": 0, "scorable": 0, "needed": MIN_SCORED, "more_needed": MIN_SCORED,
+        "message": empty.output.strip(),
+    }

@@ -80,6 +80,8 @@ def test_carl_learning() -> None:
     base = {"Context": "Nightly jobs failed.", "Action": "I fixed the loader.", "Result": "Failures fell to 0."}
     assert [f.rule for f in lint_story(StorySpec(title="t", sections=base))] == ["carl-learning"]
     assert lint_story(StorySpec(title="t", sections={**base, "Learning": "Own the flaky things."})) == []
+    todo = lint_story(StorySpec(title="t", sections={**base, "Learning": "TODO"}))
+    assert [(f.rule, f.place) for f in todo] == [("draft", "Learning")]  # one finding: the section is there, unwritten
 
 
 def test_hedging_and_filler() -> None:

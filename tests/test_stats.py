@@ -64,14 +64,42 @@ def test_png_charts(db: Database, tmp_path: Path) -> None:
         for card_id in ids:
             review.answer(session.get(Card, card_id), Rating.EASY, NOW - timedelta(days=3), 10_000)  # type: ignore[arg-type]
         session.commit()
-    result = CliRunner().invoke(cli, ["--db", str(db.path), "--now", NOW.isoformat(), "stats", "--png", str(tmp_path / "s.png")])
+    result = CliRunner(env={"COLUMNS": "200"}).invoke(cli, ["--db", str(db.path), "--now", NOW.isoformat(), "stats", "--png", str(tmp_path / "s.png")])
     assert result.exit_code == 0, result.output
+    assert result.output.endswith(f"\nWrote the charts to {tmp_path / 's.png'}\n")
+    as_json = CliRunner().invoke(cli, ["--db", str(db.path), "--now", NOW.isoformat(), "stats", "--json", "--png", str(tmp_path / "j.png"), "--force"])
+    assert json.loads(as_json.stdout)["reviews"] == 2 and as_json.stderr == f"Wrote the charts to {tmp_path / 'j.png'}\n"
     data = (tmp_path / "s.png").read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
     assert (width, height) == (1200, 700)
     empty = CliRunner().invoke(cli, ["--db", str(tmp_path / "e.db"), "stats", "--png", str(tmp_path / "e.png")])
     assert (empty.exit_code, empty.output) == (1, "Error: nothing to chart yet: no reviews so far\n")
+    for name in ("s.jpg", "chart", "s.png.txt"):
+        wrong = CliRunner().invoke(cli, ["--db", str(db.path), "--now", NOW.isoformat(), "stats", "--png", str(tmp_path / name)])
+        assert (wrong.exit_code, wrong.output) == (1, f"Error: --png writes a PNG image: give a file name ending in .png, not {name!r}\n")
+        assert not (tmp_path / name).exists()
+
+
+def test_a_chart_panel_with_nothing_to_show_says_so() -> None:
+    """Panels without data (nothing due, no review-card answers, no studied decks) carry a sentence, not an empty
+    axis; panels with data draw it and carry no such sentence."""
+    import matplotlib.pyplot as plt
+
+    from srs.stats import chart_figure
+
+    activity = [{"date": f"2026-11-{day:02d}", "reviews": 1 if day == 20 else 0} for day in range(1, 26)]
+    bare = {"activity": activity, "forecast": [{"date": "2026-11-26", "due": 0}], "retention_by_month": [], "recall_by_deck": []}
+    fig = chart_figure(bare)
+    said = [[t.get_text() for t in ax.texts] for ax in fig.axes]
+    plt.close(fig)
+    assert said == [[], ["Nothing due in the next 30 days"], ["No reviews of review cards yet"], ["No studied cards yet"]]
+    full = {**bare, "forecast": [{"date": "2026-11-26", "due": 3}], "retention_by_month": [{"period": "2026-11", "retention": 0.9}],
+            "recall_by_deck": [{"deck": "D", "recall": 0.8}]}
+    fig = chart_figure(full)
+    drawn = [([t.get_text() for t in ax.texts], len(ax.patches) + len(ax.lines)) for ax in fig.axes]
+    plt.close(fig)
+    assert drawn == [([], 0), ([], 1), ([], 1), ([], 1)]
 
 
 def _history(db: Database) -> None:

@@ -322,11 +322,14 @@ def test_e_key_opens_story_in_review(tmp_path: Path) -> None:
     """Pressing e on a story card opens that story in the editor; the edit is saved."""
     run(tmp_path, "story", "add", "--file", str(write(tmp_path / "s.md", STORY)))
     (sid,) = story_ids(tmp_path)
-    editor = queue(tmp_path, (".md", STORY.replace("Cut ranking latency by 40%", "Cut ranking latency by 42%")))
+    edited = STORY.replace("Cut ranking latency by 40%", "Cut ranking latency by 42%").replace("I profiled", "We profiled").replace("I batched", "we batched")
+    editor = queue(tmp_path, (".md", edited))
     result = run(tmp_path, "review", "--deck", "Interview::Stories", input="eq", editor=editor)
     assert result.exit_code == 0, result.output
     assert (editor / "seen-000.md").read_text().startswith("---\ntitle: Cut ranking latency by 40%\n")
     assert "Story: Cut ranking latency by 42%" in result.output
+    # the saved story's lint, as `srs story edit` shows it
+    assert f"Saved story {sid}.\nLint: 1 finding(s)\n  ownership [Action] 'I' 0 time(s) against 'we' 2:" in result.output
     assert "title: Cut ranking latency by 42%\n" in run(tmp_path, "story", "show", str(sid)).output
 
 
@@ -389,15 +392,15 @@ def test_a_removed_story_added_again_comes_back_with_its_history_and_links(tmp_p
     before = {c["id"]: c["reps"] for c in json.loads(run(tmp_path, "cards", "--deck", "Interview::Stories", "--json").output)}
     assert sorted(before.values()) == [0, 0, 1]  # one answered (its siblings wait for another day)
     run(tmp_path, "story", "rm", str(sid), "--yes")
-    again = run(tmp_path, "story", "add", "--file", str(write(tmp_path / "again.md", STORY.replace("Cut ranking latency", "cut ranking  latency"))))
+    again = run(tmp_path, "story", "add", "--file", str(write(tmp_path / "again.md", STORY.replace("Cut ranking latency", "cut ranking latency"))))
     assert again.output.startswith(
-        f"Story {sid} is back: cut ranking  latency by 40% (removed earlier; its cards keep their progress, and its 1 link to questions)\n"
+        f"Story {sid} is back: cut ranking latency by 40% (removed earlier; its cards keep their progress, and its 1 link to questions)\n"
     )
     assert story_ids(tmp_path) == [sid]
     after = json.loads(run(tmp_path, "cards", "--deck", "Interview::Stories", "--json").output)
     assert {c["id"]: c["reps"] for c in after} == before and not any(c["suspended"] for c in after)
     shown = json.loads(run(tmp_path, "card", "show", str(_question_card(tmp_path, 30)), "--json").output)
-    assert "Your story — cut ranking  latency by 40%:" in shown["back"]
+    assert "Your story — cut ranking latency by 40%:" in shown["back"]
 
 
 def test_rank_orders_by_impact_scope_involvement(tmp_path: Path) -> None:

@@ -385,7 +385,8 @@ def test_a_change_on_the_phone_reaches_srs_though_srs_clock_runs_ahead(world: di
         phone = _synced_phone(world)
         guid = team_guids(db)[1]
         ok(srs(db, "card", "suspend", str(srs_card(db, guid).id), now=ahead))
-        ok(srs(db, "sync", now=ahead + timedelta(seconds=1)))
+        sent = ok(srs(db, "sync", now=ahead + timedelta(seconds=1))).output
+        assert "0 answers and 0 notes sent" in sent and "; 1 cards moved or (un)suspended here sent" in sent  # counted
         phone.sync()
         assert phone.col.get_card(phone.card_of(guid)).queue == -1
         phone.col.sched.unsuspend_cards([phone.card_of(guid)])
@@ -784,7 +785,8 @@ def test_bad_cases_are_one_line_and_leave_srs_whole(world: dict, tmp_path: Path)
         result = CliRunner(env={"SRS_SYNC_PASSWORD": PASSWORD}).invoke(
             cli, ["--db", str(bad), "--now", iso(now), "sync", "login", "--endpoint", down, "--user", USER]
         )
-        assert result.exit_code == 1 and "cannot reach the sync server" in result.output, result.output
+        assert result.exit_code == 1 and f"cannot reach the sync server at {down}: " in result.output, result.output
+        assert "url ()" not in result.output and result.output.count(down) == 2, result.output  # the address, named
         # a host key the server does not know
         auth = db.parent / f"{db.name}.sync" / "auth.json"
         saved = auth.read_text()
@@ -1190,7 +1192,7 @@ def test_without_the_anki_library_sync_says_how_to_install_it(tmp_path: Path) ->
     (blocker / "anki" / "__init__.py").write_text("raise ImportError('no anki here')\n")
     env = {**os.environ, "PYTHONPATH": f"{blocker}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
     out = subprocess.run([sys.executable, "-m", "srs", "--db", str(tmp_path / "x.db"), "sync"], env=env, capture_output=True, text=True, timeout=60)
-    assert out.returncode == 1 and out.stderr.strip() == "Error: srs sync needs the anki package: pip install 'srs[sync]'", out.stderr
+    assert out.returncode == 1 and out.stderr.strip() == "Error: srs sync needs the anki package: pip install '.[sync]' (from srs's folder)", out.stderr
     status = subprocess.run([sys.executable, "-m", "srs", "--db", str(tmp_path / "x.db"), "status", "--json"], env=env, capture_output=True, text=True, timeout=60)
     assert status.returncode == 0, status.stderr  # every other command works without it
 

@@ -20,6 +20,7 @@ from srs.commands.common import (
     yes_option,
 )
 from srs.domain import CardId
+from srs.errors import NothingChanged
 from srs.edit import (
     bury,
     choose_cards,
@@ -83,11 +84,15 @@ def card_edit(obj: Context, card_id: int) -> None:
         note = note_for_card(session, CardId(card_id))
         names = editable_fields(session, note)
         text = note_text(session, note, CardId(card_id))
-    values = edit_until_valid(obj, text, lambda t: parse_note_text(t, names), f"card-{card_id}")
+    try:
+        values = edit_until_valid(obj, text, lambda t: parse_note_text(t, names), f"card-{card_id}")
+    except NothingChanged:  # closing the editor without a change is a way to look, not a mistake
+        say(f"Nothing changed: the note of card {card_id} is as it was.")
+        return
     with db.session(write=True) as session:
         note = note_for_card(session, CardId(card_id))
         changed = save_note_text(session, note, values, obj.now())
-    say(f"Saved the note of card {card_id}." if changed else "Nothing changed.")
+    say(f"Saved the note of card {card_id}." if changed else f"Nothing changed: the note of card {card_id} is as it was.")
 
 
 def _selection(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -216,6 +221,9 @@ def card_forget(obj: Context, card_ids: tuple[int, ...], query: str | None, yes:
 
     def act(session: Session, chosen: list[CardId]) -> str:
         changed = forget(session, chosen, obj.now())
+        if changed == 0:  # nothing to do is not an error, but it is said plainly
+            return f"Card {chosen[0]} is new already: nothing to reset." if len(chosen) == 1 else \
+                f"Nothing reset: the {len(chosen)} cards are new already."
         return _outcome("Reset", changed, len(chosen), "were new already", " to new")
 
     _run(obj, card_ids, query, yes, dry_run, "Reset", act, "Their memory starts over; their answers stay in the history.")

@@ -25,7 +25,7 @@ from click.shell_completion import CompletionItem
 from srs.db import default_db_path, open_database, sqlite_uri
 from srs.decks import builtin_decks_stale, deck_and_children, ensure_builtin_decks
 from srs.domain import DeckId
-from srs.errors import EditorError, SrsError, StoryError
+from srs.errors import EditorError, NothingChanged, SrsError, StoryError
 from srs.files import read_text
 from srs.sanitize import json_text, printable
 from srs.story_format import MAX_STORY_BYTES
@@ -322,7 +322,7 @@ def edit_until_valid(obj: Context, text: str, parse: Callable[[str], T], name: s
         text = re.sub(r"\A<!-- srs: ERROR:.*?-->\n?", "", read_text(draft, MAX_STORY_BYTES, "story", StoryError), flags=re.DOTALL)
         if text == original and error is None:
             draft.unlink()
-            raise SrsError("nothing changed, nothing saved")
+            raise NothingChanged("nothing changed, nothing saved")
         try:
             value = parse(text)
         except SrsError as exc:

@@ -27,6 +27,8 @@ def stats(obj: Context, as_json: bool, png: Path | None, force: bool) -> None:
     Example: srs stats --png progress.png
     """
     if png is not None:
+        if png.suffix.lower() != ".png" and not png.is_dir():  # (a folder gets check_target's own message)
+            raise ConfigError(f"--png writes a PNG image: give a file name ending in .png, not {png.name!r}")
         force = confirm_replace(png, force)
         check_target(png, force, "chart", ConfigError)
     with obj.database().session() as session:
@@ -36,6 +38,8 @@ def stats(obj: Context, as_json: bool, png: Path | None, force: bool) -> None:
             raise SrsError("nothing to chart yet: no reviews so far")
         write_png(data, png)
     show(data, as_json, "stats_view")
+    if png is not None:  # (on standard error beside --json, whose output stays JSON alone)
+        say(f"Wrote the charts to {png}", err=as_json)
 
 
 @click.command()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import random
 
 import click
+from rich.console import Group
+from rich.text import Text
 from sqlalchemy.orm import Session
 
 from srs.commands.common import (
@@ -24,7 +26,8 @@ from srs.search import any_card, matching_cards
 from srs.settings import clock_for
 from srs.stories import get_story, save_story, spec_of
 from srs.story_format import parse_story, render_story
-from srs.terminal import run_mock, run_review
+from srs.lint import lint_story
+from srs.terminal import findings_text, run_mock, run_review
 
 
 @click.command()
@@ -84,7 +87,7 @@ def mock(obj: Context, count: int, seed: int | None) -> None:
         run_mock(study, questions, screen, read_key, obj.clock(), screen.is_terminal)
 
 
-def edit_behind(obj: Context, session: Session, card: Card) -> str | None:
+def edit_behind(obj: Context, session: Session, card: Card) -> str | Group | None:
     """`e` during review: edit the story (or pitch) behind *card*.
 
     Returns what to tell the user before going back to the card (None when
@@ -108,8 +111,9 @@ def edit_behind(obj: Context, session: Session, card: Card) -> str | None:
             spec = edit_until_valid(obj, render_story(spec_of(note, story)), parse_story, f"story-{story_id}")
             save_story(session, spec, obj.now(), story_id)
             message = f"Saved story {story_id}."
+            findings = lint_story(spec)  # as `srs story edit` shows them
     except SrsError as exc:
         session.rollback()
         return f"{exc} (back to the card)"
     session.commit()  # the edit is durable now, like an answer
-    return message
+    return message if kind == "pitch" else Group(Text(message, style="yellow"), findings_text(findings))
