@@ -77,7 +77,8 @@ def new_limit_reached(queue: Queue) -> str:
         here = queue.introduced - queue.introduced_in_anki
         where = f": {here} here, {queue.introduced_in_anki} in Anki (brought by an import or a sync)"
     return (
-        f"The daily limit of {queue.new_limit} new cards is reached ({queue.introduced} introduced today{where}); "
+        f"The daily limit of {queue.new_limit} new card{'s' if queue.new_limit != 1 else ''} is reached "
+        f"({queue.introduced} introduced today{where}); "
         f"`srs review --new-limit {queue.introduced + 10}` allows 10 more today."
     )
 
@@ -729,14 +730,25 @@ def run_mock(
         summary.answers.append(MockAnswer(question, seconds, int(rating)))
         number += 1
 
-    data = summary.as_dict()
+    data = summary.as_dict(review.session)
     if summary.answers:
         console.print()
         console.print(Text(f"Mock interview: {len(summary.answers)} answer(s), {format_elapsed(timedelta(seconds=data['total_seconds']))} in all.", style="bold"))
         for a in data["answers"]:
             mark = "  (over two minutes)" if a["over_two_minutes"] else ""
             console.print(Text(f"  {format_elapsed(timedelta(seconds=a['seconds']))}  {RATING_LABELS[Rating(a['rating'])]:<5}  {safe(a['question'])}{mark}"))
-        console.print(Text("Weakest competencies: " + ", ".join(data["weakest_competencies"])))
+        weak = data["weak_competencies"]
+        if not weak:
+            console.print(Text("No weak competency: every answer was rated Good or Easy.", style="green"))
+        for w in weak:
+            line = f"Weak: {w['label']} (mean rating {w['mean_rating']:.1f})"
+            story = w["story"]
+            if story is not None:
+                line += (f"; story {story['id']} ({safe(one_line(story['title']))}) covers it: "
+                         f"srs story link {story['id']} {w['questions'][0]}")
+            else:
+                line += "; no story covers it yet: srs story add"
+            console.print(Text(line, style="yellow"))
         if data["without_story"]:
             console.print(Text(f"{len(data['without_story'])} question(s) had no story linked: prepare one with `srs story add`.", style="yellow"))
     return summary

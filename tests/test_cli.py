@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 import sqlite3
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -118,7 +119,35 @@ def test_review_limits_from_flags(dbfile: Path) -> None:
     configure(dbfile)
     result = run(dbfile, "review", "--new-limit", "1", input=" 4")
     assert "Reviewed 1 card(s)" in result.output
-    assert "daily limit of new cards is reached" in result.output
+    assert ("Nothing due now. Next card due in 10 days (Sat 05 Dec). The daily limit of 1 new card is reached (1 introduced "
+            "today); `srs review --new-limit 11` allows 10 more today.") in " ".join(result.output.split())
+
+
+def test_new_cards_met_in_anki_today_are_counted_and_said(dbfile: Path) -> None:
+    """New cards first answered today in Anki (an import or a sync: the answer carries Anki's revlog type) use up
+    today's limit as in Anki; the message says how many were introduced here and there, and names --new-limit."""
+    configure(dbfile)
+    assert run(dbfile, "review", "--new-limit", "5", input=" 4 4q").exit_code == 0  # two here
+    with sqlite3.connect(dbfile) as conn:  # three more, first answered in Anki this morning, as an import stores them
+        cards = [row[0] for row in conn.execute("SELECT id FROM cards WHERE state = 0 ORDER BY id LIMIT 3")]
+        for n, card_id in enumerate(cards):
+            conn.execute(
+                "INSERT INTO reviews (card_id, reviewed_at, rating, duration_ms, prev_state, state, step, stability, difficulty,"
+                " due, interval, last_interval, anki_type) VALUES (?, ?, 3, 5000, 0, 1, 1, 2.3, 5.0, ?, -600, 0, 0)",
+                (card_id, f"2026-11-25 07:0{n}:00.000000", "2026-11-25 07:20:00.000000"),
+            )
+            conn.execute("UPDATE cards SET state = 1, reps = 1, due = '2026-11-25 07:20:00.000000' WHERE id = ?", (card_id,))
+    result = run(dbfile, "review", "--new-limit", "5", "--search", "is:new", input="q")
+    assert ("Done for today. The daily limit of 5 new cards is reached (5 introduced today: 2 here, 3 in Anki (brought by "
+            "an import or a sync)); `srs review --new-limit 15` allows 10 more today.") in " ".join(result.output.split())
+    more = run(dbfile, "review", "--new-limit", "15", "--search", "is:new", input=" 4q")
+    assert "Reviewed 1 card(s)" in more.output
+
+
+def test_review_search_that_matches_nothing_says_so(dbfile: Path) -> None:
+    """`srs review --search` with no match says no card matches (as `srs cards` does), not "nothing is due"."""
+    result = run(dbfile, "review", "--search", "deck:Nowhere")
+    assert (result.exit_code, result.output) == (0, "No cards match 'deck:Nowhere'.\n")
 
 
 def test_cards_due_json(dbfile: Path, tmp_path: Path) -> None:
@@ -534,3 +563,48 @@ def test_listings_fit_the_terminal(tmp_path: Path) -> None:
     assert "forty teams" in wide and "involv." in wide
     cards = CliRunner(env={"COLUMNS": "80"}).invoke(cli, ["--db", str(db), "--now", NOW, "cards"]).output
     assert "Ask to learn: " in cards and "A question for the interviewer" not in cards
+
+
+@pytest.mark.parametrize("group", [[], ["card"], ["deck"], ["story"], ["sync"], ["pitch"]])
+def test_help_summaries_fit_80_columns(group: list[str]) -> None:
+    """At 80 columns no command's summary in `srs [GROUP] --help` is cut short with '...'."""
+    result = CliRunner(env={"COLUMNS": "80"}).invoke(cli, [*group, "--help"])
+    assert result.exit_code == 0, result.output
+    listed = result.output.split("Commands:\n", 1)[1].splitlines()
+    assert listed and all(len(line) <= 80 and not line.endswith("...") for line in listed), listed
+
+
+def test_db_is_taken_before_or_after_the_command_name(tmp_path: Path) -> None:
+    """`--db PATH` works after a command (and after a group's command) as before it; after wins when given twice."""
+    before, after = tmp_path / "before.db", tmp_path / "after.db"
+    first = CliRunner().invoke(cli, ["--now", NOW, "status", "--json", "--db", str(after)])
+    assert first.exit_code == 0, first.output
+    assert after.exists() and not before.exists()
+    shown = CliRunner().invoke(cli, ["--now", NOW, "card", "show", "1", "--json", "--db", str(after)])
+    assert shown.exit_code == 0 and json.loads(shown.output)["id"] == 1
+    both = CliRunner().invoke(cli, ["--db", str(before), "--now", NOW, "deck", "list", "--db", str(after), "--json"])
+    assert both.exit_code == 0 and not before.exists()
+    assert "--db PATH" in CliRunner().invoke(cli, ["story", "list", "--help"]).output
+
+
+def _srs(*args: str) -> subprocess.CompletedProcess[str]:
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "srs", *args], capture_output=True, text=True, timeout=60)
+
+
+def test_a_mistyped_command_gets_the_nearest_name_and_bare_srs_is_help(tmp_path: Path) -> None:
+    """`srs reveiw` suggests `review` (status 2); so does a group's mistyped command; bare `srs` and `srs card` print
+    their help and exit 0; the message quotes what was typed without its control characters."""
+    typo = _srs("--db", str(tmp_path / "t.db"), "reveiw")
+    assert (typo.returncode, typo.stderr.splitlines()[-1]) == (2, "Error: No such command 'reveiw'. Did you mean 'review'?")
+    sub = _srs("--db", str(tmp_path / "t.db"), "card", "shw", "1")
+    assert (sub.returncode, sub.stderr.splitlines()[-1]) == (2, "Error: No such command 'shw'. Did you mean 'show'?")
+    far = _srs("--db", str(tmp_path / "t.db"), "zzzzzz")
+    assert far.stderr.splitlines()[-1] == "Error: No such command 'zzzzzz'."
+    evil = _srs("--db", str(tmp_path / "t.db"), "re\x1b]0;pwned\x07view")
+    assert evil.returncode == 2 and "\x1b" not in evil.stderr and "\x07" not in evil.stderr and "No such command" in evil.stderr
+    for args in ([], ["card"]):
+        bare = _srs("--db", str(tmp_path / "t.db"), *args)
+        assert bare.returncode == 0 and bare.stdout.startswith("Usage: srs") and "Commands:" in bare.stdout and bare.stderr == ""
+    assert not (tmp_path / "t.db").exists()  # nothing ran, nothing was made

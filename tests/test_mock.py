@@ -67,6 +67,39 @@ def test_mock_loop_times_rates_and_sums_up(db: Database) -> None:
         assert "over two minutes" in out.getvalue()
 
 
+def test_the_summary_lists_only_weak_competencies_and_a_story_that_covers_each(db: Database) -> None:
+    """Competencies rated below Good on average are weak (an Easy one is not); each names the best story of the bank
+    that covers it and is not linked to the question asked, with the command that links it."""
+    with db.session(write=True) as session:
+        ensure_builtin_decks(session, NOW)
+        story = save_story(session, parse_story(STORY), NOW)  # covers impact
+        other = save_story(session, parse_story(STORY.replace("Ranking latency", "Cheaper training").replace("impact", "conflict")), NOW)
+        session.commit()
+        picked = pick_questions(session, NOW, 100, random.Random(2))
+        questions = [next(q for q in picked if q.competency == "impact"), next(q for q in picked if q.competency == "failure")]
+        link_story(session, other.id, str(questions[0].note_id), NOW)  # linked elsewhere: still a suggestion for impact
+        session.commit()
+        clock = FakeClock(NOW)
+        keys = iter(" 1 4")  # impact: Again; the other: Easy
+
+        def read() -> str:
+            clock.now += timedelta(seconds=20)
+            return next(keys, "q")
+
+        out = io.StringIO()
+        summary = run_mock(ReviewSession(session, Limits(10, 100)), questions, Console(file=out, width=200), read, clock)
+        data = summary.as_dict(session)  # type: ignore[attr-defined]
+        assert data["weak_competencies"] == [{
+            "competency": "impact", "label": "Impact", "mean_rating": 1.0, "questions": [questions[0].note_id],
+            "story": {"id": story.id, "title": "Ranking latency"},
+        }]
+        shown = out.getvalue()
+        assert f"Weak: Impact (mean rating 1.0); story {story.id} (Ranking latency) covers it: srs story link {story.id} {questions[0].note_id}" in shown
+        assert "Failure" not in shown.split("Weak:")[1] and shown.count("Weak:") == 1
+        link_story(session, story.id, str(questions[0].note_id), NOW)
+        assert summary.as_dict(session)["weak_competencies"][0]["story"] is None  # type: ignore[attr-defined]
+
+
 def test_mock_without_questions_is_an_error(tmp_path: Path) -> None:
     """With every question suspended there is nothing to ask: one line, exit 1."""
     from click.testing import CliRunner

@@ -18,7 +18,7 @@ from srs.commands.common import (
 from srs.sanitize import json_text
 
 
-@click.command()
+@click.command(short_help="Due today and the collection's size.")
 @deck_option()
 @click.option("--days", type=click.IntRange(1, 365), metavar="N", help="Also what is due on each of the next N days, per deck.")
 @json_option
@@ -37,7 +37,7 @@ def status(obj: Context, deck: str | None, days: int | None, as_json: bool) -> N
     show(data, as_json, "format_status")
 
 
-@click.command()
+@click.command(short_help="Browse and search cards with their memory.")
 @deck_option()
 @click.option("--due", is_flag=True, help="Only cards due today (learning and review).")
 @click.option("--search", "query", metavar="QUERY", help="Only the cards this search finds (Anki's search language; see the README).")

@@ -52,7 +52,7 @@ def card() -> None:
     """
 
 
-@card.command("show")
+@card.command("show", short_help="A card whole: sides, schedule, answers.")
 @click.argument("card_id", type=int)
 @json_option
 @click.pass_obj
@@ -66,7 +66,7 @@ def card_show(obj: Context, card_id: int, as_json: bool) -> None:
     show(data, as_json, "card_view")
 
 
-@card.command("edit")
+@card.command("edit", short_help="Edit a card's note in $EDITOR.")
 @click.argument("card_id", type=int)
 @click.pass_obj
 def card_edit(obj: Context, card_id: int) -> None:
@@ -146,7 +146,7 @@ def _run(
     say(message)
 
 
-@card.command("suspend")
+@card.command("suspend", short_help="Suspend cards: kept, but never shown.")
 @_selection
 @click.pass_obj
 def card_suspend(obj: Context, card_ids: tuple[int, ...], query: str | None, yes: bool, dry_run: bool) -> None:
@@ -210,7 +210,7 @@ def card_unbury(obj: Context, card_ids: tuple[int, ...], query: str | None, yes:
     _run(obj, card_ids, query, yes, dry_run, "Unbury", act)
 
 
-@card.command("forget")
+@card.command("forget", short_help="Make cards new again (history kept).")
 @_selection
 @click.pass_obj
 def card_forget(obj: Context, card_ids: tuple[int, ...], query: str | None, yes: bool, dry_run: bool) -> None:

@@ -98,9 +98,17 @@ class Group(click.Group):
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         if not args and not self.invoke_without_command and not ctx.resilient_parsing:
-            click.echo(ctx.get_help(), color=ctx.color)
-            ctx.exit(0)  # asked for nothing: the help is the answer, not a usage error
-        return super().parse_args(ctx, args)
+            self._help(ctx)
+        rest = super().parse_args(ctx, args)
+        # options but no command (`srs --db x.db`): the same (click keeps the command's name apart from ctx.args)
+        if not getattr(ctx, "_protected_args", rest) and not rest and not self.invoke_without_command and not ctx.resilient_parsing:
+            self._help(ctx)
+        return rest
+
+    @staticmethod
+    def _help(ctx: click.Context) -> None:
+        click.echo(ctx.get_help(), color=ctx.color)
+        ctx.exit(0)  # asked for nothing: the help is the answer, not a usage error
 
     def resolve_command(self, ctx: click.Context, args: list[str]) -> tuple[str | None, click.Command | None, list[str]]:
         name = args[0] if args else ""

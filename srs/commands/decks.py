@@ -71,7 +71,7 @@ def deck_build(obj: Context, guide: Path, deck_name: str | None, move: bool) -> 
     )
 
 
-@deck.command("rename")
+@deck.command("rename", short_help="Rename a deck and its sub-decks.")
 @click.argument("old", shell_complete=complete_decks)
 @click.argument("new")
 @click.option("--merge", is_flag=True, help="NEW exists already: move OLD's cards into it and remove OLD.")

@@ -20,7 +20,7 @@ from srs.errors import ImportError_, SrsError
 from srs.files import open_regular
 
 
-@click.command()
+@click.command(short_help="Export decks to an Anki package.")
 @click.argument("out", type=click.Path(path_type=Path))
 @click.option("--deck", "decks", multiple=True, help="Export only this deck and its sub-decks (repeatable).", shell_complete=complete_decks)
 @click.option("--search", "query", metavar="QUERY", help="Only the notes with a card this search finds (Anki's search language).")
@@ -53,7 +53,7 @@ def export(obj: Context, out: Path, decks: tuple[str, ...], query: str | None, n
         )
 
 
-@click.command("import")
+@click.command("import", short_help="Import an Anki package with its history.")
 @click.argument("file", type=click.Path(path_type=Path))
 @click.pass_obj
 def import_(obj: Context, file: Path) -> None:

@@ -16,7 +16,7 @@ from srs.plan import clear_plan, plan_report, set_plan
 from srs.stats import collection_stats, write_png
 
 
-@click.command()
+@click.command(short_help="Activity, retention, forecast, recall.")
 @json_option
 @click.option("--png", "png", type=click.Path(path_type=Path), help="Also write the charts as a PNG image.")
 @click.option("--force", is_flag=True, help="Replace the --png file if it exists.")
@@ -42,7 +42,7 @@ def stats(obj: Context, as_json: bool, png: Path | None, force: bool) -> None:
         say(f"Wrote the charts to {png}", err=as_json)
 
 
-@click.command()
+@click.command(short_help="Aim the schedule at an interview date.")
 @click.option("--interview", metavar="YYYY-MM-DD", help="The interview date to aim at.")
 @click.option("--max-minutes", type=int, help="Minutes a day you can spend until then.")
 @click.option("--clear", is_flag=True, help="Drop the plan: back to plain FSRS.")
@@ -100,7 +100,7 @@ def optimize(obj: Context, preset: str | None, reschedule: bool, dry_run: bool, 
             say(f"  rescheduled {rescheduled[r.preset]} cards")
 
 
-@click.command("eval")
+@click.command("eval", short_help="How well srs predicts your answers.")
 @json_option
 @click.pass_obj
 def eval_(obj: Context, as_json: bool) -> None:

@@ -243,7 +243,7 @@ def story_import(obj: Context, brag: Path, dry_run: bool) -> None:
     say(f"{len(created)} draft stories added, {skipped} already in the bank. Fill them in with `srs story edit ID`.")
 
 
-@click.group(cls=Group, invoke_without_command=True)
+@click.group(cls=Group, invoke_without_command=True, short_help='Your "Tell me about yourself" pitch.')
 @click.pass_context
 def pitch(ctx: click.Context) -> None:
     """Your "Tell me about yourself" pitch (shows it; `edit` changes it)."""
@@ -274,7 +274,7 @@ def pitch_edit(obj: Context, path: Path | None) -> None:
     say("Saved your pitch.")
 
 
-@click.command()
+@click.command(short_help="Which competencies your stories cover.")
 @json_option
 @click.pass_obj
 def coverage(obj: Context, as_json: bool) -> None:

@@ -65,7 +65,7 @@ def review(obj: Context, deck: str | None, new_limit: int | None, review_limit: 
         )
 
 
-@click.command()
+@click.command(short_help="A timed mock interview, weakest first.")
 @click.option("--count", type=click.IntRange(min=1, max=50), default=5, show_default=True, help="How many questions.")
 @click.option("--seed", type=int, hidden=True, help="Fix the draw (tests).")
 @click.pass_obj

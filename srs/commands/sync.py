@@ -24,7 +24,7 @@ from srs.sync import (
 INTERRUPTED = "interrupted: srs's collection is as it was before this sync; run srs sync again to finish it"
 
 
-@click.group(cls=Group, invoke_without_command=True)
+@click.group(cls=Group, invoke_without_command=True, short_help="Sync with your Anki sync server.")
 @click.option("--upload", is_flag=True, help="Replace the server's collection with srs's (asks first).")
 @click.option("--download", is_flag=True, help="Replace srs's synced notes with the server's (asks first).")
 @click.option("--yes", "-y", is_flag=True, help="Do --upload or --download without asking.")
@@ -72,7 +72,7 @@ def sync(ctx: click.Context, upload: bool, download: bool, yes: bool) -> None:
         say(f"{count} note(s) on the server were left out of srs: {LEFT_OUT_BECAUSE[reason]}")
 
 
-@sync.command("login")
+@sync.command("login", short_help="Log in to a sync server (key kept, not password).")
 @click.option("--endpoint", required=True, metavar="URL", help="Your sync server, e.g. http://192.168.1.5:8080/")
 @click.option("--user", "username", metavar="NAME", help="The user name (asked if not given).")
 @click.pass_obj
