@@ -79,6 +79,20 @@ def test_deck_build_and_rebuild(dbfile: Path, tmp_path: Path) -> None:
     assert {"deck": "My guide", "cards": 2, "new": 2, "due": 0, "suspended": 0} in listing
 
 
+def test_a_guide_deck_gets_a_short_name_by_default(dbfile: Path, tmp_path: Path) -> None:
+    """A long `#` heading with emoji names the deck by its first words (32 characters at most); --deck picks any name;
+    a guide without a heading is named after its file."""
+    long_title = "# 🎯 Behavioral Interview Preparation for Machine Learning Engineer (Level 4-5)\n"
+    body = GUIDE.split("\n", 1)[1]
+    guide = write(tmp_path / "long.md", long_title + body)
+    built = run(dbfile, "deck", "build", str(guide))
+    assert built.output.startswith("Behavioral Interview Preparation: 2 added"), built.output
+    chosen = run(dbfile, "deck", "build", str(write(tmp_path / "mine.md", long_title.replace("Level", "L") + body)), "--deck", "Prep::ML")
+    assert chosen.output.startswith("Prep::ML: ")
+    plain = run(dbfile, "deck", "build", str(write(tmp_path / "team-questions.md", body)))
+    assert plain.output.startswith("team-questions: ")
+
+
 def test_review_session_through_keys(dbfile: Path, tmp_path: Path) -> None:
     """Space reveals, digits rate, u undoes, q quits; answers are stored with their rating."""
     configure(dbfile)
@@ -608,3 +622,36 @@ def test_a_mistyped_command_gets_the_nearest_name_and_bare_srs_is_help(tmp_path:
         bare = _srs("--db", str(tmp_path / "t.db"), *args)
         assert bare.returncode == 0 and bare.stdout.startswith("Usage: srs") and "Commands:" in bare.stdout and bare.stderr == ""
     assert not (tmp_path / "t.db").exists()  # nothing ran, nothing was made
+
+
+def test_an_import_shows_its_progress_on_a_terminal_and_nothing_when_piped(tmp_path: Path) -> None:
+    """On a terminal `srs import` draws a progress bar (rich redraws it ten times a second: a small package shows its
+    first stage only) and clears it before the summary; piped, it prints the summary alone, with no control sequence."""
+    import os
+    import pty
+    import sys
+
+    package = tmp_path / "deck.apkg"
+    assert _srs("--db", str(tmp_path / "from.db"), "--now", NOW, "export", str(package)).returncode == 0
+    main, child = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "srs", "--db", str(tmp_path / "tty.db"), "--now", NOW, "import", str(package)],
+        stdin=child, stdout=child, stderr=child, env={**os.environ, "COLUMNS": "100", "TERM": "xterm"}, close_fds=True,
+    )
+    os.close(child)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(main, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(main)
+    assert proc.wait(timeout=60) == 0
+    drawn = seen.decode("utf-8", "replace")
+    assert "\r\x1b[2KImporting " in drawn and "━" in drawn
+    assert drawn.rstrip().splitlines()[-1].startswith("\x1b[1A\x1b[2KImported deck.apkg: notes ")  # the bar cleared first
+    piped = _srs("--db", str(tmp_path / "pipe.db"), "--now", NOW, "import", str(package))
+    assert piped.returncode == 0 and piped.stdout.startswith("Imported deck.apkg: notes ") and "\x1b" not in piped.stdout + piped.stderr

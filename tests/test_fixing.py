@@ -527,3 +527,35 @@ def test_editing_an_imported_note_changes_its_anki_fields(tmp_path: Path) -> Non
         back = col.get_note(nid)
         assert back["Front"] == "What is <b>FSRS-6</b>?" and back["Back"] == "A scheduler with <i>21</i> parameters"
         col.close()
+
+
+def test_an_edit_without_a_change_and_a_forget_of_a_new_card_say_so_and_succeed(tmp_path: Path) -> None:
+    """`card edit` closed without a change is a notice with status 0 (as `e` in review), no draft left; `card forget` of
+    a card already new says so, for one card and for several."""
+    db = tmp_path / "f.db"
+    folder = tmp_path / "queue"
+    folder.mkdir()
+    (folder / "000.same").write_text("")
+    result = run(db, "card", "edit", "1", editor=folder)
+    assert (result.exit_code, result.output) == (0, "Nothing changed: the note of card 1 is as it was.\n")
+    assert list((tmp_path / "drafts").glob("*.md")) == []  # the draft is gone: nothing was kept, nothing to recover
+    assert ok(run(db, "card", "forget", "1")).output == "Card 1 is new already: nothing to reset.\n"
+    assert ok(run(db, "card", "forget", "1", "2", "--yes")).output.endswith("Nothing reset: the 2 cards are new already.\n")
+
+
+def test_a_learning_step_in_a_cards_history_is_a_step_not_a_negative_interval(tmp_path: Path) -> None:
+    """`card show` shows a learning step as its length (`1m`, `10m`) and a review interval in days; --json gives a
+    step in `step_seconds` with `interval_days` null, and days in `interval_days` with `step_seconds` null."""
+    db = tmp_path / "h.db"
+    ok(run(db, "review", "--new-limit", "1", input=" 1"))  # Again: the 1 min step (then the session waits: no input)
+    (card,) = [c["id"] for c in cards(db, "-is:new")]
+    ok(run(db, "review", "--new-limit", "1", input=" 3q", now="2026-11-25T08:02:00"))  # Good: the 10 min step
+    history = json.loads(ok(run(db, "card", "show", str(card), "--json", now="2026-11-25T09:00:00")).output)["history"]
+    assert [(h["interval_days"], h["step_seconds"]) for h in history] == [(None, 60), (None, 600)]
+    ok(run(db, "review", "--new-limit", "1", input=" 3q", now="2026-11-25T09:00:00"))
+    data = json.loads(ok(run(db, "card", "show", str(card), "--json", now="2026-11-25T09:01:00")).output)["history"]
+    assert data[-1]["step_seconds"] is None and isinstance(data[-1]["interval_days"], int) and data[-1]["interval_days"] >= 1
+    text = ok(run(db, "card", "show", str(card), now="2026-11-25T09:01:00")).output
+    rows = [line for line in text.splitlines() if "again" in line or "good" in line]
+    assert [row.replace("│", " ").split()[-3] for row in rows] == ["1m", "10m", f"{data[-1]['interval_days']}d"]
+    assert "-1m" not in text and "-10m" not in text

@@ -93,6 +93,51 @@ def test_daily_cap_follows_minutes_and_answer_times(db: Database) -> None:
     assert sum(day["reviews"] for day in report["workload"]) >= 33  # each Easy card is due again before the interview
 
 
+def test_today_in_the_plan_counts_what_was_already_done_today(db: Database) -> None:
+    """The plan's first day subtracts today's answers from the budget and today's new cards from the pace: with the day's
+    minutes spent, it plans nothing more today; without answers today, it plans the full pace."""
+    ids = add_notes(db, 30)
+    with db.session(write=True) as session:
+        set_plan(session, "2026-12-05", 5, NOW)  # 10 days; 5 minutes at the 60 s default: 5 answers a day
+        session.commit()
+        fresh = plan_report(session, NOW)["workload"][0]
+        assert fresh["new"] > 0 and fresh["minutes"] > 0
+        review = ReviewSession(session, Limits(40, 100))
+        for i, card_id in enumerate(ids[:5]):
+            review.answer(session.get(Card, card_id), Rating.EASY, NOW + timedelta(seconds=i), 60_000)  # type: ignore[arg-type]
+        session.commit()
+        later = plan_report(session, NOW + timedelta(minutes=5))
+    assert (later["workload"][0]["new"], later["workload"][0]["reviews"]) == (0, 0)  # the budget is spent
+    assert later["new_cards"] == 25
+
+
+def test_the_report_says_how_many_new_cards_come_in_only_in_the_last_days(db: Database) -> None:
+    """When the budget leaves no room for every new card before the last three days, the report counts those that come
+    in then and does not say "Every card fits"; with room, the count is 0 and the sentence says so."""
+    add_notes(db, 40)
+    with db.session(write=True) as session:
+        set_plan(session, "2026-12-01", 4, NOW)  # 6 days, 4 answers a day: 40 new cards cannot all come in by day 3
+        session.commit()
+        tight = plan_report(session, NOW)
+        set_plan(session, "2026-12-20", 120, NOW)
+        session.commit()
+        roomy = plan_report(session, NOW)
+    days = tight["workload"]
+    assert tight["new_in_last_days"] == sum(d["new"] for d in days[-3:]) > 0
+    assert roomy["new_in_last_days"] == 0 and roomy["reachable"]
+    from srs.terminal import plan_view
+
+    def text(report: dict) -> str:  # type: ignore[type-arg]
+        from rich.console import Console
+
+        console = Console(width=200, record=True)
+        console.print(plan_view(report))
+        return " ".join(console.export_text().split())
+
+    assert "Every card fits: each new card comes in before the last three days." in text(roomy)
+    assert "Every card fits" not in text(tight)
+
+
 def test_plan_cli_and_bad_input(tmp_path: Path) -> None:
     """Dates in the past or unparseable and non-positive minutes are one-line errors; --clear drops the plan."""
     db = str(tmp_path / "p.db")
