@@ -24,6 +24,7 @@ from bench.common import (
     anki_import,
     phase_table,
     python,
+    realistic_notes,
     wall_and_peak,
 )
 from bench.spine import NOW, ensure_collection
@@ -60,8 +61,9 @@ def _make_package(work: Path) -> Path:
     db.close()
     col = anki_collection(work / "source" / "collection.anki2")
     anki_import(col, ours)
+    realistic_notes(col)  # HTML in every field, pictures, sounds, Cloze notes, a one-step preset
     package = work / "anki.apkg"
-    anki_export(col, package)
+    anki_export(col, package, media=True)
     col.close()
     return package
 

@@ -104,15 +104,72 @@ def anki_import(col, package: Path) -> None:  # type: ignore[no-untyped-def]
     )
 
 
-def anki_export(col, out: Path, legacy: bool = False) -> None:  # type: ignore[no-untyped-def]
-    """Anki's exporter, with scheduling and deck options, no media."""
+def anki_export(col, out: Path, legacy: bool = False, media: bool = False) -> None:  # type: ignore[no-untyped-def]
+    """Anki's exporter, with scheduling and deck options (and, if asked, media)."""
     from anki.collection import ExportAnkiPackageOptions
 
     col.export_anki_package(
         out_path=str(out),
-        options=ExportAnkiPackageOptions(with_scheduling=True, with_deck_configs=True, with_media=False, legacy=legacy),
+        options=ExportAnkiPackageOptions(with_scheduling=True, with_deck_configs=True, with_media=media, legacy=legacy),
         limit=None,
     )
+
+
+# What real Anki notes hold, beside plain text: the formatting Anki's editor writes (bold, italics, line breaks as
+# <br> and <div>, non-breaking spaces, lists, coloured spans), pictures and sounds, and Cloze notes.
+_WRAPS = (
+    "<b>{}</b>",
+    "<div>{}</div><div><br></div>",
+    "<i>{}</i>&nbsp;<br>",
+    "<ul><li>{}</li><li>see the notes&nbsp;below</li></ul>",
+    '<span style="color: rgb(0, 0, 0);">{}</span>',
+    "<div><b>Key:</b> {}</div><div>Why it &amp; matters</div>",
+    "{}",  # some fields stay plain
+)
+_PNG = bytes.fromhex(  # a 1x1 picture
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000100ffff03000006000557bfabd40000000049454e44ae426082"
+)
+
+
+def realistic_notes(col, cloze_notes: int = 1_000) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    """Make an Anki collection's notes look like real users' (in place, with the anki library): notes of srs's own
+    note types become Anki's Basic, every field gets ordinary HTML, one note in 25 a picture and one in 50 a sound,
+    *cloze_notes* Cloze notes are added, and the first deck's options get a single learning step (the rest keep
+    Anki's two). Their answers stay. What was done, counted."""
+    basic = col.models.by_name("Basic")
+    for kind in col.models.all_names_and_ids():  # srs's own note types become Anki's Basic (cards and answers kept)
+        nids = col.models.nids(kind.id)
+        if kind.name.startswith("srs ") and nids:
+            request = col.models.change_notetype_info(old_notetype_id=kind.id, new_notetype_id=basic["id"]).input
+            request.note_ids.extend(nids)
+            col.models.change_notetype_of_notes(request)
+    notes = [col.get_note(nid) for nid in col.find_notes("")]
+    media = {"images": 0, "sounds": 0}
+    for i, note in enumerate(notes):
+        for j, value in enumerate(note.fields):
+            note.fields[j] = _WRAPS[(i + j) % len(_WRAPS)].format(value)
+        if i % 25 == 0:
+            name = col.media.write_data(f"figure-{i}.png", _PNG)
+            note.fields[-1] += f'<br><img src="{name}">'
+            media["images"] += 1
+        if i % 50 == 0:
+            name = col.media.write_data(f"take-{i}.mp3", b"ID3\x03\x00\x00\x00\x00\x00\x00" + bytes(64))
+            note.fields[0] += f" [sound:{name}]"
+            media["sounds"] += 1
+    col.update_notes(notes)
+    cloze = col.models.by_name("Cloze")
+    deck_id = col.decks.id("Cloze practice")
+    for i in range(cloze_notes):
+        note = col.new_note(cloze)
+        note.fields[0] = (f"A model served {{{{c1::{i % 90 + 10}M}}}} requests a day; p99 fell from <b>{{{{c2::{i % 200 + 100} ms}}}}</b>"
+                          f"&nbsp;to {{{{c3::{i % 80 + 20} ms::a number}}}}.")
+        note.fields[1] = "<i>From the latency story</i>"
+        col.add_note(note, deck_id)
+    first = col.decks.all_config()[0]
+    first["new"]["delays"] = [10.0]  # one learning step, as many users set
+    col.decks.update_config(first)
+    return {"notes": len(notes), "cloze_notes": cloze_notes, **media}
 
 
 def phase_table(phases: dict[str, float]) -> list[str]:

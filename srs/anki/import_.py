@@ -94,6 +94,8 @@ class ImportSummary:
     reviews_present: int = 0
     skipped: Counter[str] = field(default_factory=Counter)  # revlog rows, by reason
     skipped_cards: Counter[str] = field(default_factory=Counter)  # cards Anki's own check would drop, by reason
+    skipped_notes: Counter[str] = field(default_factory=Counter)  # notes left as srs holds them, by reason
+    notes_rerendered: int = 0  # unchanged notes whose note type's templates changed: their cards' text follows
     media: int = 0  # the package's media files, stored now or already in the folder
     media_new: int = 0
     media_renamed: int = 0  # new, stored under another name: a different file already had theirs
@@ -126,6 +128,9 @@ def _summary_lines(summary: ImportSummary, name: str) -> list[str]:
             f"  {summary.schedules_replaced} card(s) scheduled by srs: their history in the package does not explain "
             "the state Anki had them in (a due date set by hand, say)"
         )
+    if summary.notes_rerendered:
+        lines.append(f"  {summary.notes_rerendered} unchanged note(s) shown with their note type's new card templates")
+    lines += [f"  skipped {count} note(s): {reason}" for reason, count in sorted(summary.skipped_notes.items())]
     lines += [f"  skipped {count} card(s): {reason}" for reason, count in sorted(summary.skipped_cards.items())]
     lines += [f"  skipped {count} revlog row(s): {reason}" for reason, count in sorted(summary.skipped.items())]
     return lines
@@ -398,14 +403,23 @@ def _merge(session: Session, package: AnkiPackage, now: datetime, progress: Prog
     position = (session.scalar(select(Card.position).order_by(Card.position.desc()).limit(1)) or 0) + 1
     now_ms = to_ms(now)
     keep_notetypes = package.layout != "csv"  # a review log's placeholder notes have no real note type
+    # A note type srs holds whose fields or card types differ in the package (its "schema" changed): as Anki's
+    # importer does without "merge note types", the notes srs holds of it are left as they are, and the held type
+    # stays (rslib import_export/package/apkg/import/notes.rs). New notes of it come in as text.
+    schema_changed: set[AnkiNotetypeId] = set()
     if keep_notetypes:  # foreign note types first: notes refer to them
         for mid in {n.mid for n in package.notes}:
             nt = package.notetypes[mid]
-            if nt.id not in BY_MODEL_ID:
-                session.merge(
-                    AnkiNotetype(id=nt.id, name=nt.name, cloze=nt.cloze, fields=list(nt.fields),
-                                 templates=[list(t) for t in nt.templates], css=nt.css)
-                )
+            if nt.id in BY_MODEL_ID:
+                continue
+            held_type = session.get(AnkiNotetype, nt.id)
+            if held_type is not None and (held_type.fields != list(nt.fields) or len(held_type.templates) != len(nt.templates)):
+                schema_changed.add(nt.id)
+                continue
+            session.merge(  # new, or the same schema: the package's names, templates and styling
+                AnkiNotetype(id=nt.id, name=nt.name, cloze=nt.cloze, fields=list(nt.fields),
+                             templates=[list(t) for t in nt.templates], css=nt.css)
+            )
         session.flush()
     new_notes: list[tuple[_NewNote, list[AnkiCard]]] = []
     placed: list[tuple[Note, list[AnkiCard]]] = []
@@ -418,12 +432,16 @@ def _merge(session: Session, package: AnkiPackage, now: datetime, progress: Prog
         acards = cards_by_note.get(anote.id, [])
         if len(acards) > 1:
             acards.sort(key=lambda c: (c.ord, c.id))
+        held_note = existing_notes.get(anote.guid)
+        if nt.id in schema_changed and held_note is not None:
+            skipped_cards.extend(c.id for c in acards)
+            summary.skipped_notes["its note type changed its fields or card types since srs took it (Anki skips these too)"] += 1
+            continue
         fields = _own_fields(kind, nt, anote.fields) if own is not None else foreign_fields(nt, anote.fields, [c.ord for c in acards])
         tags = list(anote.tags)
         # a foreign note keeps its note type and raw fields, to be exported as it came
-        keep = own is None and keep_notetypes
+        keep = own is None and keep_notetypes and nt.id not in schema_changed
         kept_notetype, raw = (nt.id, anote.fields) if keep else (None, None)
-        held_note = existing_notes.get(anote.guid)
         if held_note is None:
             created = anote.id if anote.id > 0 else now_ms
             new_notes.append((_NewNote(anote.guid, kind, fields, tags, created, anote.mod * 1000, kept_notetype, raw), acards))
@@ -436,6 +454,12 @@ def _merge(session: Session, package: AnkiPackage, now: datetime, progress: Prog
                 held_note.modified = _EPOCH + timedelta(seconds=anote.mod)
                 held_note.anki_notetype_id, held_note.anki_fields = kept_notetype, raw
                 summary.notes_updated += 1
+            elif raw is not None and held_note.anki_fields == raw and held_note.anki_notetype_id == nt.id and held_note.fields != fields:
+                # the same note under its note type's new templates: Anki renders cards from the templates, so the text
+                # srs shows follows them (the note itself is unchanged)
+                held_note.fields = fields
+                summary.notes_rerendered += 1
+                summary.notes_unchanged += 1
             else:
                 if held_note.kind == ANKI_KIND and held_note.anki_fields is None and raw is not None:
                     held_note.anki_notetype_id, held_note.anki_fields = kept_notetype, raw  # imported before srs kept them

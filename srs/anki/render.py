@@ -157,13 +157,61 @@ class _TextParser(HTMLParser):
             self.parts.append(data)
 
 
+# The fast path's grammar: a start tag with plain attributes (quoted, unquoted or bare), optionally self-closed, or an
+# end tag with nothing but its name. Anything else that opens with "<" (a comment, a doctype, a "<" in running
+# text, a tag left open) goes to the standard library's parser, which the fast path matches exactly where it
+# applies (tests/test_anki_render.py checks the two against each other on generated HTML).
+_TAG = re.compile(
+    r"<(?:/([A-Za-z][A-Za-z0-9]*)\s*"
+    r"|([A-Za-z][A-Za-z0-9]*)((?:\s+[^\s\"'>/=<]+(?:\s*=\s*(?:\"[^\"]*\"|'[^']*'|[^\s\"'=<>`]+))?)*)\s*(/?))>"
+)
+_SRC = re.compile(r"""([^\s"'>/=<]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+)))?""")
+# elements whose content the standard parser reads differently (raw text, or so in newer Pythons): never fast
+_SLOW_TAGS = {"script", "style", "textarea", "title", "xmp", "iframe", "noembed", "noframes", "noscript", "plaintext"}
+_CUT = "\x00"  # where a dropped tag was: the standard parser unescapes the text between two tags apart
+
+
+def _fast_text(value: str) -> str | None:
+    """What ``_TextParser`` makes of *value*, without it, for the HTML cards usually hold (one regular expression
+    substitution, ~10x faster); None when *value* has anything the fast grammar does not cover."""
+    if "<" not in value:
+        return html.unescape(value) if "&" in value else value
+    if _CUT in value:
+        return None
+    slow = False
+
+    def replace(tag: re.Match[str]) -> str:
+        nonlocal slow
+        end, name = tag.group(1), tag.group(2)
+        name = (end or name).lower()
+        if name in _SLOW_TAGS:
+            slow = True
+        elif name == "img" and not end:
+            src = ""
+            for attr in _SRC.finditer(tag.group(3)):  # the last src wins, as in dict(attrs)
+                if attr.group(1).lower() == "src":
+                    src = next((g for g in attr.groups()[1:] if g is not None), "")
+            return f"{_CUT}[image: {src}]{_CUT}"  # (unescaped below once, as the standard parser unescapes attributes)
+        elif name in _BLOCK:
+            return "\n\n" if tag.group(4) else "\n"  # <br/>: a start and an end tag to the standard parser
+        return _CUT
+
+    out = _TAG.sub(replace, value)
+    if slow or "<" in out:  # a tag the grammar leaves to the standard parser, or a "<" that opens none
+        return None
+    return (html.unescape(out) if "&" in out else out).replace(_CUT, "")
+
+
 def html_to_text(value: str) -> str:
     """Readable text from field HTML: tags dropped, breaks kept, media named."""
     value = _SOUND.sub(lambda m: f"[sound: {m.group(1)}]", value)
-    parser = _TextParser()
-    parser.feed(value)
-    parser.close()
-    text = "".join(parser.parts).replace("\xa0", " ")
+    text = _fast_text(value)
+    if text is None:
+        parser = _TextParser()
+        parser.feed(value)
+        parser.close()
+        text = "".join(parser.parts)
+    text = text.replace("\xa0", " ")
     lines = [" ".join(line.split()) for line in text.split("\n")]
     out: list[str] = []
     for line in lines:
