@@ -143,6 +143,12 @@ def build_anki_collection(  # type: ignore[no-untyped-def]
     first = col.db.scalar("select id from cards order by id")
     rows.append((round(now.timestamp() * 1000) - 5000, first, -1, 0, 10, 5, 2500, 0, 4))
     col.db.executemany("insert into revlog values (?,?,?,?,?,?,?,?,?)", rows)
+    # Anki's own counts on the card rows (rslib scheduler/answering: reps grows with each answer, lapses with each
+    # Again on a review card, revlog type 1)
+    col.db.execute(
+        "update cards set reps = (select count() from revlog r where r.cid = cards.id and r.ease > 0 and r.type < 4),"
+        " lapses = (select count() from revlog r where r.cid = cards.id and r.ease = 1 and r.type = 1)"
+    )
     stored = {}
     for cid in col.db.list("select distinct cid from revlog where cid in (select id from cards)"):
         state = col.compute_memory_state(cid)

@@ -44,6 +44,10 @@ def scheduled_world(request: pytest.FixtureRequest, tmp_path_factory: pytest.Tem
     folder = tmp_path_factory.mktemp("anki")
     with local_timezone(zone):
         col, _ = build_anki_collection(folder, zone, now, cards=240, params=PARAMS if params == "custom" else None, variety=True)
+        if params == "custom":  # one learning step, as many users set: the history was answered under two
+            conf = col.decks.config_dict_for_deck_id(col.decks.id("Imported::Deck"))
+            conf["new"]["delays"] = [10.0]
+            col.decks.update_config(conf)
         packages = {layout: export_apkg(col, folder / f"{layout}.apkg", legacy=layout == "legacy") for layout in ("modern", "legacy")}
         yield {"zone": zone, "now": now, "col": col, "packages": packages, "folder": folder}
         col.close()
@@ -53,12 +57,13 @@ def anki_cards(col) -> dict[tuple[str, int], dict]:  # type: ignore[no-untyped-d
     """Each card's schedule, its due day counted from today, and its revlog rows, by (guid, ord)."""
     today = col.sched.today
     out = {}
-    for cid, guid, ord_, kind, queue, due, ivl, left in col.db.all(
-        "select c.id, n.guid, c.ord, c.type, c.queue, c.due, c.ivl, c.left from cards c join notes n on n.id = c.nid"
+    for cid, guid, ord_, kind, queue, due, ivl, left, reps, lapses in col.db.all(
+        "select c.id, n.guid, c.ord, c.type, c.queue, c.due, c.ivl, c.left, c.reps, c.lapses from cards c join notes n on n.id = c.nid"
     ):
         day_based = queue in (2, 3) or (queue < 0 and (kind == 2 or (kind in (1, 3) and due < 1_000_000_000)))
         out[guid, ord_] = {
             "type": kind, "queue": queue, "ivl": ivl, "left": left % 1000 if kind in (1, 3) else 0,
+            "reps": reps, "lapses": lapses,
             "due": due - today if day_based else due,
             "revlog": sorted(
                 tuple(row) for row in col.db.all(
@@ -67,6 +72,58 @@ def anki_cards(col) -> dict[tuple[str, int], dict]:  # type: ignore[no-untyped-d
             ),
         }
     return out
+
+
+def _comparable(card: dict) -> tuple:  # type: ignore[type-arg]
+    return card["type"], card["reps"], card["lapses"], card["left"], card["ivl"]
+
+
+def _srs_cards(db) -> dict[tuple[str, int], dict]:  # type: ignore[no-untyped-def,type-arg]
+    """Each card of srs's collection in Anki's terms (type, reps, lapses, steps left, interval), by (guid, ord)."""
+    with db.session() as session:
+        out = {}
+        for card in session.scalars(select(Card).join(Note).where(Note.kind == "anki")):
+            kept = card.anki_schedule or {}
+            out[card.note.guid, card.ord] = {
+                "type": int(card.state), "reps": card.reps, "lapses": card.lapses,
+                "left": int(kept.get("left", 0)) % 1000 if int(card.state) in (1, 3) else 0, "ivl": int(kept.get("ivl", 0)),
+            }
+        return out
+
+
+QUERIES = [
+    "prop:lapses>0", "prop:lapses>=2", "prop:lapses=1", "prop:reps>=5", "prop:reps<3", "prop:reps>=5 -prop:lapses>0",
+    "is:learn", "is:review", "is:new", "is:suspended", "is:buried", "is:due", "prop:ivl<=7", "prop:ivl>30",
+    "prop:ivl<=7 OR prop:lapses>=2", "is:review -is:learn", "is:learn is:review", "prop:due<0", "prop:due>=5",
+    "prop:due=0", "is:review prop:lapses=0", "-is:suspended is:due", "tag:basic prop:reps>2", "is:due prop:lapses>0",
+]
+
+
+def test_searches_after_an_import_select_what_anki_selects(scheduled_world: dict, tmp_path: Path) -> None:  # type: ignore[type-arg]
+    """On the imported collection, searches on the card's state and counts (lapses, reps, steps, due, interval) find
+    the same cards as Anki's own find_cards on the collection the package came from."""
+    from srs.search import find_cards
+
+    now = scheduled_world["now"]
+    col = scheduled_world["col"]
+    with local_timezone(scheduled_world["zone"]):
+        db = fresh_db(tmp_path / "srs.db", scheduled_world["zone"])
+        with db.session(write=True) as session:
+            import_package(session, scheduled_world["packages"]["modern"], now)
+            session.commit()
+        keys = {cid: (guid, ord_) for cid, guid, ord_ in col.db.all("select c.id, n.guid, c.ord from cards c join notes n on n.id = c.nid")}
+        with db.session() as session:
+            ours_of = {card.id: (card.note.guid, card.ord) for card in session.scalars(select(Card).join(Note).where(Note.kind == "anki"))}
+            clock = clock_for(session)
+            differ = {}
+            for query in QUERIES:
+                theirs = {keys[cid] for cid in col.find_cards(query)}
+                ours = {ours_of[cid] for cid in find_cards(session, query, clock, now) if cid in ours_of}
+                if ours != theirs:
+                    differ[query] = (len(ours), len(theirs))
+                assert theirs or query in ("is:learn is:review", "prop:due=0"), query  # the data exercises the query
+        db.close()
+    assert differ == {}
 
 
 @pytest.mark.parametrize("layout", ["modern", "legacy"])
@@ -82,6 +139,9 @@ def test_schedule_survives_import_and_export(scheduled_world: dict, layout: str,
             summary = import_package(session, scheduled_world["packages"][layout], now)
             session.commit()
         assert summary.schedules_kept == len(source) and summary.schedules_replaced == 0
+        after_import = _srs_cards(db)
+        assert {key: _comparable(card) for key, card in after_import.items()} == {
+            key: _comparable(card) for key, card in source.items()}  # Anki's state, whole, after the import
 
         # srs answers three review cards: from then on srs schedules them
         answered: dict[tuple[str, int], int] = {}

@@ -53,7 +53,7 @@ from srs.anki.schedule import (
 from srs.bulk import Background, collector_paused
 from srs.clock import Clock
 from srs.db import database_file, sqlite_uri
-from srs.decks import deck_and_children
+from srs.decks import deck_and_children, deck_anki_id
 from srs.domain import AnkiDeckId, CardId, CardState, DeckId, NoteId, NoteKind, PresetId
 from srs.errors import ExportError
 from srs.files import check_target, write_atomically
@@ -456,6 +456,15 @@ def _build_collection(
             # a foreign note type as it was imported: same id, fields, templates and CSS
             models[nt.id] = _genanki_model(genanki, nt.id, nt.name, nt.fields, nt.templates, nt.css, nt.cloze)
         gdecks = {d.id: genanki.Deck(d.anki_id, d.name, description=_html(d.description)) for d in decks.values()}
+        for parent in _missing_parents(session, decks):  # every deck with its whole tree: Anki's Check Database would
+            gdecks[parent.id] = genanki.Deck(parent.anki_id, parent.name, description=_html(parent.description))  # fix it
+            decks[parent.id] = parent
+        taken = set(session.scalars(select(Deck.anki_id)))
+        for name in _unheld_parents(decks):  # a parent srs never made as a deck of its own: the id its name gives
+            attempt = 0
+            while deck_anki_id(name, attempt) in taken:  # (a deck renamed from that name keeps the id it had)
+                attempt += 1
+            gdecks[DeckId(-len(gdecks) - 1)] = genanki.Deck(deck_anki_id(name, attempt), name)
         for key in {_model_key(n) for n in notes.values()}:
             next(iter(gdecks.values())).add_model(models[key])  # genanki writes a deck's models with it
         # Each note formatted, with our note ids (from creation time) and
@@ -503,6 +512,31 @@ def _build_collection(
             copy.wait()
         conn.close()
     return (len(decks), len(notes), len(cards), review_count), notes
+
+
+def _parents(name: str) -> list[str]:
+    parts = name.split("::")
+    return ["::".join(parts[:k]) for k in range(1, len(parts))]
+
+
+def _missing_parents(session: Session, decks: dict[DeckId, Deck]) -> list[Deck]:
+    """srs's decks that are parents of *decks* and not among them (a parent with no cards of its own)."""
+    have = {d.name.lower() for d in decks.values()}
+    wanted = {p.lower() for d in decks.values() for p in _parents(d.name)} - have
+    if not wanted:
+        return []
+    return [d for d in session.scalars(select(Deck)) if d.name.lower() in wanted]
+
+
+def _unheld_parents(decks: dict[DeckId, Deck]) -> list[str]:
+    """Parent names of *decks* that no deck of *decks* has (srs holds no such deck): Anki needs each as a deck."""
+    have = {d.name.lower() for d in decks.values()}
+    found: dict[str, str] = {}
+    for deck in decks.values():
+        for parent in _parents(deck.name):
+            if parent.lower() not in have:
+                found.setdefault(parent.lower(), parent)
+    return sorted(found.values())
 
 
 def _model_key(note: NoteRow) -> str | int:

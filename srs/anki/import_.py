@@ -102,7 +102,8 @@ class ImportSummary:
     # removes the media files this import added: for the caller, if its commit fails (a full disk, say)
     discard_media: Callable[[], None] = field(default=lambda: None, repr=False)
     schedules_kept: int = 0  # cards due when Anki had them due (until answered in srs)
-    schedules_replaced: int = 0  # cards whose history does not explain Anki's state: scheduled by srs's replay
+    schedules_replaced: int = 0  # cards whose Anki values are no schedule, or new on one side only: srs's replay
+    schedules_unexplained: int = 0  # cards whose history ends in another state than Anki's: Anki's state kept
     answered_in_package: dict[CardId, int] = field(default_factory=dict)  # card -> its latest answer new to srs (ms)
     replayed_over_anki: set[CardId] = field(default_factory=set)  # (a sync) answered on both sides: the replay stands
 
@@ -122,6 +123,11 @@ def _summary_lines(summary: ImportSummary, name: str) -> list[str]:
         lines.append(
             f"  {summary.media_renamed} media file(s) stored under a new name (the folder already had a different file "
             "by that name); their notes refer to the new name"
+        )
+    if summary.schedules_unexplained:
+        lines.append(
+            f"  {summary.schedules_unexplained} card(s) kept in the state Anki had them in, which their answers alone "
+            "do not lead to (a preset changed since, say); srs goes on from there"
         )
     if summary.schedules_replaced:
         lines.append(
@@ -670,11 +676,19 @@ def _keep_anki_schedules(
             else:
                 summary.schedules_replaced += 1
             continue
-        if schedule is None or int(schedule.state) != int(card.state):
+        if schedule is None or (schedule.state == CardState.NEW) != (int(card.state) == CardState.NEW):
+            # values that are no schedule, or a card new on one side only (reset in Anki, or given a due date by hand
+            # with no answer behind it): srs's replay stands, and is counted
             if acard.type != 0 or int(card.state) != CardState.NEW:
                 summary.schedules_replaced += 1
             continue
+        if int(schedule.state) != int(card.state):
+            # Anki's state is the truth even where srs's replay of the answers ends elsewhere (a preset whose steps
+            # changed since, a lapse Anki counted in review while srs's steps were still running): kept whole, counted
+            card.state = schedule.state
+            summary.schedules_unexplained += 1
         card.step = schedule.step
+        card.reps, card.lapses = acard.reps, acard.lapses  # Anki's counts, which srs's answers go on from
         card.anki_schedule = schedule.kept
         if isinstance(card, _NewCard):
             card.due_ms = schedule.due_ms
