@@ -9,6 +9,7 @@ breaks, and media references become visible names.
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 from dataclasses import dataclass, field
@@ -68,7 +69,8 @@ class _Node:
     children: list[_Node] = field(default_factory=list)
 
 
-def _parse_template(template: str) -> list[_Node]:
+@functools.lru_cache(maxsize=256)  # a package has a few templates and thousands of cards: each is parsed once
+def _parse_template(template: str) -> tuple[_Node, ...]:
     """Anki's template syntax as a tree, in one pass; an unmatched closing tag is dropped, an unclosed section closes at the end."""
     root: list[_Node] = []
     stack: list[tuple[_Node | None, list[_Node]]] = [(None, root)]
@@ -98,7 +100,7 @@ def _parse_template(template: str) -> list[_Node]:
                     depths[section.value].pop()
         elif tag:
             stack[-1][1].append(_Node("field", tag))
-    return root
+    return tuple(root)
 
 
 def render_template(template: str, fields: dict[str, str], ord_: int = 0, front_side: str = "", front: bool = True) -> str:
