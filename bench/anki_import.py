@@ -225,11 +225,15 @@ def report(r: dict[str, object]) -> str:
         return float(r[key])  # type: ignore[arg-type]
 
     ratio = f("srs_in_process_s") / f("anki_in_process_s")
+    whole = f("srs_process_s") / f("anki_in_process_s")
     lines = [
         "## Import from Anki (`bench/anki_import.py`)",
         "",
-        f"A {f('package_mb'):.1f} MB package written by the anki library (20,000 notes, 200,000 reviews, current",
-        f"format), imported into an empty collection by each side. Median of {r['runs']} runs each, in the same run.",
+        f"A {f('package_mb'):.1f} MB package written by the anki library, with notes like real ones: 20,000 Basic notes",
+        "whose fields hold the HTML Anki's editor writes (bold, italics, `<br>`, `<div>`, `&nbsp;`, lists, spans), one in",
+        "25 with a picture and one in 50 with a sound (1,200 media files), 1,000 Cloze notes (3,000 cards), 200,000",
+        "reviews, one preset with a single learning step and one with Anki's two (`bench.common.realistic_notes`).",
+        f"Imported into an empty collection by each side. Median of {r['runs']} runs each, in the same run.",
         "",
         "| importer | median (s) | ratio srs / Anki | peak memory (MiB) |",
         "|---|---:|---:|---:|",
@@ -237,6 +241,9 @@ def report(r: dict[str, object]) -> str:
         f"| Anki `import_anki_package` (in-process) | {f('anki_in_process_s'):.2f} | | |",
         f"| `srs import` (whole process) | {f('srs_process_s'):.2f} | {f('srs_process_s') / f('anki_process_s'):.2f} | {f('srs_peak_mib'):.0f} |",
         f"| Python process importing with the anki library | {f('anki_process_s'):.2f} | | {f('anki_peak_mib'):.0f} |",
+        "",
+        f"The whole `srs import` process against Anki's in-process call: **{whole:.2f}×** "
+        f"(target ≤ 1.5×, goal 1.0×: {'met' if whole <= 1.5 else '**not met**'}).",
     ]
     phases = r["phases"]
     assert isinstance(phases, dict)
@@ -256,11 +263,13 @@ def report(r: dict[str, object]) -> str:
     ]
     verdict = "met" if ratio <= 2 else "**not met**"
     lines.append(
-        f"\nTarget: no slower than 2× Anki's Rust importer in-process — {verdict} ({ratio:.2f}×). "
+        f"\nEarlier target, in-process: no slower than 2× Anki's Rust importer — {verdict} ({ratio:.2f}×). "
         "The replay runs all cards at once on NumPy arrays, through the same FSRS-6 kernel as answering one card "
-        "(a property test checks the two agree to the last bit), so it costs a fraction of a second; most of "
-        "the remaining time is SQLite: reading the package's revlog and inserting 200,000 review rows "
-        "through Python's sqlite3 module."
+        "(a property test checks the two agree to the last bit), so it costs a fraction of a second. The rest is "
+        "turning each note's HTML into the text srs shows (every field and both sides of every card: about 90,000 "
+        "conversions, through a one-substitution fast path since this stop; a profile put 2.85 of 5.3 s there "
+        "before), SQLite's inserts of 200,000 review rows, and the process itself: Python's start-up, SQLAlchemy, "
+        "the first-use build of the built-in decks and 1,200 media files written."
     )
     return "\n".join(lines)
 

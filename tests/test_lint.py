@@ -113,3 +113,20 @@ def test_the_readme_example_story_passes_its_own_lint() -> None:
     spec = parse_story(match.group(1))
     assert spec.title == "Cut ranking latency by 40%"
     assert lint_story(spec, 150) == []
+
+
+def test_a_long_finding_wraps_under_its_message_not_at_the_margin() -> None:
+    """At 60 columns a finding's message wraps with its continuation lines indented under the message's first word."""
+    from rich.console import Console
+
+    from srs.terminal import findings_text
+
+    console = Console(width=60, record=True)
+    console.print(findings_text(lint_story(StorySpec(title="t", sections={
+        "Situation": "We had a problem.", "Task": "We had to fix it.", "Action": "We fixed it together as a team.",
+        "Result": "It got better."}))))
+    lines = console.export_text().rstrip().splitlines()
+    assert lines[0].startswith("Lint: ")
+    start = lines[1].index("'I' 0 time(s)")  # the message's column on the finding's first line
+    wrapped = [line for line in lines[2:] if not line.lstrip().startswith(("ownership", "result-evidence", "context-share"))]
+    assert wrapped and all(len(line) - len(line.lstrip()) >= start - 1 for line in wrapped if line.strip()), lines
