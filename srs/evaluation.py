@@ -7,10 +7,13 @@ Computed as open-spaced-repetition/srs-benchmark computes it for one user
   split (scikit-learn's ``TimeSeriesSplit``): six equal segments, the first
   used only for training; each later segment is predicted by a model
   trained on everything before it;
-* an answer is scored when it comes at least a day after the card's
-  previous one (same-day repeats shape the memory but are not scored); the
-  prediction is the recall probability the model gives at that moment, the
-  outcome is 1 unless the answer was Again;
+* the answers scored are the ones the benchmark scores for FSRS-6
+  (``benchmark_selection``): a day or more after the card's previous one,
+  up to the card's 128th answer, less the outliers among each card's second
+  such answer and whatever follows a set-aside one (same-day repeats shape
+  the memory but are not scored); the prediction is the recall probability
+  the model gives at that moment, the outcome is 1 unless the answer was
+  Again; a test holds this to a pandas port of the benchmark's own code;
 * metrics over all predicted segments: log loss; RMSE(bins) — predictions
   and outcomes averaged within bins of (days since the last answer, number
   of the answer, number of lapses so far), weighted by bin size (the
@@ -19,12 +22,14 @@ Computed as open-spaced-repetition/srs-benchmark computes it for one user
 * rows: FSRS with its default parameters, FSRS with parameters fitted on
   each fold's training part (as ``srs optimize`` fits them), and a constant
   baseline that predicts the training part's average recall;
-* 95% bootstrap intervals (resampling the scored answers, seeded), because
-  one person's history is small.
+* 95% bootstrap intervals (resampling cards with all their scored answers,
+  seeded), because one person's history is small; RMSE(bins)'s interval is
+  shifted by the resampling's own upward drift, so it holds its estimate.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections import defaultdict
 from collections.abc import Sequence
@@ -160,20 +165,93 @@ def _predictions(answers: list[Answer], parameters: Sequence[float], clock: Any)
     return out
 
 
-def _items_before(answers: list[Answer], end_at: int) -> list[list[tuple[int, int]]]:
-    """Training items (as srs optimize builds them) from the answers given before *end_at*."""
-    items: list[list[tuple[int, int]]] = []
-    history: list[tuple[int, int]] = []
+# --- which answers the benchmark scores ------------------------------------------------------
+# srs-benchmark for FSRS-6 (config.py: include_short_term on, max_seq_len 64; features/base.py
+# _common_preprocessing and _common_postprocessing; fsrs-optimizer's remove_outliers and
+# remove_non_continuous_rows), step by step over one user's answers.
+
+MAX_ANSWERS_PER_CARD = 2 * 64  # a card's answers past this many are dropped (base.py: i > max_seq_len * 2)
+OUTLIER_SHARE, OUTLIER_FLOOR = 0.05, 20  # remove_outliers: the rarest intervals go first, up to 5% (at least 20 answers)
+OUTLIER_RARE = 6  # ... past that, an interval still goes when fewer than this many answers have it
+OUTLIER_DAYS, OUTLIER_DAYS_EASY = 100, 365  # ... or when it is longer than this (a card first answered Easy: 365)
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The answers srs-benchmark scores (indexes into the answer list, in time order), with its answer number for each,
+    and how many answers a day or more after the card's previous one each of its filters set aside."""
+
+    scored: list[int]
+    number: dict[int, int]  # the benchmark's i: 1 + the card's answers a day or more apart, up to and including this one
+    beyond_cap: int
+    outliers: int
+    after_a_gap: int  # answers after a card's set-aside second answer (remove_non_continuous_rows)
+
+
+def benchmark_selection(answers: list[Answer]) -> Selection:
+    """Which answers srs-benchmark scores, as its preprocessing chooses them (*answers* in card order, then time)."""
+    kept: list[int] = []  # past the cap, and not a same-day repeat (a card's first answer stays)
+    number: dict[int, int] = {}
+    first_rating: dict[int, int] = {}
+    beyond_cap = 0
+    count = day_spaced = 0
     card = None
-    for answer in answers:
+    for k, answer in enumerate(answers):
         if answer.card != card:
-            history, card = [], answer.card
-        if answer.at >= end_at:
+            card, count, day_spaced = answer.card, 0, 0
+            first_rating[answer.card] = answer.rating
+        count += 1
+        if count > MAX_ANSWERS_PER_CARD:
+            beyond_cap += answer.elapsed > 0
             continue
-        history.append((answer.rating, answer.elapsed))
-        if len(history) > 1 and answer.elapsed > 0:
-            items.append(list(history))
-    return items
+        if count > 1 and answer.elapsed == 0:
+            continue
+        day_spaced += answer.elapsed > 0
+        number[k] = day_spaced + 1
+        kept.append(k)
+    # the second answer a day apart, grouped by the card's first rating: the rarest intervals set aside
+    seconds: dict[int, list[int]] = defaultdict(list)
+    for k in kept:
+        if number[k] == 2:
+            seconds[first_rating[answers[k].card]].append(k)
+    removed: set[int] = set()
+    for rating, group in seconds.items():
+        by_days: dict[int, list[int]] = defaultdict(list)
+        for k in group:
+            by_days[answers[k].elapsed].append(k)
+        limit = max(len(group) * OUTLIER_SHARE, OUTLIER_FLOOR)
+        longest = OUTLIER_DAYS_EASY if rating == 4 else OUTLIER_DAYS
+        gone = 0
+        for days, ks in sorted(by_days.items(), key=lambda item: (len(item[1]), -item[0])):
+            if gone + len(ks) < limit or len(ks) < OUTLIER_RARE or days > longest:
+                removed.update(ks)
+                gone += len(ks)
+    # a card whose answer numbers no longer run 1, 2, 3... keeps only what comes before the gap
+    scored: list[int] = []
+    after_a_gap = 0
+    card, expected, broken = None, 1, False
+    for k in kept:
+        if k in removed:
+            continue
+        if answers[k].card != card:
+            card, expected, broken = answers[k].card, number[k], False
+        if broken or number[k] != expected:
+            broken = True
+            after_a_gap += answers[k].elapsed > 0
+            continue
+        expected = number[k] + 1
+        if answers[k].elapsed > 0:
+            scored.append(k)
+    scored.sort(key=lambda k: (answers[k].at, k))
+    return Selection(scored, number, beyond_cap, len(removed), after_a_gap)
+
+
+def _items_of(answers: list[Answer], rows: list[int]) -> list[list[tuple[int, int]]]:
+    """Training items as the benchmark trains on them: each of *rows* with its card's whole history up to it."""
+    start_of: dict[int, int] = {}
+    for k, answer in enumerate(answers):
+        start_of.setdefault(answer.card, k)
+    return [[(a.rating, a.elapsed) for a in answers[start_of[answers[k].card] : k + 1]] for k in rows]
 
 
 @dataclass
@@ -204,9 +282,14 @@ def _row(model: str, scored: list[Answer], p: list[float]) -> Row:
     ys, ps = np.array(y, dtype=np.float64), np.clip(np.array(p, dtype=np.float64), 1e-15, 1 - 1e-15)
     generator = np.random.default_rng(BOOTSTRAP_SEED)
     samples: dict[str, list[float]] = {"log_loss": [], "rmse_bins": [], "auc": []}
-    n = len(scored)
+    # Cards are resampled, each with all its scored answers: one card's answers are not independent of each other
+    cards: dict[int, int] = {}
+    card_of = np.array([cards.setdefault(a.card, len(cards)) for a in scored], dtype=np.int64)
+    everyone = np.arange(len(scored))
     for _ in range(BOOTSTRAP_SAMPLES):
-        pick = generator.integers(0, n, n)
+        taken = np.bincount(generator.integers(0, len(cards), len(cards)), minlength=len(cards))
+        pick = np.repeat(everyone, taken[card_of])
+        n = len(pick)
         yb, pb, bb = ys[pick], ps[pick], bin_of[pick]
         samples["log_loss"].append(float(-np.mean(yb * np.log(pb) + (1 - yb) * np.log(1 - pb))))
         counts = np.bincount(bb, minlength=len(bins))
@@ -217,12 +300,19 @@ def _row(model: str, scored: list[Answer], p: list[float]) -> Row:
         a = _auc_sorted(yb, pb)
         if a is not None:
             samples["auc"].append(a)
+    estimates = {"log_loss": log_loss(y, p), "rmse_bins": rmse_bins(scored, p), "auc": auc(y, p)}
     intervals = {}
     for key, values in samples.items():
         if values:
             ordered = sorted(values)
-            intervals[key] = (ordered[int(0.025 * (len(ordered) - 1))], ordered[int(0.975 * (len(ordered) - 1))])
-    return Row(model, log_loss(y, p), rmse_bins(scored, p), auc(y, p), intervals)
+            low, high = ordered[int(0.025 * (len(ordered) - 1))], ordered[int(0.975 * (len(ordered) - 1))]
+            if key == "rmse_bins":  # resampling adds noise inside each bin, so RMSE(bins) drifts up: shift by that drift
+                estimate = estimates[key]
+                assert estimate is not None
+                bias = sum(values) / len(values) - estimate
+                low, high = max(0.0, low - bias), high - bias
+            intervals[key] = (low, high)
+    return Row(model, estimates["log_loss"] or 0.0, estimates["rmse_bins"] or 0.0, estimates["auc"], intervals)
 
 
 def _auc_sorted(y: Any, p: Any) -> float | None:
@@ -248,8 +338,8 @@ def evaluate_user(session: Session, now: datetime) -> dict[str, Any]:
     import fsrs_rs_python as rs
 
     answers = user_answers(session)
-    order = sorted(range(len(answers)), key=lambda k: (answers[k].at, k))
-    scorable = [k for k in order if answers[k].elapsed > 0 and answers[k].number > 1]
+    selection = benchmark_selection(answers)
+    scorable = selection.scored
     if len(scorable) < MIN_SCORED:  # a report, as `srs optimize` gives one: why, and how many more answers it needs
         return {
             "enough_history": False,
@@ -258,8 +348,8 @@ def evaluate_user(session: Session, now: datetime) -> dict[str, Any]:
             "needed": MIN_SCORED,
             "more_needed": MIN_SCORED - len(scorable),
             "message": (
-                f"Not enough history to evaluate yet: {len(scorable)} answers given a day or more after the card's "
-                f"previous one; {MIN_SCORED} are needed ({MIN_SCORED - len(scorable)} more)."
+                f"Not enough history to evaluate yet: {len(scorable)} answers the benchmark scores (given a day or more "
+                f"after the card's previous one); {MIN_SCORED} are needed ({MIN_SCORED - len(scorable)} more)."
             ),
         }
     clock = clock_for(session)
@@ -270,13 +360,12 @@ def evaluate_user(session: Session, now: datetime) -> dict[str, Any]:
     folds = time_series_folds(len(scorable))
     for train_end, start, end in folds:
         train = [answers[k] for k in scorable[:train_end]]
-        cutoff = answers[scorable[start]].at
-        items = _items_before(answers, cutoff)
+        items = _items_of(answers, scorable[:train_end])  # the benchmark's training rows, each with its history
         fitted = [float(x) for x in rs.FSRS(list(defaults)).compute_parameters(_fsrs_items(items))]
         fitted_p = _predictions(answers, fitted, clock)
         average = sum(int(a.rating > 1) for a in train) / len(train)
         for k in scorable[start:end]:
-            scored.append(answers[k])
+            scored.append(dataclasses.replace(answers[k], number=selection.number[k]))  # (the bins' answer number)
             predicted["FSRS-6, default parameters"].append(default_p[k])
             predicted["FSRS-6, your parameters"].append(fitted_p[k])
             predicted["constant average"].append(average)
@@ -284,8 +373,15 @@ def evaluate_user(session: Session, now: datetime) -> dict[str, Any]:
     return {
         "enough_history": True,
         "answers": len(answers),
+        "scorable": len(scorable),
         "scored": len(scored),
+        "set_aside": {"beyond_128_answers": selection.beyond_cap, "outliers": selection.outliers,
+                      "after_a_set_aside_answer": selection.after_a_gap},
         "folds": SPLITS,
-        "method": "srs-benchmark: 5-fold time-series split, same-day repeats not scored, RMSE(bins) by interval, answer number and lapses",
+        "method": (
+            "srs-benchmark (FSRS-6): answers a day or more apart, less its outliers and what follows them and past a "
+            "card's 128th answer; 5-fold time-series split; RMSE(bins) by interval, answer number and lapses"
+        ),
+        "intervals": "95%, resampling cards (their answers go together); RMSE(bins)'s shifted by the resampling's bias",
         "rows": rows,
     }

@@ -837,7 +837,11 @@ def eval_view(data: dict[str, Any]) -> Group:
     """`srs eval`: the three models side by side, with intervals."""
     if not data["enough_history"]:
         return Group(Text(data["message"]))
-    table = Table(title=f"{data['scored']} of your {data['answers']} answers predicted ({data['folds']}-fold time-series split)", title_justify="left")
+    aside = sum(data["set_aside"].values())
+    table = Table(
+        title=f"{data['scored']} of your {data['answers']} answers predicted ({data['folds']}-fold time-series split; "
+        f"{aside} set aside by the benchmark's outlier rules)", title_justify="left",
+    )
     for name in ("model", "log loss", "RMSE(bins)", "AUC"):
         table.add_column(name, justify="left" if name == "model" else "right")
 

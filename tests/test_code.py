@@ -63,7 +63,7 @@ def test_every_view_a_command_names_exists() -> None:
 
 
 ROOT = SRS.parent
-CHECKERS = {"pytest", "pytest-xdist", "hypothesis", "mypy", "types-pyyaml", "import-linter"}
+CHECKERS = {"pytest", "pytest-xdist", "hypothesis", "mypy", "types-pyyaml", "import-linter", "pandas"}
 
 
 def _requirements() -> list[str]:
