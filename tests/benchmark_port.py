@@ -20,12 +20,12 @@ def _remove_outliers(group: Any, first_rating: str) -> Any:
     """(The benchmark reads the group's first rating as ``group.name[0]`` inside ``apply``; pandas 3 no longer names
     the group there, so the port passes it in.)"""
     grouped = group.groupby(by=["first_rating", "delta_t"], group_keys=False).agg({"y": ["mean", "count"]}).reset_index()
-    sort_index = grouped.sort_values(by=[("y", "count"), "delta_t"], ascending=[True, False]).index
+    sort_index = grouped.sort_values(by=[("y", "count"), ("delta_t", "")], ascending=[True, False]).index
     total = sum(grouped[("y", "count")])
     removed = 0
     for i in sort_index:
         count = grouped.loc[i, ("y", "count")]
-        delta_t = grouped.loc[i, "delta_t"]
+        delta_t = grouped.loc[i, ("delta_t", "")]  # (the benchmark's loc[i, "delta_t"]: a scalar only in some pandas)
         if removed + count >= max(total * 0.05, 20):
             if count < 6 or delta_t > (100 if first_rating != "4" else 365):
                 group = group.drop(group[group["delta_t"] == delta_t].index)
@@ -70,7 +70,8 @@ def benchmark_rows(answers: list[tuple[int, int, int, int]]) -> Any:
     df["first_rating"] = df["r_history"].map(lambda x: x[0] if len(x) > 0 else "")
     df["y"] = df["rating"].map(lambda x: {1: 0, 2: 1, 3: 1, 4: 1}[x])
     df = df[(df["delta_t"] != 0) | (df["i"] == 1)].copy()
-    df["i"] = df.groupby("card_id").apply(lambda x: (x["elapsed_days"] > 0).cumsum(), include_groups=False).reset_index(level=0, drop=True) + 1
+    # (the benchmark's groupby().apply(cumsum).reset_index(level=0, drop=True), as the per-card transform it computes)
+    df["i"] = df.groupby("card_id")["elapsed_days"].transform(lambda x: (x > 0).cumsum()) + 1
     seconds = df[df["i"] == 2]
     kept = [_remove_outliers(group, name[0]) for name, group in seconds.groupby(by=["first_rating"])]
     filtered = pd.concat(kept) if kept else seconds.iloc[:0]
