@@ -48,9 +48,9 @@ elif where == "merge":
 elif where == "none":
     pass
 elif where == "sync":
-    import srs.sync
+    import srs.sync.run
 
-    _pausing(srs.sync, "_push")
+    _pausing(srs.sync.run, "_push")  # (where an incremental sync calls it)
 else:
     raise SystemExit(f"SRS_PAUSE_IN is build, merge, sync or none, not {where!r}")
 

@@ -1268,9 +1268,10 @@ def test_a_full_download_reports_its_progress_stage_by_stage(world: dict, monkey
     import threading
 
     import srs.sync as sync_module
+    from srs.sync import replica  # (a from-import: `import srs...` here would hide the srs() helper)
 
     db, now = world["db"], world["now"]
-    monkeypatch.setattr(sync_module, "PROGRESS_POLL_SECONDS", 0.001)  # ask the transfer often: it is short here
+    monkeypatch.setattr(replica, "PROGRESS_POLL_SECONDS", 0.001)  # ask the transfer often: it is short here
     with local_timezone(world["zone"]):
         phone = _synced_phone(world)
         phone.answer(phone.card_of(team_guids(db)[0]), 3)
@@ -1903,9 +1904,9 @@ def test_note_edits_and_removals_on_both_sides_end_with_the_same_notes(world: di
 def _phone_syncs_during_srs_second_sync(monkeypatch: pytest.MonkeyPatch, phone: Phone, answer: str, remove: str) -> list[str]:
     """Make the phone answer the card of note *answer*, remove note *remove* and sync just before srs's second Anki sync
     of its next `srs sync` (the one that sends what srs wrote after its pull); the calls of Anki's sync made."""
-    import srs.sync as sync
+    from srs.sync import merge, replica, run, send_back  # (from-imports: `import srs...` would hide the srs() helper)
 
-    real, calls = sync._sync, []
+    real, calls = replica._sync, []
 
     def phone_first(col: Any, auth: Any, endpoint: str) -> Any:
         calls.append(endpoint)
@@ -1915,7 +1916,8 @@ def _phone_syncs_during_srs_second_sync(monkeypatch: pytest.MonkeyPatch, phone: 
             phone.sync()
         return real(col, auth, endpoint)
 
-    monkeypatch.setattr(sync, "_sync", phone_first)
+    for step in (run, send_back, merge):  # every step that runs Anki's sync
+        monkeypatch.setattr(step, "_sync", phone_first)
     return calls
 
 
@@ -2084,11 +2086,11 @@ def test_a_pull_of_many_changed_cards_reads_the_replica_whole_and_merges_the_sam
     """Past FULL_PULL_CARDS changed cards a pull reads the replica's file whole instead of an export of the changed
     cards (the threshold lowered here to 1): answers, edits, new and removed notes arrive as by the export; srs's own
     answers and schedules since the last sync stand; the phone gets srs's."""
-    import srs.sync as sync
+    import srs.sync.pull as pull
 
-    monkeypatch.setattr(sync, "FULL_PULL_CARDS", 1)
-    whole, read_whole = sync.import_collection, []
-    monkeypatch.setattr(sync, "import_collection", lambda *a, **k: read_whole.append(1) or whole(*a, **k))
+    monkeypatch.setattr(pull, "FULL_PULL_CARDS", 1)
+    whole, read_whole = pull.import_collection, []
+    monkeypatch.setattr(pull, "import_collection", lambda *a, **k: read_whole.append(1) or whole(*a, **k))
     db = world["db"]
     with local_timezone(world["zone"]):
         phone = _synced_phone(world)
