@@ -21,7 +21,8 @@ def _standard(value: str) -> str:
 
 _NAMES = st.sampled_from(["b", "i", "u", "B", "div", "DIV", "br", "p", "li", "ul", "ol", "span", "img", "IMG", "a", "h1",
                           "hr", "font", "table", "tr", "td", "sup", "script", "style", "title", "textarea", "x1"])
-_VALUES = st.sampled_from(["a.jpg", "b&amp;c.png", "x y", "", "&lt;b&gt;", "a>b", "é.png", "1", "&notit;", "'", '"'])
+_VALUES = st.sampled_from(["a.jpg", "b&amp;c.png", "x y", "", "&lt;b&gt;", "a>b", "é.png", "1", "&notit;", "'", '"', "a.jpg/",
+                           "<br>", "x/", "<div>"])
 _ATTR_NAMES = st.sampled_from(["src", "SRC", "class", "style", "href", "alt", "data-x", "id"])
 
 
@@ -75,3 +76,16 @@ def test_the_fast_path_takes_the_html_anki_notes_usually_hold() -> None:
     for declined in ("a < b", "<!-- note -->x", "<script>x</script>", "<b", "<style>b{}</style>"):
         assert _fast_text(declined) is None
         assert html_to_text(declined) == " ".join(_standard(declined).split())
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("ab \n\t\r\x0b\x0c\x1c\x85\u2028\u3000\xa0")), max_size=30))
+def test_spaces_and_empty_lines_are_tidied_as_line_by_line_would(text: str) -> None:
+    """The substitutions that tidy the text give what splitting it into lines and each line into words gives: one
+    space between words (every kind of white space), none at a line's ends, at most one empty line in a row."""
+    lines = [" ".join(line.split()) for line in text.replace("\xa0", " ").split("\n")]
+    out: list[str] = []
+    for line in lines:
+        if line or (out and out[-1]):
+            out.append(line)
+    assert html_to_text(text.replace("&", "")) == "\n".join(out).strip()

@@ -167,10 +167,19 @@ _TAG = re.compile(
     r"<(?:/([A-Za-z][A-Za-z0-9]*)\s*"
     r"|([A-Za-z][A-Za-z0-9]*)((?:\s+[^\s\"'>/=<]+(?:\s*=\s*(?:\"[^\"]*\"|'[^']*'|[^\s\"'=<>`]+))?)*)\s*(/?))>"
 )
+# (an unquoted value possessive, ++: as in _TAG, "a.jpg/" before ">" is the value, and the tag is not self-closed)
+_ATTRS = r"((?:\s+[^\s\"'>/=<]+(?:\s*=\s*(?:\"[^\"]*\"|'[^']*'|[^\s\"'=<>`]++))?)*)"
+_BLOCK_NAMES = r"(?:br|div|p|li|tr|h[1-6]|hr)(?![A-Za-z0-9])"
+# Most fields hold neither pictures nor raw-text elements: for them the tags go in three substitutions done in C,
+# block tags self-closed (a start and an end tag to the standard parser), block tags, then every other tag
+_NEEDS_A_LOOK = re.compile(r"</?(?:img|script|style|textarea|title|xmp|iframe|noembed|noframes|noscript|plaintext)(?![A-Za-z0-9])", re.I)
+_BLOCK_CLOSED = re.compile(r"<" + _BLOCK_NAMES + _ATTRS + r"\s*/>", re.I)
+_BLOCK_TAG = re.compile(r"<(?:/" + _BLOCK_NAMES + r"\s*|" + _BLOCK_NAMES + _ATTRS + r"\s*)>", re.I)
 _SRC = re.compile(r"""([^\s"'>/=<]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+)))?""")
 # elements whose content the standard parser reads differently (raw text, or so in newer Pythons): never fast
 _SLOW_TAGS = {"script", "style", "textarea", "title", "xmp", "iframe", "noembed", "noframes", "noscript", "plaintext"}
 _CUT = "\x00"  # where a dropped tag was: the standard parser unescapes the text between two tags apart
+_BREAK, _BREAKS = "<\x01>", "<\x02>"  # where a block tag was (a self-closed one: two breaks), until the last pass
 
 
 def _fast_text(value: str) -> str | None:
@@ -180,6 +189,14 @@ def _fast_text(value: str) -> str | None:
         return html.unescape(value) if "&" in value else value
     if _CUT in value:
         return None
+    if not _NEEDS_A_LOOK.search(value) and _BREAK not in value and _BREAKS not in value:
+        # A block tag becomes a mark that itself opens with "<", so no later pass can read it as part of another
+        # tag (a tag that swallowed it would not have been one before); the marks become line breaks at the end.
+        out = _TAG.sub(_CUT, _BLOCK_TAG.sub(_BREAK, _BLOCK_CLOSED.sub(_BREAKS, value)))
+        out = out.replace(_BREAKS, "\n\n").replace(_BREAK, "\n")
+        if "<" in out:  # a "<" that opens no tag the grammar knows: the standard parser reads it
+            return None
+        return (html.unescape(out) if "&" in out else out).replace(_CUT, "")
     slow = False
 
     def replace(tag: re.Match[str]) -> str:
@@ -213,13 +230,14 @@ def html_to_text(value: str) -> str:
         parser.feed(value)
         parser.close()
         text = "".join(parser.parts)
-    text = text.replace("\xa0", " ")
-    lines = [" ".join(line.split()) for line in text.split("\n")]
-    out: list[str] = []
-    for line in lines:
-        if line or (out and out[-1]):
-            out.append(line)
-    return "\n".join(out).strip()
+    # every run of spaces within a line one space, no space at a line's ends, at most one empty line in a row
+    text = _SPACES.sub(" ", text.replace("\xa0", " "))
+    return _EMPTY_LINES.sub("\n\n", _LINE_ENDS.sub("\n", text)).strip()
+
+
+_SPACES = re.compile(r"[^\S\n]+")
+_LINE_ENDS = re.compile(r" ?\n ?")
+_EMPTY_LINES = re.compile(r"\n{3,}")
 
 
 def card_text(template: tuple[str, str, str], fields: dict[str, str], ord_: int, cloze: bool) -> tuple[str, str]:
