@@ -31,6 +31,7 @@ from srs.anki.formats import MAX_FIELD_BYTES
 from srs.cli import cli
 from srs.clock import Clock
 from srs.db import open_database
+from srs.domain import Rating
 from srs.models import Card, Deck, Note, RemovedReview, Review
 from srs.sync import _keep_draft, removals_path
 
@@ -2603,3 +2604,70 @@ def test_whatever_both_sides_do_they_end_agreeing_and_srs_keeps_every_answer(wor
             assert srs_reviews(db, guid) == [t for t, _ in phone.revlog(guid)], guid
         _each_given_answer_held_once(given, _srs_answer_times(db, guids))
         phone.close()
+
+
+@pytest.mark.parametrize("b_rating,phone_rating,first,order", [
+    (2, 3, "b", "A B phone"), (3, 1, "b", "A B phone"), (4, 2, "b", "A B phone"),
+    (2, 3, "phone", "A B phone"), (3, 3, "phone", "phone B A"), (1, 4, "b", "B phone A"), (2, 3, "phone", "B phone A"),
+    (2, 3, "phone-behind", "A B phone"), (3, 2, "phone-behind", "B phone A"),
+])
+def test_a_card_answered_on_two_devices_before_either_synced_ends_the_same_on_three(
+    world: dict, b_rating: int, phone_rating: int, first: str, order: str,  # type: ignore[type-arg]
+) -> None:
+    """srs A, srs B (a second computer on the same account) and a phone, through the real server. One card is answered
+    on B and on the phone before either has heard of the other; then A, B, phone sync, twice round. Every side holds
+    both answers once, the same due day and memory within 1%, and the phone's Check Database finds nothing."""
+    db = world["db"]
+    with local_timezone(world["zone"]):
+        phone = _synced_phone(world)  # A uploads; the phone downloads
+        b = world["tmp"] / "b.db"
+        ok(srs(b, "sync", "login", "--endpoint", world["server"], "--user", USER, now=datetime.now(timezone.utc)))
+        ok(srs(b, "sync", now=datetime.now(timezone.utc)))  # B's first sync: the server's collection, merged
+        guid = team_guids(db)[3]
+        at = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=1)
+        # "phone-behind": the phone answers first, and srs's clocks run ten minutes behind the phone's (B answers,
+        # then every srs sync, at a time before the phone's answer)
+        lag = timedelta(minutes=10) if first == "phone-behind" else timedelta(0)
+        if first == "phone-behind":
+            phone.answer(phone.card_of(guid), phone_rating)
+            _answer_in_srs(b, guid, b_rating, at - lag)
+        elif first == "phone":
+            phone.answer(phone.card_of(guid), phone_rating)
+            _wait_until(at)
+            _answer_in_srs(b, guid, b_rating, at)
+        else:
+            _answer_in_srs(b, guid, b_rating, at)
+            _wait_until(at + timedelta(seconds=1))
+            phone.answer(phone.card_of(guid), phone_rating)
+        sides = {"A": db, "B": b, "phone": "phone"}
+        for _ in range(2):
+            for who in order.split():
+                if who == "phone":
+                    phone.sync()
+                else:
+                    ok(srs(sides[who], "sync", now=datetime.now(timezone.utc) - lag))
+        anki = phone.col.get_card(phone.card_of(guid))
+        answers = sorted(t for t, _ in phone.revlog(guid))
+        for side in (db, b):
+            assert srs_reviews(side, guid) == answers  # both answers, once, everywhere
+            card = srs_card(side, guid)
+            assert card.due is not None and int(card.state) == anki.type
+            if anki.queue == 1:  # (re)learning within the day: due at a time
+                assert int(card.due.timestamp()) == anki.due, side.name
+            else:
+                assert srs_days_until(side, card.due, datetime.now(timezone.utc)) == anki.due - phone.col.sched.today, side.name
+            assert card.stability == pytest.approx(anki.memory_state.stability, rel=0.01), side.name
+            assert card.difficulty == pytest.approx(anki.memory_state.difficulty, rel=0.01), side.name
+        phone.close()
+
+
+def _answer_in_srs(db: Path, guid: str, rating: int, at: datetime) -> None:
+    """srs answers the card of note *guid* with *rating* at *at* (the review session's own answer)."""
+    from srs.review import Limits, ReviewSession
+
+    database = open_database(db)
+    with database.session(write=True) as session:
+        card = session.scalars(select(Card).join(Note).where(Note.guid == guid)).one()
+        ReviewSession(session, Limits(0, 100)).answer(card, Rating(rating), at, 8000)
+        session.commit()
+    database.close()
