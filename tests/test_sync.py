@@ -2607,7 +2607,7 @@ def test_whatever_both_sides_do_they_end_agreeing_and_srs_keeps_every_answer(wor
 
 
 @pytest.mark.parametrize("b_rating,phone_rating,first,order", [
-    (2, 3, "b", "A B phone"), (3, 1, "b", "A B phone"), (4, 2, "b", "A B phone"),
+    *((b_rating, phone_rating, "b", "A B phone") for b_rating in range(1, 5) for phone_rating in range(1, 5)),  # each pair
     (2, 3, "phone", "A B phone"), (3, 3, "phone", "phone B A"), (1, 4, "b", "B phone A"), (2, 3, "phone", "B phone A"),
     (2, 3, "phone-behind", "A B phone"), (3, 2, "phone-behind", "B phone A"),
 ])
