@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import html
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import TYPE_CHECKING
@@ -240,14 +241,16 @@ _LINE_ENDS = re.compile(r" ?\n ?")
 _EMPTY_LINES = re.compile(r"\n{3,}")
 
 
-def card_text(template: tuple[str, str, str], fields: dict[str, str], ord_: int, cloze: bool) -> tuple[str, str]:
-    """(front, back) text of one card of a note."""
+def card_text(
+    template: tuple[str, str, str], fields: dict[str, str], ord_: int, cloze: bool, text_of: Callable[[str], str] = html_to_text,
+) -> tuple[str, str]:
+    """(front, back) text of one card of a note (*text_of*: html_to_text, or one that remembers the note's fields)."""
     _, qfmt, afmt = template
     card_ord = ord_ if cloze else 0
     front_html = render_template(qfmt, fields, card_ord, front=True)
     back_html = render_template(afmt, fields, card_ord, front_side=front_html, front=False)
-    front = html_to_text(front_html)
-    back = html_to_text(back_html)
+    front = text_of(front_html)
+    back = text_of(back_html)
     if back.startswith(front):  # the usual {{FrontSide}}<hr id=answer>...: show only the answer
         back = back[len(front) :].strip() or back
     return front, back
@@ -256,12 +259,19 @@ def card_text(template: tuple[str, str, str], fields: dict[str, str], ord_: int,
 def foreign_fields(nt: NoteType, values: list[str], ords: list[int]) -> dict[str, str]:
     """The text srs shows for a note of a foreign note type: each field as text, and each card's two sides."""
     raw = dict(zip(nt.fields, values))
-    fields = {name: html_to_text(value) for name, value in raw.items()}
+    known = {value: html_to_text(value) for value in raw.values()}  # a side that is one field ({{Front}}) is its text
+
+    def text_of(html_: str) -> str:
+        if html_ not in known:
+            known[html_] = html_to_text(html_)
+        return known[html_]
+
+    fields = {name: known[value] for name, value in raw.items()}
     for ord_ in ords:
         template = nt.templates[0] if nt.cloze else (nt.templates[ord_] if ord_ < len(nt.templates) else None)
         if template is None:
             continue
-        front, back = card_text(template, raw, ord_, nt.cloze)
+        front, back = card_text(template, raw, ord_, nt.cloze, text_of)
         fields[f"Front {ord_}"] = front
         fields[f"Back {ord_}"] = back
     return fields
