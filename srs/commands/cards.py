@@ -20,7 +20,6 @@ from srs.commands.common import (
     yes_option,
 )
 from srs.domain import CardId
-from srs.errors import NothingChanged
 from srs.edit import (
     bury,
     choose_cards,
@@ -35,6 +34,7 @@ from srs.edit import (
     save_note_text,
     suspend,
 )
+from srs.errors import NothingChanged
 from srs.settings import clock_for
 
 if TYPE_CHECKING:

@@ -18,6 +18,7 @@ from srs.commands.common import (
     say,
 )
 from srs.errors import SrsError
+from srs.lint import lint_story
 from srs.mock import pick_questions
 from srs.models import Card
 from srs.pitch import get_pitch, parse_pitch, render_pitch, save_pitch
@@ -26,7 +27,6 @@ from srs.search import any_card, matching_cards
 from srs.settings import clock_for
 from srs.stories import get_story, save_story, spec_of
 from srs.story_format import parse_story, render_story
-from srs.lint import lint_story
 from srs.terminal import findings_text, run_mock, run_review
 
 

@@ -30,9 +30,9 @@ from srs.sync.base import (
     replica_media,
     replica_path,
 )
-from srs.sync.replica import _Replica, _ReplicaDecks, _full, _open_replica, _sync, _sync_media, _waiting_to_send
-from srs.sync.push import _media_names, _push, _push_note_text, _removed_since_last_sync, _settle_held
 from srs.sync.pull import _Pending, _left_out, _pull, _what_sync_removed
+from srs.sync.push import _media_names, _push, _push_note_text, _removed_since_last_sync, _settle_held
+from srs.sync.replica import _Replica, _ReplicaDecks, _full, _open_replica, _sync, _sync_media, _waiting_to_send
 from srs.sync.send_back import _send_back
 
 if TYPE_CHECKING:

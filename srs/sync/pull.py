@@ -46,8 +46,8 @@ from srs.sync.base import (
     replica_media,
     replica_path,
 )
-from srs.sync.replica import _ReplicaDecks
 from srs.sync.push import _Held, _keep_answers_to_removed, _keep_texts_edited_unseen, _push_merged
+from srs.sync.replica import _ReplicaDecks
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session

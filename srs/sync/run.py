@@ -32,11 +32,11 @@ from srs.sync.base import (
     replica_path,
 )
 from srs.sync.login import Login, read_login
-from srs.sync.replica import _open_or_set_aside, _preset_values, _sync, _sync_media, _touch, _watermark
-from srs.sync.push import _push, _push_deck_removals, _push_note_text, _settle_held
-from srs.sync.pull import _Pending, _pull, _what_sync_removed
-from srs.sync.send_back import _record_synced_notes, _send_back
 from srs.sync.merge import _download_and_merge, _load_merge_modules, _upload_from_srs
+from srs.sync.pull import _Pending, _pull, _what_sync_removed
+from srs.sync.push import _push, _push_deck_removals, _push_note_text, _settle_held
+from srs.sync.replica import _open_or_set_aside, _preset_values, _sync, _sync_media, _touch, _watermark
+from srs.sync.send_back import _record_synced_notes, _send_back
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session

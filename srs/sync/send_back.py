@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from srs.settings import set_setting
 from srs.sync.base import SYNCED_NOTES, Step, SyncSummary, WATERMARK
-from srs.sync.replica import _server_usn, _sync, _touch, _watermark
 from srs.sync.pull import _Pending, _pull
+from srs.sync.replica import _server_usn, _sync, _touch, _watermark
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
